@@ -1,0 +1,140 @@
+/*
+ * labrpc: a simulated, unreliable network between the threads of one process.
+ * It re-creates the 6.5840 Go labrpc model: client ends that each talk to one
+ * server, servers hosting named services, and a network that can be reliable
+ * or unreliable (delays, dropped requests and replies), reorder replies by up
+ * to 2.2 s (long reordering), delay failures by up to 7 s (long delays),
+ * partition (enable/disable ends), and delete or replace servers.
+ *
+ * Arguments and replies always cross as encoded bytes (codec.h): a handler
+ * gets a private decoded copy of the arguments and a zeroed reply, and the
+ * caller gets a private decoded copy of the reply. Nothing is shared.
+ *
+ * Not for: real sockets. Everything here lives in one process.
+ */
+#ifndef RAFTLAB_LABRPC_H
+#define RAFTLAB_LABRPC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec/codec.h"
+
+struct labrpc_net;
+struct labrpc_end;
+struct labrpc_server;
+
+/* ---- services ---- */
+
+/*
+ * One RPC method. The handler runs on a network thread with args decoded
+ * from the caller's bytes and reply zeroed; it fills reply, which the network
+ * then encodes and releases. Handlers may block (e.g. waiting for a commit),
+ * but must return promptly once their receiver has been killed.
+ */
+struct labrpc_method {
+	const char *name; /* "AppendEntries" */
+	const struct codec_type *args_type;
+	const struct codec_type *reply_type;
+	void (*handler)(void *receiver, const void *args, void *reply);
+};
+
+/* A service: a name ("Raft", "KVServer") and its table of methods. */
+struct labrpc_service_def {
+	const char *name;
+	const struct labrpc_method *methods;
+	size_t nmethods;
+};
+
+/* ---- the network ---- */
+
+/* Makes a network: reliable, no long delays, no long reordering. Its PRNG is
+ * seeded with seed (see labrpc_seed_from_env). Never returns NULL. */
+struct labrpc_net *labrpc_net_make(uint64_t seed);
+
+/* The seed to use for a new network: $RAFTLAB_SEED when set (decimal or
+ * 0x-hex), otherwise a fresh random one. */
+uint64_t labrpc_seed_from_env(void);
+
+/* Shuts the network down: later calls fail at once, calls in flight return
+ * false now, running handlers are waited for, and every thread the network
+ * started is joined. Idempotent. */
+void labrpc_net_cleanup(struct labrpc_net *net);
+
+/* Cleans up (if not done yet) and frees the network and all its ends.
+ * Servers are owned by their creators (labrpc_server_free). */
+void labrpc_net_free(struct labrpc_net *net);
+
+void labrpc_net_reliable(struct labrpc_net *net, bool yes);
+void labrpc_net_long_reordering(struct labrpc_net *net, bool yes);
+void labrpc_net_long_delays(struct labrpc_net *net, bool yes);
+
+/* Makes a client end named name, disabled and unconnected. The network owns
+ * it. A name already in use is a fatal error. */
+struct labrpc_end *labrpc_make_end(struct labrpc_net *net, const char *name);
+
+/* Deletes an end: calls in flight on it return false at once, later calls on
+ * it return false at once, and its name is free again. The object stays
+ * valid (owned by the network) until labrpc_net_free, so a killed peer that
+ * still holds the pointer is safe. An unknown name is a fatal error. */
+void labrpc_delete_end(struct labrpc_net *net, const char *name);
+
+/* Connects end endname to the server named servername. */
+void labrpc_connect(struct labrpc_net *net, const char *endname,
+                    const char *servername);
+void labrpc_enable(struct labrpc_net *net, const char *endname, bool enabled);
+
+/* Puts srv in the network under servername, replacing any previous server
+ * (calls in flight to the old one then get no reply). */
+void labrpc_add_server(struct labrpc_net *net, const char *servername,
+                       struct labrpc_server *srv);
+/* Removes the server named servername; calls in flight to it get no reply. */
+void labrpc_delete_server(struct labrpc_net *net, const char *servername);
+
+/* RPCs dispatched to the named server's handlers (0 for an unknown name). */
+int labrpc_get_count(struct labrpc_net *net, const char *servername);
+/* Every call that entered the network, delivered or not. */
+int labrpc_total_count(struct labrpc_net *net);
+/* Bytes of every call's arguments plus every delivered reply. */
+int64_t labrpc_total_bytes(struct labrpc_net *net);
+/* The seed of the network's PRNG. */
+uint64_t labrpc_net_seed(struct labrpc_net *net);
+/* The most threads the network has run at once (timer and handler pool). */
+int labrpc_peak_threads(struct labrpc_net *net);
+
+/* ---- servers ---- */
+
+/* Makes an empty server. The creator owns it and frees it with
+ * labrpc_server_free. */
+struct labrpc_server *labrpc_server_make(void);
+
+/* Adds a service whose handlers receive `receiver` as first argument. */
+void labrpc_server_add_service(struct labrpc_server *srv,
+                               const struct labrpc_service_def *def,
+                               void *receiver);
+
+/* RPCs dispatched to this server's handlers so far. */
+int labrpc_server_count(struct labrpc_server *srv);
+
+/* Stops the server: no handler starts any more, and this waits until every
+ * handler already running has returned; then the receivers may be freed.
+ * Delete the server from the network first. */
+void labrpc_server_free(struct labrpc_server *srv);
+
+/* ---- calls ---- */
+
+/*
+ * Calls "Service.Method" on the server behind end, with args of args_type,
+ * and on success decodes the reply into *reply (a value of reply_type, which
+ * is zeroed first; release it with reply_type->release when done). Returns
+ * true if a reply arrived, false on a timeout-like failure (dropped request or
+ * reply, disabled or unconnected end, dead server). Like the original, there
+ * is no other timeout: a call returns once its handler returns or the server
+ * dies. Safe to call from many threads at once, also on one end.
+ */
+bool labrpc_call(struct labrpc_end *end, const char *svc_meth,
+                 const struct codec_type *args_type, const void *args,
+                 const struct codec_type *reply_type, void *reply);
+
+#endif

@@ -1,0 +1,35 @@
+#!/bin/sh
+# deps.sh: makes sure raftlab's build dependencies are installed: a C compiler,
+# make, pkg-config and CUnit (libcunit1-dev). Installs what is missing with
+# apt-get (through sudo when not root); otherwise says exactly what to install.
+set -u
+
+missing=""
+command -v cc >/dev/null 2>&1 || missing="$missing gcc"
+command -v make >/dev/null 2>&1 || missing="$missing make"
+command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
+if ! pkg-config --exists cunit 2>/dev/null && [ ! -f /usr/include/CUnit/CUnit.h ]; then
+	missing="$missing libcunit1-dev"
+fi
+[ -z "$missing" ] && exit 0
+
+say() { printf 'raftlab: %s\n' "$*" >&2; }
+if ! command -v apt-get >/dev/null 2>&1; then
+	say "missing:$missing. Install them with your package manager (CUnit is 'cunit' / 'CUnit-devel' outside Debian), then run make again."
+	exit 1
+fi
+if [ "$(id -u)" = 0 ]; then
+	sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+	sudo="sudo"
+else
+	say "missing:$missing. Run as root: apt-get install$missing"
+	exit 1
+fi
+say "installing$missing with apt-get"
+export DEBIAN_FRONTEND=noninteractive
+if ! { $sudo apt-get update -qq && $sudo apt-get install -y -qq $missing; } >/dev/null; then
+	say "could not install$missing. Run: ${sudo:+sudo }apt-get install$missing"
+	exit 1
+fi
+exit 0
