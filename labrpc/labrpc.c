@@ -1,0 +1,1244 @@
+/*
+ * labrpc.c: the simulated network of labrpc.h, a C re-creation of 6.5840's
+ * labrpc.go. It decides, for every call, whether and when a reply arrives;
+ * it is not a transport (nothing leaves the process).
+ *
+ * The life of one call (every decision is taken under the network lock, and
+ * every random draw comes from the network's own PRNG, so a seed replays the
+ * fault pattern of a sequential run):
+ *
+ *   labrpc_call, on the caller's thread: encode the args; count += 1 and
+ *   bytes += len(args); take a snapshot of the end's enabled flag and
+ *   connection, of the server under that name, and of reliable and
+ *   long_reordering. Then:
+ *
+ *   Case A, the end is enabled, connected and the server exists:
+ *     unreliable: wait rand%27 ms, then drop the request with p = 0.1
+ *       (the handler never runs);
+ *     run the handler on a pool thread. Every 100 ms while it runs, check
+ *       whether the server is dead: the end is now disabled or deleted, or
+ *       the name no longer holds the same server, or the server was freed.
+ *       A dead server's call fails at once; its handler's result is dropped.
+ *     when the handler returns: dead (checked once more) -> false;
+ *       unreliable -> drop the reply with p = 0.1 (the handler did run);
+ *       long reordering -> with p = 2/3 deliver after 200 + rand%(1 +
+ *       rand%2000) ms; otherwise deliver now. A delivered reply adds its
+ *       length to bytes.
+ *   Case B, otherwise: fail after rand%100 ms, or rand%7000 ms when long
+ *     delays are on ("no reply, then a timeout").
+ *
+ * Threads: one timer thread runs every timed step (delays, timeouts,
+ * reordered deliveries, dead-server polls) from a min-heap, and handlers run
+ * on a pool of worker threads that grows only when no worker is idle and
+ * lives until labrpc_net_cleanup. No thread is started or put to sleep per
+ * request: the caller sleeps on its request's semaphore until it completes.
+ * Threads are woken only after the network lock is released (struct
+ * wakeups), so that a hand-off costs one wake-up and no lock contention.
+ */
+#include "labrpc/labrpc.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "labtime/labtime.h"
+#include "prng/prng.h"
+
+/* The constants of labrpc.go's processReq. */
+enum {
+	/* Unreliable: wait rand%27 ms before the handler; drop the request,
+	 * and later the reply, when rand%1000 < 100. */
+	SHORT_DELAY_MS = 27,
+	DROP_PER_MILLE = 100,
+	/* Long reordering: when rand%900 < 600, hold the reply back for
+	 * 200 + rand%(1 + rand%2000) ms. */
+	REORDER_OUT_OF = 900,
+	REORDER_BELOW = 600,
+	REORDER_BASE_MS = 200,
+	REORDER_SPREAD_MS = 2000,
+	/* Case B: fail after rand%100 ms, or rand%7000 ms with long delays. */
+	TIMEOUT_MS = 100,
+	LONG_TIMEOUT_MS = 7000,
+	/* The is-server-dead poll while a handler runs. */
+	DEAD_POLL_MS = 100,
+};
+
+#define MS_NS INT64_C(1000000)
+#define NOT_IN_HEAP SIZE_MAX
+
+#define container_of(ptr, type, member)                                        \
+	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* ---- fatal errors and allocation ---- */
+
+/* Process-fatal, like Go's log.Fatalf: print the message and exit(1) at once,
+ * without running exit handlers (other threads are still running). */
+static _Noreturn void fatalf(const char *fmt, ...)
+        __attribute__((format(printf, 1, 2)));
+
+static void fatalf(const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	_exit(1);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size ? size : 1);
+	if (!p)
+		fatalf("labrpc: out of memory");
+	return p;
+}
+
+static void *xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size);
+	if (!p)
+		fatalf("labrpc: out of memory");
+	return p;
+}
+
+/* ---- name maps: chained hash tables of intrusive nodes ---- */
+
+struct name_node {
+	struct name_node *next;
+	uint64_t hash;
+	const char *name;
+};
+
+struct name_map {
+	struct name_node **buckets;
+	size_t nbuckets; /* a power of two */
+	size_t count;
+};
+
+static uint64_t name_hash(const char *s) /* FNV-1a */
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static void name_map_init(struct name_map *m)
+{
+	m->nbuckets = 16;
+	m->buckets = xcalloc(m->nbuckets, sizeof *m->buckets);
+	m->count = 0;
+}
+
+static struct name_node *name_map_find(const struct name_map *m,
+                                       const char *name)
+{
+	uint64_t h = name_hash(name);
+	for (struct name_node *n = m->buckets[h & (m->nbuckets - 1)]; n;
+	     n = n->next)
+		if (n->hash == h && strcmp(n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+/* Inserts node, whose name is set and not yet in m. */
+static void name_map_insert(struct name_map *m, struct name_node *node)
+{
+	if (m->count >= m->nbuckets) {
+		size_t nb = m->nbuckets * 2;
+		struct name_node **b = xcalloc(nb, sizeof *b);
+		for (size_t i = 0; i < m->nbuckets; i++) {
+			while (m->buckets[i]) {
+				struct name_node *n = m->buckets[i];
+				m->buckets[i] = n->next;
+				n->next = b[n->hash & (nb - 1)];
+				b[n->hash & (nb - 1)] = n;
+			}
+		}
+		free(m->buckets);
+		m->buckets = b;
+		m->nbuckets = nb;
+	}
+	node->hash = name_hash(node->name);
+	struct name_node **head = &m->buckets[node->hash & (m->nbuckets - 1)];
+	node->next = *head;
+	*head = node;
+	m->count++;
+}
+
+static void name_map_remove(struct name_map *m, struct name_node *node)
+{
+	struct name_node **p = &m->buckets[node->hash & (m->nbuckets - 1)];
+	while (*p != node)
+		p = &(*p)->next;
+	*p = node->next;
+	m->count--;
+}
+
+/* Unlinks and returns some node, or NULL when m is empty. */
+static struct name_node *name_map_pop(struct name_map *m)
+{
+	for (size_t i = 0; i < m->nbuckets; i++) {
+		if (m->buckets[i]) {
+			struct name_node *n = m->buckets[i];
+			name_map_remove(m, n);
+			return n;
+		}
+	}
+	return NULL;
+}
+
+/* ---- objects ---- */
+
+struct service {
+	const struct labrpc_service_def *def;
+	void *receiver;
+};
+
+struct labrpc_server {
+	atomic_int refs;     /* the owner, network name slots, requests */
+	atomic_bool closed;  /* labrpc_server_free has begun */
+	pthread_mutex_t mu;  /* guards the fields below */
+	pthread_cond_t idle; /* broadcast when running drops to 0 */
+	int count;           /* RPCs dispatched to handlers */
+	int running;         /* handlers running now */
+	struct service *services;
+	size_t nservices;
+};
+
+/* A server name. Like the entries of Go's servers map, a slot is never
+ * removed (deleting the server just empties it), so ends and requests may
+ * point at it for the network's lifetime. */
+struct server_slot {
+	struct name_node node;     /* in net->servers */
+	struct labrpc_server *srv; /* a reference, or NULL */
+	char name[];
+};
+
+struct labrpc_end {
+	struct name_node node; /* in net->ends until deleted */
+	struct labrpc_net *net;
+	struct labrpc_end *next; /* net->all_ends: freed with the network */
+	bool enabled;
+	bool deleted;
+	struct server_slot *conn; /* NULL while unconnected */
+	char name[];
+};
+
+enum req_stage {
+	REQ_DELAYED,    /* timer: unreliable delay before the handler */
+	REQ_HANDLER,    /* handler queued or running; timer: dead-server poll */
+	REQ_REORDERED,  /* timer: delivery of a long-reordered reply */
+	REQ_TIMING_OUT, /* timer: Case B's failure */
+};
+
+/*
+ * One call. It is referenced by its caller (until labrpc_call returns), by
+ * the timer heap while it has a timer armed, by the handler job from
+ * queueing until the worker is done with it, and by a pending wake-up of its
+ * caller. It completes exactly once (req_complete); everything else about it
+ * is guarded by the network lock, except the fields fixed on entry, which the
+ * worker reads.
+ */
+struct labrpc_req {
+	atomic_int refs;
+	enum req_stage stage;
+	bool done, ok;
+	bool drop_request; /* unreliable: the request is lost after its delay */
+	sem_t woken; /* posted once, after done, when the caller may return */
+
+	/* The snapshot taken on entry. */
+	struct labrpc_end *end;
+	struct server_slot *slot;
+	struct labrpc_server *srv; /* a reference in Case A, else NULL */
+	bool reliable, long_reordering;
+
+	uint8_t *args;
+	size_t args_len;
+	uint8_t *reply; /* the handler's encoded reply */
+	size_t reply_len;
+
+	int64_t due_ns;                 /* when the armed timer fires */
+	size_t heap_idx;                /* NOT_IN_HEAP when no timer is armed */
+	struct labrpc_req *prev, *next; /* net->pending while not done */
+	struct labrpc_req *job_next;    /* net->jobs while queued */
+	struct labrpc_req *wake_next;   /* struct wakeups' list */
+	char svc_meth[];
+};
+
+struct labrpc_net {
+	pthread_mutex_t mu; /* guards everything below */
+	struct prng prng;
+	uint64_t seed;
+	bool reliable, long_delays, long_reordering;
+	bool stopping; /* cleanup has begun: no new calls, threads exit */
+	int count;
+	int64_t bytes;
+
+	struct name_map ends;    /* live ends by name */
+	struct name_map servers; /* server slots by name */
+	struct labrpc_end *all_ends;
+	struct labrpc_req *pending; /* requests not yet complete */
+
+	/* The timer thread and its min-heap of requests ordered by due_ns. */
+	pthread_t timer;
+	pthread_cond_t timer_cond;
+	int64_t timer_sleeps_until; /* INT64_MIN while the timer is awake */
+	struct labrpc_req **heap;
+	size_t heap_len, heap_cap;
+
+	/* The handler pool: a FIFO of jobs, every worker, and the idle ones. */
+	struct labrpc_req *jobs_head, *jobs_tail;
+	int njobs;
+	/* Workers woken or started that have not looked at the jobs yet. */
+	int waking;
+	struct worker **workers;
+	int nworkers, workers_cap;
+	struct worker *idle; /* a stack: the most recently busy worker first */
+	int threads, peak_threads;
+};
+
+/* A handler thread. It sleeps on its own semaphore while idle, so that
+ * waking it costs one system call and it needs no lock to wait. */
+struct worker {
+	struct labrpc_net *net;
+	pthread_t thread;
+	sem_t wake; /* posted once each time it leaves the idle stack */
+	struct worker *next; /* the idle stack, then struct wakeups' list */
+};
+
+/* ---- servers ---- */
+
+static void server_get(struct labrpc_server *srv)
+{
+	if (srv)
+		atomic_fetch_add(&srv->refs, 1);
+}
+
+static void server_put(struct labrpc_server *srv)
+{
+	if (!srv || atomic_fetch_sub(&srv->refs, 1) != 1)
+		return;
+	pthread_cond_destroy(&srv->idle);
+	pthread_mutex_destroy(&srv->mu);
+	free(srv->services);
+	free(srv);
+}
+
+struct labrpc_server *labrpc_server_make(void)
+{
+	struct labrpc_server *srv = xcalloc(1, sizeof *srv);
+	atomic_init(&srv->refs, 1);
+	atomic_init(&srv->closed, false);
+	pthread_mutex_init(&srv->mu, NULL);
+	pthread_cond_init(&srv->idle, NULL);
+	return srv;
+}
+
+void labrpc_server_add_service(struct labrpc_server *srv,
+                               const struct labrpc_service_def *def,
+                               void *receiver)
+{
+	pthread_mutex_lock(&srv->mu);
+	size_t i = 0;
+	while (i < srv->nservices &&
+	       strcmp(srv->services[i].def->name, def->name) != 0)
+		i++;
+	/* A new name is added; an old one is replaced, as in Go. */
+	if (i == srv->nservices)
+		srv->services =
+		        xrealloc(srv->services,
+		                 ++srv->nservices * sizeof *srv->services);
+	srv->services[i] = (struct service){def, receiver};
+	pthread_mutex_unlock(&srv->mu);
+}
+
+int labrpc_server_count(struct labrpc_server *srv)
+{
+	pthread_mutex_lock(&srv->mu);
+	int n = srv->count;
+	pthread_mutex_unlock(&srv->mu);
+	return n;
+}
+
+void labrpc_server_free(struct labrpc_server *srv)
+{
+	if (!srv)
+		return;
+	pthread_mutex_lock(&srv->mu);
+	atomic_store(&srv->closed, true);
+	while (srv->running > 0)
+		pthread_cond_wait(&srv->idle, &srv->mu);
+	pthread_mutex_unlock(&srv->mu);
+	server_put(srv);
+}
+
+/* Writes "[a b c]", Go's %v of a []string, to f. */
+static void print_names(FILE *f, const char *(*name_at)(const void *, size_t),
+                        const void *table, size_t n)
+{
+	fputc('[', f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? " " : "", name_at(table, i));
+	fputc(']', f);
+}
+
+static const char *service_name_at(const void *table, size_t i)
+{
+	return ((const struct service *)table)[i].def->name;
+}
+
+static const char *method_name_at(const void *table, size_t i)
+{
+	return ((const struct labrpc_method *)table)[i].name;
+}
+
+/* Process-fatal: "<prefix><names list>". */
+static _Noreturn void fatal_with_names(const char *prefix,
+                                       const char *(*name_at)(const void *,
+                                                              size_t),
+                                       const void *table, size_t n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		fatalf("%s[...]", prefix);
+	fputs(prefix, f);
+	print_names(f, name_at, table, n);
+	fclose(f);
+	fatalf("%s", buf);
+}
+
+/*
+ * Runs req's handler on srv (Go's Server.dispatch and Service.dispatch):
+ * decodes a private copy of the args, zeroes a reply, calls the handler and
+ * encodes its reply into *reply. Returns false, running nothing, if srv has
+ * been freed. Called without the network lock.
+ */
+static bool server_dispatch(struct labrpc_server *srv,
+                            const struct labrpc_req *req, uint8_t **reply,
+                            size_t *reply_len)
+{
+	const char *svc_meth = req->svc_meth;
+	const char *dot = strrchr(svc_meth, '.');
+	size_t svc_len = dot ? (size_t)(dot - svc_meth) : strlen(svc_meth);
+	const char *meth_name = dot ? dot + 1 : "";
+
+	pthread_mutex_lock(&srv->mu);
+	if (atomic_load(&srv->closed)) {
+		pthread_mutex_unlock(&srv->mu);
+		return false;
+	}
+	srv->count++;
+	struct service svc = {NULL, NULL};
+	for (size_t i = 0; i < srv->nservices; i++) {
+		const char *name = srv->services[i].def->name;
+		if (strncmp(name, svc_meth, svc_len) == 0 &&
+		    name[svc_len] == '\0') {
+			svc = srv->services[i];
+			break;
+		}
+	}
+	if (!svc.def) {
+		char prefix[512];
+		snprintf(prefix, sizeof prefix,
+		         "labrpc.Server.dispatch(): unknown service %.*s in "
+		         "%.*s.%s; expecting one of ",
+		         (int)svc_len, svc_meth, (int)svc_len, svc_meth,
+		         meth_name);
+		fatal_with_names(prefix, service_name_at, srv->services,
+		                 srv->nservices);
+	}
+	srv->running++;
+	pthread_mutex_unlock(&srv->mu);
+
+	const struct labrpc_method *m = NULL;
+	for (size_t i = 0; i < svc.def->nmethods && !m; i++)
+		if (strcmp(svc.def->methods[i].name, meth_name) == 0)
+			m = &svc.def->methods[i];
+	if (!m) {
+		char prefix[512];
+		snprintf(prefix, sizeof prefix,
+		         "labrpc.Service.dispatch(): unknown method %s in %s; "
+		         "expecting one of ",
+		         meth_name, svc_meth);
+		fatal_with_names(prefix, method_name_at, svc.def->methods,
+		                 svc.def->nmethods);
+	}
+
+	void *args = xcalloc(1, m->args_type->size);
+	int err = codec_decode_message(m->args_type, req->args, req->args_len,
+	                               args);
+	if (err)
+		fatalf("labrpc: decode args of %s: %s", svc_meth,
+		       codec_strerror(err));
+	void *rep = xcalloc(1, m->reply_type->size);
+
+	m->handler(svc.receiver, args, rep);
+
+	struct codec_buf b;
+	codec_buf_init(&b);
+	m->reply_type->encode(&b, rep);
+	*reply = codec_buf_take(&b, reply_len);
+	if (m->args_type->release)
+		m->args_type->release(args);
+	if (m->reply_type->release)
+		m->reply_type->release(rep);
+	free(args);
+	free(rep);
+
+	pthread_mutex_lock(&srv->mu);
+	if (--srv->running == 0)
+		pthread_cond_broadcast(&srv->idle);
+	pthread_mutex_unlock(&srv->mu);
+	return true;
+}
+
+/* ---- requests, the timer heap and the handler pool ---- */
+
+/*
+ * Wake-ups owed by a thread that holds the network lock, made once it has
+ * unlocked: a thread woken while the lock is still held would only block
+ * again on the lock, which doubles the cost of every hand-off.
+ */
+struct wakeups {
+	/* Workers taken off the idle stack for new jobs. */
+	struct worker *workers;
+	/* A timer now fires before the timer thread means to wake up. */
+	bool timer;
+	/* Completed requests, each holding a reference. */
+	struct labrpc_req *done;
+};
+
+/* sem_wait, resumed after signals. */
+static void sem_wait_intr(sem_t *sem)
+{
+	while (sem_wait(sem) != 0 && errno == EINTR)
+		;
+}
+
+static void req_get(struct labrpc_req *req)
+{
+	atomic_fetch_add(&req->refs, 1);
+}
+
+/* Drops a reference; needs no lock. */
+static void req_put(struct labrpc_req *req)
+{
+	if (atomic_fetch_sub(&req->refs, 1) != 1)
+		return;
+	sem_destroy(&req->woken);
+	server_put(req->srv);
+	free(req->args);
+	free(req->reply);
+	free(req);
+}
+
+/* Makes the wake-ups of w; the network lock must not be held. */
+static void wakeups_flush(struct labrpc_net *net, struct wakeups *w)
+{
+	while (w->workers) {
+		struct worker *wk = w->workers;
+		w->workers = wk->next;
+		sem_post(&wk->wake);
+	}
+	if (w->timer)
+		pthread_cond_signal(&net->timer_cond);
+	w->timer = false;
+	while (w->done) {
+		struct labrpc_req *req = w->done;
+		w->done = req->wake_next;
+		sem_post(&req->woken);
+		req_put(req);
+	}
+}
+
+/* Unless they say otherwise, the functions from here to labrpc_call run
+ * with the network lock held. */
+
+static void heap_set(struct labrpc_net *net, size_t i, struct labrpc_req *req)
+{
+	net->heap[i] = req;
+	req->heap_idx = i;
+}
+
+static void heap_sift_up(struct labrpc_net *net, size_t i)
+{
+	struct labrpc_req *req = net->heap[i];
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (net->heap[parent]->due_ns <= req->due_ns)
+			break;
+		heap_set(net, i, net->heap[parent]);
+		i = parent;
+	}
+	heap_set(net, i, req);
+}
+
+static void heap_sift_down(struct labrpc_net *net, size_t i)
+{
+	struct labrpc_req *req = net->heap[i];
+	for (;;) {
+		size_t child = 2 * i + 1;
+		if (child >= net->heap_len)
+			break;
+		if (child + 1 < net->heap_len &&
+		    net->heap[child + 1]->due_ns < net->heap[child]->due_ns)
+			child++;
+		if (req->due_ns <= net->heap[child]->due_ns)
+			break;
+		heap_set(net, i, net->heap[child]);
+		i = child;
+	}
+	heap_set(net, i, req);
+}
+
+/* Takes req out of the heap; the heap's reference passes to the caller. */
+static void heap_remove(struct labrpc_net *net, struct labrpc_req *req)
+{
+	size_t i = req->heap_idx;
+	struct labrpc_req *last = net->heap[--net->heap_len];
+	req->heap_idx = NOT_IN_HEAP;
+	if (last != req) {
+		heap_set(net, i, last);
+		heap_sift_down(net, i);
+		heap_sift_up(net, last->heap_idx);
+	}
+}
+
+/* Arms req's timer (one per request) to fire at due_ns. */
+static void timer_arm(struct labrpc_net *net, struct labrpc_req *req,
+                      int64_t due_ns, struct wakeups *w)
+{
+	if (req->heap_idx != NOT_IN_HEAP)
+		heap_remove(net, req);
+	else
+		req_get(req); /* the heap's reference */
+	if (net->heap_len == net->heap_cap) {
+		net->heap_cap = net->heap_cap ? 2 * net->heap_cap : 64;
+		net->heap =
+		        xrealloc(net->heap, net->heap_cap * sizeof *net->heap);
+	}
+	req->due_ns = due_ns;
+	heap_set(net, net->heap_len++, req);
+	heap_sift_up(net, req->heap_idx);
+	/* Wake the timer only if it sleeps past the new deadline. */
+	if (due_ns < net->timer_sleeps_until)
+		w->timer = true;
+}
+
+static void timer_disarm(struct labrpc_net *net, struct labrpc_req *req)
+{
+	if (req->heap_idx == NOT_IN_HEAP)
+		return;
+	heap_remove(net, req);
+	req_put(req); /* never the last: whoever calls this holds one */
+}
+
+static int64_t after_ms(int64_t ms)
+{
+	return labtime_now_ns() + ms * MS_NS;
+}
+
+/* Completes req, once: ok delivers the reply (counting its bytes), false
+ * discards it. The caller is woken through w. */
+static void req_complete(struct labrpc_net *net, struct labrpc_req *req,
+                         bool ok, struct wakeups *w)
+{
+	if (req->done)
+		return;
+	req->done = true;
+	req->ok = ok;
+	if (ok) {
+		net->bytes += (int64_t)req->reply_len;
+	} else {
+		free(req->reply);
+		req->reply = NULL;
+	}
+	if (req->prev)
+		req->prev->next = req->next;
+	else
+		net->pending = req->next;
+	if (req->next)
+		req->next->prev = req->prev;
+	req->prev = req->next = NULL;
+	timer_disarm(net, req);
+	req_get(req); /* the wake-up's reference */
+	req->wake_next = w->done;
+	w->done = req;
+}
+
+/* Go's isServerDead, plus a server that labrpc_server_free has closed. */
+static bool server_dead(const struct labrpc_req *req)
+{
+	return !req->end->enabled || req->end->deleted ||
+	       req->slot->srv != req->srv || atomic_load(&req->srv->closed);
+}
+
+static void *worker_main(void *arg);
+
+static void pool_spawn(struct labrpc_net *net)
+{
+	if (net->nworkers == net->workers_cap) {
+		net->workers_cap = net->workers_cap ? 2 * net->workers_cap : 8;
+		net->workers =
+		        xrealloc(net->workers, (size_t)net->workers_cap *
+		                                       sizeof *net->workers);
+	}
+	struct worker *wk = xcalloc(1, sizeof *wk);
+	wk->net = net;
+	sem_init(&wk->wake, 0, 0);
+	int err = pthread_create(&wk->thread, NULL, worker_main, wk);
+	if (err)
+		fatalf("labrpc: cannot start a handler thread: %s",
+		       strerror(err));
+	net->workers[net->nworkers++] = wk;
+	net->waking++;
+	if (++net->threads > net->peak_threads)
+		net->peak_threads = net->threads;
+}
+
+/* Queues req's handler job and, unless enough workers are already on their
+ * way to the queue, wakes an idle worker for it or, if none is idle, starts
+ * one. Starts the dead-server poll. */
+static void handler_start(struct labrpc_net *net, struct labrpc_req *req,
+                          struct wakeups *w)
+{
+	req->stage = REQ_HANDLER;
+	req_get(req); /* the job's reference */
+	req->job_next = NULL;
+	if (net->jobs_tail)
+		net->jobs_tail->job_next = req;
+	else
+		net->jobs_head = req;
+	net->jobs_tail = req;
+	if (++net->njobs > net->waking) {
+		struct worker *wk = net->idle;
+		if (wk) {
+			net->idle = wk->next;
+			wk->next = w->workers;
+			w->workers = wk;
+			net->waking++;
+		} else {
+			pool_spawn(net);
+		}
+	}
+	timer_arm(net, req, after_ms(DEAD_POLL_MS), w);
+}
+
+/* The handler has returned (ran) or found its server closed (!ran). */
+static void handler_returned(struct labrpc_net *net, struct labrpc_req *req,
+                             bool ran, uint8_t *reply, size_t reply_len,
+                             struct wakeups *w)
+{
+	if (req->done) { /* the server died, or the end or network went away */
+		free(reply);
+		return;
+	}
+	timer_disarm(net, req); /* the dead-server poll */
+	req->reply = reply;
+	req->reply_len = reply_len;
+	if (!ran || server_dead(req)) {
+		req_complete(net, req, false, w);
+	} else if (!req->reliable &&
+	           prng_below(&net->prng, 1000) < DROP_PER_MILLE) {
+		/* Drop the reply; the handler ran all the same. */
+		req_complete(net, req, false, w);
+	} else if (req->long_reordering &&
+	           prng_below(&net->prng, REORDER_OUT_OF) < REORDER_BELOW) {
+		int64_t ms = REORDER_BASE_MS +
+		             prng_below(&net->prng,
+		                        1 + prng_below(&net->prng,
+		                                       REORDER_SPREAD_MS));
+		req->stage = REQ_REORDERED;
+		timer_arm(net, req, after_ms(ms), w);
+	} else {
+		req_complete(net, req, true, w);
+	}
+}
+
+/* The next job whose request has not already failed, or NULL. */
+static struct labrpc_req *job_take(struct labrpc_net *net)
+{
+	struct labrpc_req *req;
+	while ((req = net->jobs_head) != NULL) {
+		net->jobs_head = req->job_next;
+		if (!net->jobs_head)
+			net->jobs_tail = NULL;
+		net->njobs--;
+		if (!req->done)
+			return req;
+		req_put(req); /* failed while queued: run nothing */
+	}
+	return NULL;
+}
+
+/*
+ * A worker runs jobs until the queue is empty, then goes on the idle stack
+ * and sleeps until handler_start takes it off (or cleanup does). There are
+ * always at least as many workers waking (woken or just started, and not
+ * yet at the queue) as jobs queued, and every worker looks at the queue
+ * before it goes idle, so no job waits for a busy worker's handler.
+ */
+static void *worker_main(void *arg)
+{
+	struct worker *self = arg;
+	struct labrpc_net *net = self->net;
+	struct wakeups w = {0};
+	bool waking = true; /* started, or woken from the idle stack */
+	for (;;) {
+		pthread_mutex_lock(&net->mu);
+		if (waking)
+			net->waking--;
+		waking = false;
+		struct labrpc_req *req = job_take(net);
+		if (!req) {
+			bool stopping = net->stopping;
+			if (!stopping) {
+				self->next = net->idle;
+				net->idle = self;
+			}
+			pthread_mutex_unlock(&net->mu);
+			if (stopping)
+				break;
+			sem_wait_intr(&self->wake);
+			waking = true;
+			continue;
+		}
+		pthread_mutex_unlock(&net->mu);
+
+		uint8_t *reply = NULL;
+		size_t reply_len = 0;
+		bool ran = server_dispatch(req->srv, req, &reply, &reply_len);
+
+		pthread_mutex_lock(&net->mu);
+		handler_returned(net, req, ran, reply, reply_len, &w);
+		pthread_mutex_unlock(&net->mu);
+		wakeups_flush(net, &w);
+		req_put(req);
+	}
+	return NULL;
+}
+
+/* A timer went off for req, which the caller took out of the heap (and
+ * holds the heap's reference). */
+static void timer_fire(struct labrpc_net *net, struct labrpc_req *req,
+                       struct wakeups *w)
+{
+	switch (req->stage) {
+	case REQ_DELAYED:
+		if (req->drop_request)
+			req_complete(net, req, false, w);
+		else
+			handler_start(net, req, w);
+		break;
+	case REQ_HANDLER:
+		if (server_dead(req))
+			req_complete(net, req, false, w);
+		else
+			timer_arm(net, req, after_ms(DEAD_POLL_MS), w);
+		break;
+	case REQ_REORDERED:
+		req_complete(net, req, true, w);
+		break;
+	case REQ_TIMING_OUT:
+		req_complete(net, req, false, w);
+		break;
+	}
+}
+
+static void *timer_main(void *arg)
+{
+	struct labrpc_net *net = arg;
+	struct wakeups w = {0};
+	pthread_mutex_lock(&net->mu);
+	while (!net->stopping) {
+		if (net->heap_len == 0) {
+			net->timer_sleeps_until = INT64_MAX;
+			pthread_cond_wait(&net->timer_cond, &net->mu);
+		} else if (net->heap[0]->due_ns > labtime_now_ns()) {
+			net->timer_sleeps_until = net->heap[0]->due_ns;
+			labtime_cond_wait_until(&net->timer_cond, &net->mu,
+			                        net->timer_sleeps_until);
+		} else {
+			struct labrpc_req *req = net->heap[0];
+			heap_remove(net, req);
+			timer_fire(net, req, &w);
+			pthread_mutex_unlock(&net->mu);
+			wakeups_flush(net, &w);
+			req_put(req);
+			pthread_mutex_lock(&net->mu);
+		}
+		net->timer_sleeps_until = INT64_MIN;
+	}
+	pthread_mutex_unlock(&net->mu);
+	return NULL;
+}
+
+/* Takes the snapshot for a new request and sends it on its way. */
+static void req_enter(struct labrpc_net *net, struct labrpc_req *req,
+                      struct wakeups *w)
+{
+	struct labrpc_end *end = req->end;
+	struct labrpc_server *srv = end->conn ? end->conn->srv : NULL;
+	req->slot = end->conn;
+	req->reliable = net->reliable;
+	req->long_reordering = net->long_reordering;
+
+	req->next = net->pending;
+	if (net->pending)
+		net->pending->prev = req;
+	net->pending = req;
+
+	if (end->enabled && srv) { /* Case A */
+		server_get(srv);
+		req->srv = srv;
+		if (req->reliable) {
+			handler_start(net, req, w);
+		} else {
+			int64_t ms = prng_below(&net->prng, SHORT_DELAY_MS);
+			req->drop_request =
+			        prng_below(&net->prng, 1000) < DROP_PER_MILLE;
+			req->stage = REQ_DELAYED;
+			timer_arm(net, req, after_ms(ms), w);
+		}
+	} else { /* Case B: no reply, then a timeout */
+		int64_t ms = prng_below(&net->prng, net->long_delays
+		                                            ? LONG_TIMEOUT_MS
+		                                            : TIMEOUT_MS);
+		req->stage = REQ_TIMING_OUT;
+		timer_arm(net, req, after_ms(ms), w);
+	}
+}
+
+bool labrpc_call(struct labrpc_end *end, const char *svc_meth,
+                 const struct codec_type *args_type, const void *args,
+                 const struct codec_type *reply_type, void *reply)
+{
+	struct labrpc_net *net = end->net;
+	size_t meth_len = strlen(svc_meth);
+	struct labrpc_req *req = xcalloc(1, sizeof *req + meth_len + 1);
+	memcpy(req->svc_meth, svc_meth, meth_len + 1);
+	atomic_init(&req->refs, 1); /* the caller's */
+	req->end = end;
+	req->heap_idx = NOT_IN_HEAP;
+	sem_init(&req->woken, 0, 0);
+	struct codec_buf b;
+	codec_buf_init(&b);
+	args_type->encode(&b, args);
+	req->args = codec_buf_take(&b, &req->args_len);
+
+	struct wakeups w = {0};
+	pthread_mutex_lock(&net->mu);
+	if (net->stopping || end->deleted) {
+		pthread_mutex_unlock(&net->mu);
+		req_put(req);
+		return false;
+	}
+	net->count++;
+	net->bytes += (int64_t)req->args_len;
+	req_enter(net, req, &w);
+	pthread_mutex_unlock(&net->mu);
+	wakeups_flush(net, &w);
+
+	/* Once woken, ok and reply are final and no other thread touches them.
+	 */
+	sem_wait_intr(&req->woken);
+	bool ok = req->ok;
+	uint8_t *bytes = req->reply;
+	size_t len = req->reply_len;
+	req->reply = NULL;
+	req_put(req);
+
+	if (ok) {
+		memset(reply, 0, reply_type->size);
+		int err = codec_decode_message(reply_type, bytes, len, reply);
+		if (err)
+			fatalf("labrpc: decode reply of %s: %s", svc_meth,
+			       codec_strerror(err));
+	}
+	free(bytes);
+	return ok;
+}
+
+/* ---- the network ---- */
+
+struct labrpc_net *labrpc_net_make(uint64_t seed)
+{
+	struct labrpc_net *net = xcalloc(1, sizeof *net);
+	pthread_mutex_init(&net->mu, NULL);
+	prng_seed(&net->prng, seed);
+	net->seed = seed;
+	net->reliable = true;
+	name_map_init(&net->ends);
+	name_map_init(&net->servers);
+	net->timer_sleeps_until = INT64_MIN;
+	if (labtime_cond_init(&net->timer_cond) != 0)
+		fatalf("labrpc: cannot make a monotonic condition variable");
+	int err = pthread_create(&net->timer, NULL, timer_main, net);
+	if (err)
+		fatalf("labrpc: cannot start the timer thread: %s",
+		       strerror(err));
+	net->threads = net->peak_threads = 1;
+	return net;
+}
+
+uint64_t labrpc_seed_from_env(void)
+{
+	const char *s = getenv("RAFTLAB_SEED");
+	if (!s || !*s)
+		return prng_entropy_seed();
+	int base = 10;
+	const char *digits = s;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		digits = s + 2;
+	}
+	/* strtoull would also take leading blanks, signs and a bare "0x". */
+	bool digit_first = base == 16 ? isxdigit((unsigned char)digits[0])
+	                              : isdigit((unsigned char)digits[0]);
+	char *rest = NULL;
+	errno = 0;
+	unsigned long long v = digit_first ? strtoull(digits, &rest, base) : 0;
+	if (!digit_first || errno != 0 || *rest != '\0')
+		fatalf("labrpc: RAFTLAB_SEED=\"%s\" is not a decimal or 0x-hex "
+		       "64-bit seed",
+		       s);
+	return (uint64_t)v;
+}
+
+void labrpc_net_cleanup(struct labrpc_net *net)
+{
+	pthread_mutex_lock(&net->mu);
+	if (net->stopping) {
+		pthread_mutex_unlock(&net->mu);
+		return;
+	}
+	net->stopping = true;
+	struct wakeups w = {0};
+	while (net->pending)
+		req_complete(net, net->pending, false, &w);
+	while (net->idle) { /* every idle worker wakes, and exits */
+		struct worker *wk = net->idle;
+		net->idle = wk->next;
+		wk->next = w.workers;
+		w.workers = wk;
+		net->waking++;
+	}
+	w.timer = true;
+	pthread_mutex_unlock(&net->mu);
+	wakeups_flush(net, &w);
+
+	/* No worker can be added now: only new calls and timers start jobs. */
+	pthread_join(net->timer, NULL);
+	for (int i = 0; i < net->nworkers; i++)
+		pthread_join(net->workers[i]->thread, NULL);
+}
+
+void labrpc_net_free(struct labrpc_net *net)
+{
+	if (!net)
+		return;
+	labrpc_net_cleanup(net);
+	struct name_node *n;
+	while ((n = name_map_pop(&net->servers)) != NULL) {
+		struct server_slot *slot =
+		        container_of(n, struct server_slot, node);
+		server_put(slot->srv);
+		free(slot);
+	}
+	while (net->all_ends) {
+		struct labrpc_end *end = net->all_ends;
+		net->all_ends = end->next;
+		free(end);
+	}
+	free(net->servers.buckets);
+	free(net->ends.buckets);
+	free(net->heap);
+	for (int i = 0; i < net->nworkers; i++) {
+		sem_destroy(&net->workers[i]->wake);
+		free(net->workers[i]);
+	}
+	free(net->workers);
+	pthread_cond_destroy(&net->timer_cond);
+	pthread_mutex_destroy(&net->mu);
+	free(net);
+}
+
+void labrpc_net_reliable(struct labrpc_net *net, bool yes)
+{
+	pthread_mutex_lock(&net->mu);
+	net->reliable = yes;
+	pthread_mutex_unlock(&net->mu);
+}
+
+void labrpc_net_long_reordering(struct labrpc_net *net, bool yes)
+{
+	pthread_mutex_lock(&net->mu);
+	net->long_reordering = yes;
+	pthread_mutex_unlock(&net->mu);
+}
+
+void labrpc_net_long_delays(struct labrpc_net *net, bool yes)
+{
+	pthread_mutex_lock(&net->mu);
+	net->long_delays = yes;
+	pthread_mutex_unlock(&net->mu);
+}
+
+/* The live end named name; an unknown name is fatal for who (the API call). */
+static struct labrpc_end *end_lookup(struct labrpc_net *net, const char *name,
+                                     const char *who)
+{
+	struct name_node *n = name_map_find(&net->ends, name);
+	if (!n)
+		fatalf("%s: %s doesn't exist", who, name);
+	return container_of(n, struct labrpc_end, node);
+}
+
+/* The slot named name, made (empty) if there is none. */
+static struct server_slot *slot_get(struct labrpc_net *net, const char *name)
+{
+	struct name_node *n = name_map_find(&net->servers, name);
+	if (n)
+		return container_of(n, struct server_slot, node);
+	size_t len = strlen(name);
+	struct server_slot *slot = xcalloc(1, sizeof *slot + len + 1);
+	memcpy(slot->name, name, len + 1);
+	slot->node.name = slot->name;
+	name_map_insert(&net->servers, &slot->node);
+	return slot;
+}
+
+struct labrpc_end *labrpc_make_end(struct labrpc_net *net, const char *name)
+{
+	size_t len = strlen(name);
+	struct labrpc_end *end = xcalloc(1, sizeof *end + len + 1);
+	memcpy(end->name, name, len + 1);
+	end->node.name = end->name;
+	end->net = net;
+
+	pthread_mutex_lock(&net->mu);
+	if (name_map_find(&net->ends, name))
+		fatalf("MakeEnd: %s already exists", name);
+	name_map_insert(&net->ends, &end->node);
+	end->next = net->all_ends;
+	net->all_ends = end;
+	pthread_mutex_unlock(&net->mu);
+	return end;
+}
+
+void labrpc_delete_end(struct labrpc_net *net, const char *name)
+{
+	pthread_mutex_lock(&net->mu);
+	/* Go's message reads "MakeEnd: %v doesn't exists"; ours names the call.
+	 */
+	struct labrpc_end *end = end_lookup(net, name, "DeleteEnd");
+	name_map_remove(&net->ends, &end->node);
+	end->deleted = true;
+	end->enabled = false;
+	end->conn = NULL;
+	struct wakeups w = {0};
+	struct labrpc_req *req = net->pending;
+	while (req) {
+		struct labrpc_req *next = req->next;
+		if (req->end == end)
+			req_complete(net, req, false, &w);
+		req = next;
+	}
+	pthread_mutex_unlock(&net->mu);
+	wakeups_flush(net, &w);
+}
+
+void labrpc_connect(struct labrpc_net *net, const char *endname,
+                    const char *servername)
+{
+	pthread_mutex_lock(&net->mu);
+	struct labrpc_end *end = end_lookup(net, endname, "Connect");
+	end->conn = servername ? slot_get(net, servername) : NULL;
+	pthread_mutex_unlock(&net->mu);
+}
+
+void labrpc_enable(struct labrpc_net *net, const char *endname, bool enabled)
+{
+	pthread_mutex_lock(&net->mu);
+	end_lookup(net, endname, "Enable")->enabled = enabled;
+	pthread_mutex_unlock(&net->mu);
+}
+
+void labrpc_add_server(struct labrpc_net *net, const char *servername,
+                       struct labrpc_server *srv)
+{
+	pthread_mutex_lock(&net->mu);
+	struct server_slot *slot = slot_get(net, servername);
+	if (slot->srv != srv) {
+		server_get(srv);
+		server_put(slot->srv);
+		slot->srv = srv;
+	}
+	pthread_mutex_unlock(&net->mu);
+}
+
+void labrpc_delete_server(struct labrpc_net *net, const char *servername)
+{
+	pthread_mutex_lock(&net->mu);
+	struct name_node *n = name_map_find(&net->servers, servername);
+	if (n) {
+		struct server_slot *slot =
+		        container_of(n, struct server_slot, node);
+		server_put(slot->srv);
+		slot->srv = NULL;
+	}
+	pthread_mutex_unlock(&net->mu);
+}
+
+int labrpc_get_count(struct labrpc_net *net, const char *servername)
+{
+	pthread_mutex_lock(&net->mu);
+	struct name_node *n = name_map_find(&net->servers, servername);
+	struct labrpc_server *srv =
+	        n ? container_of(n, struct server_slot, node)->srv : NULL;
+	int count = srv ? labrpc_server_count(srv) : 0;
+	pthread_mutex_unlock(&net->mu);
+	return count;
+}
+
+int labrpc_total_count(struct labrpc_net *net)
+{
+	pthread_mutex_lock(&net->mu);
+	int n = net->count;
+	pthread_mutex_unlock(&net->mu);
+	return n;
+}
+
+int64_t labrpc_total_bytes(struct labrpc_net *net)
+{
+	pthread_mutex_lock(&net->mu);
+	int64_t n = net->bytes;
+	pthread_mutex_unlock(&net->mu);
+	return n;
+}
+
+uint64_t labrpc_net_seed(struct labrpc_net *net)
+{
+	return net->seed; /* fixed at make time */
+}
+
+int labrpc_peak_threads(struct labrpc_net *net)
+{
+	pthread_mutex_lock(&net->mu);
+	int n = net->peak_threads;
+	pthread_mutex_unlock(&net->mu);
+	return n;
+}
