@@ -58,9 +58,9 @@ RUNNER_OBJ  := $(call obj,$(RUNNER_SRC))
 
 UNIT_TESTS  := codec_test chan_test persister_test labrpc_test
 GRADED      := raft_test
-PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) $(GRADED) labrpc_bench codec_replay)
+PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) $(GRADED) labrpc_bench codec_replay runner_selftest)
 
-.PHONY: all deps test check unit graded bench fuzz clean
+.PHONY: all deps test check unit selftest graded bench fuzz clean
 all: $(PROGRAMS)
 
 $(B)/obj/%.o: %.c
@@ -71,6 +71,11 @@ $(addprefix $(B)/,$(UNIT_TESTS)): $(B)/%: $(B)/obj/tests/%.o $(RUNNER_OBJ) $(LIB
 	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
 
 $(B)/raft_test: $(B)/obj/tests/raft_test.o $(RAFT_OBJS) $(RUNNER_OBJ) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
+
+# The runner's own test program: most of its tests fail on purpose, and
+# tests/runner_selftest.sh checks how the runner reports them.
+$(B)/runner_selftest: $(B)/obj/tests/runner_selftest.o $(RUNNER_OBJ) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
 
 $(B)/labrpc_bench: $(B)/obj/tests/labrpc_bench.o $(LIB_OBJS)
@@ -98,9 +103,13 @@ unit: $(addprefix $(B)/,$(UNIT_TESTS) codec_replay)
 	@set -e; for t in $(UNIT_TESTS); do $(B)/$$t $(RUN); done
 	$(B)/codec_replay tests/fuzz/corpus
 
-# Every suite: unit tests, the fuzz corpus, then the graded suites.
+selftest: $(B)/runner_selftest
+	tests/runner_selftest.sh $(B)/runner_selftest
+
+# Every suite: unit tests, the fuzz corpus, the runner's own test, then the
+# graded suites.
 check: deps
-	@$(MAKE) --no-print-directory unit graded
+	@$(MAKE) --no-print-directory unit selftest graded
 
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/labrpc_bench

@@ -1,0 +1,1850 @@
+/*
+ * runner.c: the test runner behind every raftlab test program (see runner.h).
+ * It reads go-test-like flags, runs each selected test in a child process of
+ * its own (fresh seed, output piped back and saved to a log, a watchdog that
+ * prints gdb backtraces before it kills a hung test), reports failures the way
+ * `go test` does, and ends with CUnit's run summary.
+ *
+ * How a run goes: every selected test is first run to completion (one or
+ * -parallel N at a time) by a single-threaded parent that waits on one poll()
+ * loop; then a CUnit registry of proxy tests replays the collected results,
+ * so CUnit prints the failures and the standard "Run Summary". The parent
+ * never starts a thread, so fork() is safe. With -no-fork the tests run in
+ * this process instead, for gdb.
+ */
+#include "tests/runner.h"
+
+#include <CUnit/Basic.h>
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "labtime/labtime.h"
+#include "prng/prng.h"
+
+#define USAGE_FLAGS                                                            \
+	"[-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] "         \
+	"[-count N] [-v] [-no-fork] [-h]"
+#define DEFAULT_LOG_DIR "/tmp/raftlab-logs"
+#define INDENT "        "      /* go test indents a failure's lines by 8 */
+#define INDENT2 "            " /* ...and what we quote under them by 12 */
+
+enum {
+	LAST_LINES = 40, /* lines of a hung test's output we repeat */
+	LAST_LINES_WINDOW = 1 << 16, /* bytes of the log searched for them */
+	GDB_TIMEOUT_S = 30,     /* how long gdb may take to print backtraces */
+	DRAIN_TIMEOUT_S = 5,    /* how long pipes may outlive their writer */
+	MAX_SENT_FAILURES = 50, /* failure messages a test process sends */
+	CHANNEL_CAP = 1 << 20,  /* bytes kept from a failure channel */
+	GDB_OUTPUT_CAP = 4 << 20, /* bytes kept of gdb's output */
+	MAX_PARALLEL = 256,
+	MAX_COUNT = 10000,
+};
+
+/* ---- small helpers ---- */
+
+/* A growable byte string, always NUL-terminated once anything is added. */
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static noreturn void out_of_memory(void)
+{
+	static const char msg[] = "runner: out of memory\n";
+	(void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+	_exit(2);
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		out_of_memory();
+	return d;
+}
+
+static void buf_reserve(struct buf *b, size_t more)
+{
+	if (b->len + more + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + more + 1)
+		cap *= 2;
+	b->p = xrealloc(b->p, cap);
+	b->cap = cap;
+}
+
+static void buf_add(struct buf *b, const void *p, size_t n)
+{
+	buf_reserve(b, n);
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void buf_puts(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+static void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return;
+	buf_reserve(b, (size_t)n);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+static void buf_printf(struct buf *b, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+static void buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+static const char *buf_str(const struct buf *b)
+{
+	return b->p ? b->p : "";
+}
+
+static void buf_free(struct buf *b)
+{
+	free(b->p);
+	*b = (struct buf){0};
+}
+
+/* Appends s quoted for a POSIX shell (unquoted when nothing needs it). */
+static void buf_add_shell_word(struct buf *b, const char *s)
+{
+	static const char safe[] =
+	        "abcdefghijklmnopqrstuvwxyz"
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+=:,@%";
+	if (*s && strspn(s, safe) == strlen(s)) {
+		buf_puts(b, s);
+		return;
+	}
+	buf_puts(b, "'");
+	for (; *s; s++) {
+		if (*s == '\'')
+			buf_puts(b, "'\\''");
+		else
+			buf_add(b, s, 1);
+	}
+	buf_puts(b, "'");
+}
+
+/* Appends text, its first line after first_indent and every further line
+ * after rest_indent, ending with a newline. */
+static void buf_add_indented(struct buf *b, const char *text, size_t len,
+                             const char *first_indent, const char *rest_indent)
+{
+	const char *indent = first_indent;
+	while (len > 0) {
+		const char *nl = memchr(text, '\n', len);
+		size_t n = nl ? (size_t)(nl - text) : len;
+		if (n > 0)
+			buf_puts(b, indent);
+		buf_add(b, text, n);
+		buf_puts(b, "\n");
+		indent = rest_indent;
+		if (!nl)
+			break;
+		text += n + 1;
+		len -= n + 1;
+	}
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* Writes all of p to fd, going on after signals; false on an error. */
+static bool write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		c += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* Writes to our stdout at once, so it interleaves right with children. */
+static void out_write(const void *p, size_t n)
+{
+	fwrite(p, 1, n, stdout);
+	fflush(stdout);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static double seconds_since(int64_t start_ns)
+{
+	return (double)(labtime_now_ns() - start_ns) / 1e9;
+}
+
+/* ---- what the runner knows ---- */
+
+static struct options {
+	const char *run; /* -run REGEX; NULL selects every test */
+	bool list;       /* -list */
+	bool seed_set;   /* -seed N */
+	uint64_t seed;
+	bool timeout_set; /* -timeout SEC; 0 means no watchdog */
+	double timeout_s;
+	int parallel; /* -parallel N */
+	int count;    /* -count N */
+	bool verbose; /* -v */
+	bool no_fork; /* -no-fork */
+} opt;
+
+static const char *prog;      /* argv[0], as replay commands repeat it */
+static const char *prog_name; /* its last component, for messages */
+static const char *suite_name;
+static char *log_dir;  /* where test logs go; NULL in -no-fork mode */
+static char *gdb_path; /* NULL when gdb is not installed */
+
+/* runner_time_scale(), fixed before any test runs so threads may read it. */
+static double time_scale = 1.0;
+static bool time_scale_fixed;
+
+/* A failure of a test: a failed assertion or runner_fatalf (with the place
+ * in the source), or something the runner saw (file NULL): a crash, a
+ * timeout, a bad exit status. */
+struct failure {
+	char *file;
+	unsigned line;
+	char *msg;
+};
+
+/* One run of one test (-count N runs each selected test N times). */
+struct run {
+	const struct runner_test *test;
+	int iteration; /* 1..opt.count */
+	char *cu_name; /* its name in CUnit's report, unique among runs */
+	uint64_t seed;
+	char *log_path; /* NULL in -no-fork mode */
+	double elapsed_s;
+	bool passed;
+	unsigned asserts_passed; /* CUnit assertions that held */
+	struct failure *failures;
+	size_t nfailures;
+};
+
+static struct run *runs;
+static size_t nruns;
+
+/* The test running in this process (a test process, or -no-fork mode). */
+static struct run *cur_run;
+static uint64_t cur_seed;
+static int64_t cur_start_ns;
+static int fail_channel = -1; /* write end of the failure channel, in a
+                                 forked test process; -1 elsewhere */
+
+static void complain(const char *fmt, ...)
+        __attribute__((format(printf, 1, 2)));
+static void complain(const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fprintf(stderr, "%s: ", prog_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void add_failure(struct run *r, const char *file, unsigned line,
+                        const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static void add_failure(struct run *r, const char *file, unsigned line,
+                        const char *fmt, ...)
+{
+	struct buf msg = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	r->failures =
+	        xrealloc(r->failures, (r->nfailures + 1) * sizeof *r->failures);
+	r->failures[r->nfailures++] = (struct failure){
+	        .file = file ? xstrdup(base_name(file)) : NULL,
+	        .line = line,
+	        .msg = msg.p ? msg.p : xstrdup(""),
+	};
+}
+
+static void free_runs(void)
+{
+	for (size_t i = 0; i < nruns; i++) {
+		struct run *r = &runs[i];
+		for (size_t j = 0; j < r->nfailures; j++) {
+			free(r->failures[j].file);
+			free(r->failures[j].msg);
+		}
+		free(r->failures);
+		free(r->cu_name);
+		free(r->log_path);
+	}
+	free(runs);
+	runs = NULL;
+	nruns = 0;
+}
+
+/* ---- public helpers for tests ---- */
+
+uint64_t runner_seed(void)
+{
+	return cur_run ? cur_seed : opt.seed;
+}
+
+/* Reads $RAFTLAB_TIME_SCALE; 0 if it is set and not a positive number. */
+static double read_time_scale(void)
+{
+	const char *s = getenv("RAFTLAB_TIME_SCALE");
+	if (!s || !*s) {
+#if defined(RAFTLAB_SANITIZER) && RAFTLAB_SANITIZER
+		return 2.0;
+#else
+		return 1.0;
+#endif
+	}
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v <= 0)
+		return 0;
+	return v;
+}
+
+double runner_time_scale(void)
+{
+	if (time_scale_fixed)
+		return time_scale;
+	/* Called outside runner_main, e.g. by a benchmark. */
+	double v = read_time_scale();
+	if (v == 0) {
+		fprintf(stderr,
+		        "RAFTLAB_TIME_SCALE must be a positive number, "
+		        "not '%s'\n",
+		        getenv("RAFTLAB_TIME_SCALE"));
+		exit(2);
+	}
+	return v;
+}
+
+/* ---- the command line ---- */
+
+static void print_usage(FILE *f)
+{
+	fprintf(f, "usage: %s %s\n", prog, USAGE_FLAGS);
+}
+
+static void print_help(void)
+{
+	print_usage(stdout);
+	printf("\nRuns the %s tests in source order, each in a process of\n"
+	       "its own under a watchdog. As with go test, only failures\n"
+	       "are printed unless -v is given.\n\n",
+	       suite_name);
+	printf("  -run REGEX    run only the tests whose names match REGEX,\n"
+	       "                a POSIX extended regular expression found\n"
+	       "                anywhere in the name, as in go test: -run 3A,\n"
+	       "                -run 'TestBackup3B|TestCount3B',\n"
+	       "                -run '^TestBasic$'\n"
+	       "  -list         print the names of the tests (those -run\n"
+	       "                selects) and exit\n"
+	       "  -seed N       give every test the seed N (decimal or 0x\n"
+	       "                hex) to replay a failure; by default each\n"
+	       "                test gets a fresh random seed\n"
+	       "  -timeout SEC  kill a test that runs longer than SEC\n"
+	       "                seconds, instead of at its own limit (%d s\n"
+	       "                unless it sets one); 0 means no limit\n"
+	       "  -parallel N   run up to N tests at once (default 1); each\n"
+	       "                test's output is printed whole when it ends\n"
+	       "  -count N      run each selected test N times\n"
+	       "  -v            verbose: print === RUN and --- PASS lines,\n"
+	       "                as go test -v does\n",
+	       RUNNER_DEFAULT_TIMEOUT_S);
+	printf("  -no-fork      run the tests inside this process, one after\n"
+	       "                another, with no watchdog and no log, so that\n"
+	       "                a debugger sees them, e.g.\n"
+	       "                  gdb --args %s -no-fork -run '^TestX$'\n"
+	       "                A crash or runner_fatalf ends the program.\n"
+	       "  -h            print this help\n"
+	       "\n",
+	       prog);
+	printf("A failed test's report ends with its seed, the command that\n"
+	       "replays it, and its log. A test that outlives its limit is\n"
+	       "killed after gdb (if installed) prints its threads'\n"
+	       "backtraces; its last %d lines of output are repeated.\n"
+	       "\n",
+	       LAST_LINES);
+	printf("Environment:\n"
+	       "  RAFTLAB_TIME_SCALE  multiplies every time limit (now %g;\n"
+	       "                      the default is 1, or 2 in sanitizer\n"
+	       "                      builds)\n"
+	       "  RAFTLAB_LOG_DIR     where each test's log goes, as\n"
+	       "                      SUITE-TEST-SEED.log (default\n"
+	       "                      " DEFAULT_LOG_DIR "); the logs of\n"
+	       "                      passing tests are deleted\n"
+	       "  RAFTLAB_SEED        set in each test process to its seed\n",
+	       time_scale);
+}
+
+static int bad_usage(const char *fmt, ...)
+        __attribute__((format(printf, 1, 2)));
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fprintf(stderr, "%s: ", prog_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	print_usage(stderr);
+	return 2;
+}
+
+/* Parses a seed: decimal, or hex after 0x. */
+static bool parse_seed(const char *s, uint64_t *out)
+{
+	int base = 10;
+	const char *digits = s;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		digits = s + 2;
+	}
+	const char *ok = base == 16 ? "0123456789abcdefABCDEF" : "0123456789";
+	if (!*digits || strspn(digits, ok) != strlen(digits))
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(digits, NULL, base);
+	if (errno)
+		return false;
+	*out = (uint64_t)v;
+	return true;
+}
+
+static bool parse_int(const char *s, int min, int max, int *out)
+{
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	errno = 0;
+	long v = strtol(s, NULL, 10);
+	if (errno || v < min || v > max)
+		return false;
+	*out = (int)v;
+	return true;
+}
+
+enum flag_id {
+	F_RUN,
+	F_LIST,
+	F_SEED,
+	F_TIMEOUT,
+	F_PARALLEL,
+	F_COUNT,
+	F_V,
+	F_NO_FORK,
+	F_HELP
+};
+
+static const struct flag {
+	const char *name;
+	enum flag_id id;
+	const char *value; /* what its value is, NULL for a switch */
+} flags[] = {
+        {"run", F_RUN, "a regular expression"},
+        {"list", F_LIST, NULL},
+        {"seed", F_SEED, "a seed, decimal or 0x hex"},
+        {"timeout", F_TIMEOUT, "seconds"},
+        {"parallel", F_PARALLEL, "a number of tests"},
+        {"count", F_COUNT, "a number of runs"},
+        {"v", F_V, NULL},
+        {"no-fork", F_NO_FORK, NULL},
+        {"h", F_HELP, NULL},
+        {"help", F_HELP, NULL},
+};
+
+/* Parses the command line into opt. Returns -1 to go on, or the exit status
+ * to end with at once (0 after -h, 2 after a mistake). Flags are written
+ * -name value, -name=value or with two dashes, as Go's flag package allows. */
+static int parse_args(int argc, char **argv)
+{
+	opt = (struct options){.parallel = 1, .count = 1};
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (arg[0] != '-' || arg[1] == '\0')
+			return bad_usage("unexpected argument '%s'", arg);
+		const char *name = arg + (arg[1] == '-' ? 2 : 1);
+		/* "--" ends the flags, and nothing may follow it. */
+		if (*name == '\0') {
+			if (i + 1 < argc)
+				return bad_usage("unexpected argument '%s'",
+				                 argv[i + 1]);
+			break;
+		}
+		const char *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		const struct flag *f = NULL;
+		for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++) {
+			if (strlen(flags[k].name) == len &&
+			    !strncmp(flags[k].name, name, len))
+				f = &flags[k];
+		}
+		if (!f)
+			return bad_usage("unknown flag -%.*s", (int)len, name);
+
+		const char *val = NULL;
+		if (f->value && eq)
+			val = eq + 1;
+		else if (f->value && i + 1 < argc)
+			val = argv[++i];
+		else if (f->value)
+			return bad_usage("flag -%s needs a value (%s)", f->name,
+			                 f->value);
+		else if (eq)
+			return bad_usage("flag -%s takes no value", f->name);
+
+		switch (f->id) {
+		case F_RUN:
+			opt.run = val;
+			break;
+		case F_LIST:
+			opt.list = true;
+			break;
+		case F_SEED:
+			if (!parse_seed(val, &opt.seed))
+				return bad_usage("bad -seed '%s': want a "
+				                 "decimal number or 0x hex",
+				                 val);
+			opt.seed_set = true;
+			break;
+		case F_TIMEOUT: {
+			char *end;
+			errno = 0;
+			opt.timeout_s = strtod(val, &end);
+			if (!*val || errno || *end ||
+			    !isfinite(opt.timeout_s) || opt.timeout_s < 0)
+				return bad_usage("bad -timeout '%s': want "
+				                 "seconds (0 means no limit)",
+				                 val);
+			opt.timeout_set = true;
+			break;
+		}
+		case F_PARALLEL:
+			if (!parse_int(val, 1, MAX_PARALLEL, &opt.parallel))
+				return bad_usage("bad -parallel '%s': want a "
+				                 "number from 1 to %d",
+				                 val, MAX_PARALLEL);
+			break;
+		case F_COUNT:
+			if (!parse_int(val, 1, MAX_COUNT, &opt.count))
+				return bad_usage("bad -count '%s': want a "
+				                 "number from 1 to %d",
+				                 val, MAX_COUNT);
+			break;
+		case F_V:
+			opt.verbose = true;
+			break;
+		case F_NO_FORK:
+			opt.no_fork = true;
+			break;
+		case F_HELP:
+			print_help();
+			return 0;
+		}
+	}
+	if (opt.no_fork && opt.parallel > 1)
+		return bad_usage("-no-fork runs the tests one at a time: drop "
+		                 "-parallel");
+	return -1;
+}
+
+/* Checks the program's table of tests; false (after saying why) if bad. */
+static bool check_tests(const struct runner_test *tests, size_t ntests)
+{
+	for (size_t i = 0; i < ntests; i++) {
+		const struct runner_test *t = &tests[i];
+		if (!t->name || !*t->name) {
+			complain("bad test table: test %zu has no name", i);
+			return false;
+		}
+		if (!t->fn) {
+			complain("bad test table: %s has no function", t->name);
+			return false;
+		}
+		if (t->timeout_s < 0) {
+			complain("bad test table: %s has a negative timeout",
+			         t->name);
+			return false;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(tests[j].name, t->name)) {
+				complain("bad test table: two tests named %s",
+				         t->name);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+/* ---- running a test in this process ---- */
+
+/* Makes r the running test: runner_seed() and $RAFTLAB_SEED give its seed. */
+static void enter_test(struct run *r)
+{
+	char seed[32];
+	snprintf(seed, sizeof seed, "0x%" PRIx64, r->seed);
+	setenv("RAFTLAB_SEED", seed, 1);
+	cur_seed = r->seed;
+	cur_run = r;
+	cur_start_ns = labtime_now_ns();
+}
+
+/* Runs r's test function in a CUnit registry of its own holding just that
+ * test, and collects its failed assertions into r. */
+static void execute_test(struct run *r)
+{
+	CU_pSuite suite = NULL;
+	CU_pTest test = NULL;
+	if (CU_initialize_registry() == CUE_SUCCESS)
+		suite = CU_add_suite(suite_name, NULL, NULL);
+	if (suite)
+		test = CU_add_test(suite, r->test->name, r->test->fn);
+	if (!test) {
+		add_failure(r, NULL, 0, "CUnit could not run the test: %s",
+		            CU_get_error_msg());
+		goto cleanup_registry;
+	}
+	CU_run_test(suite, test);
+	for (CU_pFailureRecord f = CU_get_failure_list(); f; f = f->pNext) {
+		add_failure(r, f->strFileName ? f->strFileName : "?",
+		            f->uiLineNumber, "%s",
+		            f->strCondition ? f->strCondition : "");
+	}
+	r->asserts_passed = CU_get_number_of_successes();
+cleanup_registry:
+	CU_cleanup_registry();
+}
+
+/* ---- reports ---- */
+
+/* Appends to out what go test prints after a test: nothing for a pass
+ * (--- PASS with -v), else --- FAIL, each failure, details (extra lines
+ * such as backtraces, may be NULL), the seed, a replay command, the log. */
+static void format_report(const struct run *r, const char *details,
+                          struct buf *out)
+{
+	if (r->passed) {
+		if (opt.verbose)
+			buf_printf(out, "--- PASS: %s (%.2fs)\n", r->test->name,
+			           r->elapsed_s);
+		return;
+	}
+	buf_printf(out, "--- FAIL: %s (%.2fs)\n", r->test->name, r->elapsed_s);
+	for (size_t i = 0; i < r->nfailures; i++) {
+		const struct failure *f = &r->failures[i];
+		struct buf line = {0};
+		if (f->file)
+			buf_printf(&line, "%s:%u: ", f->file, f->line);
+		buf_puts(&line, f->msg);
+		buf_add_indented(out, line.p, line.len, INDENT, INDENT2);
+		buf_free(&line);
+	}
+	if (details)
+		buf_puts(out, details);
+	buf_printf(out, INDENT "seed: 0x%" PRIx64 "  replay: ", r->seed);
+	buf_add_shell_word(out, prog);
+	buf_puts(out, " -run ");
+	struct buf pattern = {0};
+	buf_printf(&pattern, "^%s$", r->test->name);
+	buf_add_shell_word(out, pattern.p);
+	buf_free(&pattern);
+	buf_printf(out, " -seed 0x%" PRIx64 "\n", r->seed);
+	if (r->log_path)
+		buf_printf(out, INDENT "log: %s\n", r->log_path);
+}
+
+/* ---- -no-fork mode ---- */
+
+/* Ends r, which ran in this process: times it, judges it, reports it. */
+static void report_in_process(struct run *r)
+{
+	r->elapsed_s = seconds_since(cur_start_ns);
+	r->passed = r->nfailures == 0;
+	struct buf report = {0};
+	format_report(r, NULL, &report);
+	fflush(stderr);
+	out_write(buf_str(&report), report.len);
+	buf_free(&report);
+}
+
+/* An exit handler: a test that calls exit() ends the whole program, and
+ * that must not pass for success. */
+static void exit_during_test(void)
+{
+	struct run *r = cur_run;
+	if (!r)
+		return;
+	cur_run = NULL;
+	add_failure(r, NULL, 0,
+	            "the program exited before the test returned: does the "
+	            "code under test call exit()?");
+	report_in_process(r);
+	_exit(1);
+}
+
+static void run_in_process(void)
+{
+	atexit(exit_during_test);
+	for (size_t i = 0; i < nruns; i++) {
+		struct run *r = &runs[i];
+		r->seed = opt.seed_set ? opt.seed : prng_entropy_seed();
+		if (opt.verbose)
+			printf("=== RUN   %s  seed=0x%" PRIx64 "\n",
+			       r->test->name, r->seed);
+		fflush(stdout);
+		enter_test(r);
+		execute_test(r);
+		cur_run = NULL;
+		report_in_process(r);
+	}
+}
+
+/* ---- the failure channel: a test process tells the runner how it went ---- */
+
+/*
+ * Records are NUL-terminated strings, tagged by their first byte:
+ *   F<file>\t<line>\t<message>   a failure (file empty when unknown)
+ *   A<n>                         n assertions held
+ *   D                            the test function returned
+ * A process that ends without D ended inside its test (runner_fatalf, a
+ * crash, a call to exit()).
+ */
+static void channel_send(const char *tag, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+static void channel_send(const char *tag, const char *fmt, ...)
+{
+	struct buf rec = {0};
+	va_list ap;
+	buf_puts(&rec, tag);
+	va_start(ap, fmt);
+	buf_vprintf(&rec, fmt, ap);
+	va_end(ap);
+	(void)write_all(fail_channel, rec.p, rec.len + 1); /* with its NUL */
+	buf_free(&rec);
+}
+
+static void channel_send_failure(const struct failure *f)
+{
+	channel_send("F", "%s\t%u\t%s", f->file ? f->file : "", f->line,
+	             f->msg);
+}
+
+/* Reads what a test process sent into r; sets *returned if it sent D. */
+static void channel_decode(struct run *r, const struct buf *b, bool *returned)
+{
+	*returned = false;
+	const char *p = buf_str(b), *end = p + b->len;
+	while (p < end) {
+		const char *rec = p;
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		if (!nul)
+			break; /* cut short: the process died while writing */
+		p = nul + 1;
+		if (rec[0] == 'D') {
+			*returned = true;
+		} else if (rec[0] == 'A') {
+			r->asserts_passed =
+			        (unsigned)strtoul(rec + 1, NULL, 10);
+		} else if (rec[0] == 'F') {
+			const char *tab1 = strchr(rec + 1, '\t');
+			const char *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
+			if (!tab2)
+				continue;
+			struct buf file = {0};
+			buf_add(&file, rec + 1, (size_t)(tab1 - rec - 1));
+			unsigned line = (unsigned)strtoul(tab1 + 1, NULL, 10);
+			add_failure(r, file.len ? file.p : NULL, line, "%s",
+			            tab2 + 1);
+			buf_free(&file);
+		}
+	}
+}
+
+noreturn void runner_fail_at(const char *file, int line, const char *fmt, ...)
+{
+	struct buf msg = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	unsigned uline = line > 0 ? (unsigned)line : 0;
+
+	if (fail_channel >= 0) { /* a test process: tell the runner, and end */
+		struct failure f = {.file = (char *)base_name(file),
+		                    .line = uline,
+		                    .msg = (char *)buf_str(&msg)};
+		channel_send_failure(&f);
+		channel_send("A", "%u", CU_get_number_of_successes());
+		fflush(stdout);
+		fflush(stderr);
+		_exit(1); /* other threads may still run: no exit handlers */
+	}
+	if (cur_run) { /* -no-fork: report the test, and end the program */
+		struct run *r = cur_run;
+		cur_run = NULL;
+		add_failure(r, file, uline, "%s", buf_str(&msg));
+		report_in_process(r);
+		exit(1);
+	}
+	fprintf(stderr, "%s:%d: %s\n", base_name(file), line, buf_str(&msg));
+	exit(1);
+}
+
+/* ---- running tests in child processes ---- */
+
+/* One running test process, and its watchdog's state. */
+struct slot {
+	struct run *run; /* NULL when the slot is free */
+	pid_t pid;       /* the test process, a group leader; 0 once reaped */
+	int status;      /* its wait status */
+	int out_fd;      /* its stdout and stderr; -1 after EOF */
+	int chan_fd;     /* its failure channel; -1 after EOF */
+	int log_fd;
+	off_t log_len;   /* bytes written to the log */
+	off_t out_start; /* where the test's output starts in the log */
+	bool out_nl;     /* its output so far is empty or ends with a newline */
+	struct buf chan; /* what it sent on the failure channel */
+	int64_t start_ns;
+	int64_t deadline_ns; /* when the watchdog fires; 0 for never */
+	int64_t drain_ns;    /* when to stop waiting for the pipes' EOF */
+	bool timed_out;
+	bool interrupted;
+	bool not_started; /* could not be started (run says why) */
+	pid_t gdb_pid;    /* gdb printing its backtraces; 0 when none */
+	int gdb_fd;       /* gdb's stdout and stderr; -1 after EOF */
+	int64_t gdb_deadline_ns;
+	bool gdb_killed;
+	struct buf gdb_out;
+};
+
+static struct slot *slots;
+static int nslots;
+static pid_t runner_pid;
+
+/* SIGCHLD and the stop signals wake the poll loop through this pipe. */
+static int wake_pipe[2] = {-1, -1};
+static volatile sig_atomic_t stop_signal;
+#define NSTOP_SIGNALS 4
+static const int stop_signals[NSTOP_SIGNALS] = {SIGINT, SIGTERM, SIGHUP,
+                                                SIGPIPE};
+static bool caught[NSTOP_SIGNALS]; /* which of them the runner handles */
+
+static void on_stop_signal(int sig)
+{
+	int saved = errno;
+	/* A second one: the tests were sent SIGKILL, stop waiting for them. */
+	if (stop_signal != 0)
+		_exit(128 + sig);
+	stop_signal = sig;
+	(void)!write(wake_pipe[1], "s", 1);
+	errno = saved;
+}
+
+static void on_sigchld(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	(void)!write(wake_pipe[1], "c", 1);
+	errno = saved;
+}
+
+/* Makes a pipe whose ends close on exec (gdb must not hold the tests'
+ * pipes). Returns 0 or a negative errno. */
+static int make_pipe(int fds[2])
+{
+	if (pipe(fds) != 0)
+		return -errno;
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+/* Installs the runner's signal handlers, leaving alone a stop signal our
+ * caller ignores (as nohup does). Returns 0 or a negative errno. */
+static int install_signals(void)
+{
+	int err = make_pipe(wake_pipe);
+	if (err)
+		return err;
+	fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK);
+	fcntl(wake_pipe[1], F_SETFL, O_NONBLOCK);
+
+	struct sigaction sa = {0};
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (int i = 0; i < NSTOP_SIGNALS; i++) {
+		struct sigaction old;
+		sigaction(stop_signals[i], NULL, &old);
+		caught[i] = old.sa_handler != SIG_IGN;
+		sa.sa_handler = on_stop_signal;
+		if (caught[i])
+			sigaction(stop_signals[i], &sa, NULL);
+	}
+	sa.sa_handler = on_sigchld;
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	return 0;
+}
+
+/* Gives back the default actions of the signals install_signals caught. */
+static void restore_signals(void)
+{
+	struct sigaction sa = {0};
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_DFL;
+	for (int i = 0; i < NSTOP_SIGNALS; i++) {
+		if (caught[i])
+			sigaction(stop_signals[i], &sa, NULL);
+	}
+	sigaction(SIGCHLD, &sa, NULL);
+}
+
+/* The watchdog's limit for r in seconds, before the time scale; 0 for
+ * none. */
+static double base_limit_s(const struct run *r)
+{
+	if (opt.timeout_set)
+		return opt.timeout_s;
+	return r->test->timeout_s > 0 ? r->test->timeout_s
+	                              : RUNNER_DEFAULT_TIMEOUT_S;
+}
+
+static void log_write(struct slot *s, const void *p, size_t n)
+{
+	if (s->log_fd >= 0 && write_all(s->log_fd, p, n))
+		s->log_len += (off_t)n;
+}
+
+/* The test process: wires up stdout/stderr and the failure channel, runs
+ * the test, and reports through the channel and its exit status. */
+static noreturn void test_process(struct run *r, int out_r, int out_w,
+                                  int chan_r, int chan_w)
+{
+	setpgid(0, 0); /* its own group, so the watchdog kills any stragglers */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != runner_pid)
+		_exit(1); /* the runner is already gone */
+	restore_signals();
+
+	/* Close the runner's descriptors: other tests' pipes would never see
+	 * EOF while we hold them. */
+	close_fd(&wake_pipe[0]);
+	close_fd(&wake_pipe[1]);
+	for (int i = 0; i < nslots; i++) {
+		close_fd(&slots[i].out_fd);
+		close_fd(&slots[i].chan_fd);
+		close_fd(&slots[i].log_fd);
+		close_fd(&slots[i].gdb_fd);
+	}
+	close(out_r);
+	close(chan_r);
+	int null_fd = open("/dev/null", O_RDONLY);
+	if (null_fd >= 0) {
+		dup2(null_fd, STDIN_FILENO);
+		if (null_fd != STDIN_FILENO)
+			close(null_fd);
+	}
+	dup2(out_w, STDOUT_FILENO);
+	dup2(out_w, STDERR_FILENO);
+	if (out_w > STDERR_FILENO)
+		close(out_w);
+	fail_channel = chan_w;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Let gdb attach even when Yama allows tracing only by ancestors. */
+	(void)prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+
+	enter_test(r);
+	execute_test(r);
+	size_t nsend = r->nfailures < MAX_SENT_FAILURES ? r->nfailures
+	                                                : MAX_SENT_FAILURES;
+	for (size_t i = 0; i < nsend; i++)
+		channel_send_failure(&r->failures[i]);
+	if (r->nfailures > nsend)
+		channel_send("F", "\t0\t(and %zu more failures)",
+		             r->nfailures - nsend);
+	channel_send("A", "%u", r->asserts_passed);
+	channel_send("D", "%s", "");
+	if (r->nfailures > 0) {
+		fflush(stdout);
+		fflush(stderr);
+		_exit(1); /* a failed test may have left threads running */
+	}
+	exit(0); /* exit handlers run: the sanitizers' leak check, for one */
+}
+
+/* The log file for r: DIR/SUITE-TEST-SEED.log (a replay of the same seed
+ * overwrites it, except among the runs of -count with -seed). */
+static char *log_path_for(const struct run *r)
+{
+	struct buf path = {0};
+	buf_printf(&path, "%s/%s-%s-0x%" PRIx64, log_dir, suite_name,
+	           r->test->name, r->seed);
+	if (opt.seed_set && opt.count > 1)
+		buf_printf(&path, "-%d", r->iteration);
+	buf_puts(&path, ".log");
+	return path.p;
+}
+
+/* Starts r in the free slot s. If it cannot, s is left with not_started set
+ * and r holds the reason, for finish_slot to report. */
+static void start_run(struct slot *s, struct run *r)
+{
+	*s = (struct slot){.run = r,
+	                   .out_fd = -1,
+	                   .chan_fd = -1,
+	                   .log_fd = -1,
+	                   .gdb_fd = -1,
+	                   .out_nl = true};
+	r->seed = opt.seed_set ? opt.seed : prng_entropy_seed();
+	r->log_path = log_path_for(r);
+	s->start_ns = labtime_now_ns();
+
+	s->log_fd =
+	        open(r->log_path,
+	             O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (s->log_fd < 0) {
+		add_failure(r, NULL, 0,
+		            "the runner cannot create the log %s: %s",
+		            r->log_path, strerror(errno));
+		free(r->log_path);
+		r->log_path = NULL;
+		goto not_started;
+	}
+	struct buf header = {0};
+	buf_printf(&header, "=== RUN   %s  seed=0x%" PRIx64 "\n", r->test->name,
+	           r->seed);
+	log_write(s, header.p, header.len);
+	s->out_start = s->log_len;
+	if (opt.verbose && opt.parallel == 1)
+		out_write(header.p, header.len);
+	buf_free(&header);
+
+	int out[2], chan[2];
+	int err = make_pipe(out);
+	if (err) {
+		add_failure(r, NULL, 0, "the runner cannot make a pipe: %s",
+		            strerror(-err));
+		goto not_started;
+	}
+	err = make_pipe(chan);
+	if (err) {
+		add_failure(r, NULL, 0, "the runner cannot make a pipe: %s",
+		            strerror(-err));
+		goto close_out;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		add_failure(r, NULL, 0, "the runner cannot fork: %s",
+		            strerror(errno));
+		goto close_chan;
+	}
+	if (pid == 0)
+		test_process(r, out[0], out[1], chan[0], chan[1]);
+	setpgid(pid, pid); /* as the child does: whichever runs first wins */
+	close(out[1]);
+	close(chan[1]);
+	s->pid = pid;
+	s->out_fd = out[0];
+	s->chan_fd = chan[0];
+	double limit = base_limit_s(r) * time_scale;
+	if (limit > 0)
+		s->deadline_ns = s->start_ns + (int64_t)(limit * 1e9);
+	return;
+
+close_chan:
+	close(chan[0]);
+	close(chan[1]);
+close_out:
+	close(out[0]);
+	close(out[1]);
+not_started:
+	s->not_started = true;
+}
+
+/* Starts gdb to print the backtraces of s's threads. Returns 0 or a
+ * negative errno. */
+static int start_gdb(struct slot *s)
+{
+	char pid[32];
+	snprintf(pid, sizeof pid, "%d", (int)s->pid);
+	int out[2];
+	int err = make_pipe(out);
+	if (err)
+		return err;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t gdb = fork();
+	if (gdb < 0) {
+		err = -errno;
+		close(out[0]);
+		close(out[1]);
+		return err;
+	}
+	if (gdb == 0) {
+		setpgid(0, 0);
+		int null_fd = open("/dev/null", O_RDONLY);
+		if (null_fd >= 0)
+			dup2(null_fd, STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(out[1], STDERR_FILENO);
+		/* No symbol downloads while the watchdog waits. */
+		unsetenv("DEBUGINFOD_URLS");
+		execl(gdb_path, "gdb", "-p", pid, "-batch", "-nx", "-ex",
+		      "set pagination off", "-ex", "thread apply all bt",
+		      (char *)NULL);
+		_exit(127);
+	}
+	setpgid(gdb, gdb);
+	close(out[1]);
+	s->gdb_pid = gdb;
+	s->gdb_fd = out[0];
+	s->gdb_deadline_ns =
+	        labtime_now_ns() + (int64_t)GDB_TIMEOUT_S * 1000000000;
+	return 0;
+}
+
+/* The watchdog fired: backtraces first (if gdb can), then SIGKILL. */
+static void on_timeout(struct slot *s, int64_t now)
+{
+	s->timed_out = true;
+	s->run->elapsed_s = (double)(now - s->start_ns) / 1e9;
+	if (!gdb_path || start_gdb(s) != 0)
+		kill(-s->pid, SIGKILL);
+	/* else reap_slot kills it once gdb is done */
+}
+
+/* Kills everything s runs, for a stop signal. */
+static void interrupt_slot(struct slot *s)
+{
+	if (!s->run || s->not_started)
+		return;
+	s->interrupted = true;
+	if (s->pid)
+		kill(-s->pid, SIGKILL);
+	if (s->gdb_pid)
+		kill(-s->gdb_pid, SIGKILL);
+}
+
+static void extend_drain(struct slot *s)
+{
+	s->drain_ns = labtime_now_ns() + (int64_t)DRAIN_TIMEOUT_S * 1000000000;
+}
+
+/* Reaps whatever of s has ended: gdb, then the test process. */
+static void reap_slot(struct slot *s)
+{
+	if (s->gdb_pid) {
+		int status;
+		pid_t p = waitpid(s->gdb_pid, &status, WNOHANG);
+		if (p == s->gdb_pid || (p < 0 && errno == ECHILD)) {
+			s->gdb_pid = 0;
+			extend_drain(s);
+			if (s->pid)
+				kill(-s->pid, SIGKILL); /* it timed out */
+		}
+	}
+	if (s->pid) {
+		siginfo_t info;
+		memset(&info, 0, sizeof info);
+		/* Peek first: while the leader is a zombie its group id cannot
+		 * be reused, so killing the group's stragglers is safe. */
+		if (waitid(P_PID, (id_t)s->pid, &info,
+		           WEXITED | WNOHANG | WNOWAIT) != 0 ||
+		    info.si_pid != s->pid)
+			return;
+		kill(-s->pid, SIGKILL);
+		while (waitpid(s->pid, &s->status, 0) < 0 && errno == EINTR)
+			;
+		if (!s->timed_out)
+			s->run->elapsed_s = seconds_since(s->start_ns);
+		s->pid = 0;
+		extend_drain(s);
+	}
+}
+
+static bool slot_done(const struct slot *s)
+{
+	return s->run &&
+	       (s->not_started || (!s->pid && !s->gdb_pid && s->out_fd < 0 &&
+	                           s->chan_fd < 0 && s->gdb_fd < 0));
+}
+
+/* Reads what is ready on one of s's pipes. */
+static void read_pipe(struct slot *s, int *fd)
+{
+	char chunk[1 << 16];
+	ssize_t n = read(*fd, chunk, sizeof chunk);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close_fd(fd);
+		return;
+	}
+	if (fd == &s->out_fd) {
+		log_write(s, chunk, (size_t)n);
+		if (opt.parallel == 1)
+			out_write(chunk, (size_t)n);
+		s->out_nl = chunk[n - 1] == '\n';
+	} else if (fd == &s->chan_fd) {
+		if (s->chan.len < CHANNEL_CAP)
+			buf_add(&s->chan, chunk, (size_t)n);
+	} else if (s->gdb_out.len < GDB_OUTPUT_CAP) {
+		buf_add(&s->gdb_out, chunk, (size_t)n);
+	}
+}
+
+/* Appends gdb's backtraces of a hung test (or why there are none). */
+static void format_backtraces(const struct slot *s, struct buf *d)
+{
+	if (!gdb_path) {
+		buf_puts(d, INDENT "(install gdb to see the threads' "
+		                   "backtraces)\n");
+		return;
+	}
+	/* Skip gdb's preamble (symbol loading, the current frame): the
+	 * backtraces start at the first "Thread N (...)" line. */
+	const char *text = buf_str(&s->gdb_out);
+	const char *start =
+	        strncmp(text, "Thread ", 7) ? strstr(text, "\nThread ") : text;
+	if (!start) {
+		const char *why = s->gdb_killed ? "gdb was too slow"
+		                                : "gdb could not attach";
+		buf_printf(d, INDENT "(no backtraces: %s)\n", why);
+		return;
+	}
+	if (*start == '\n')
+		start++;
+	buf_puts(d, INDENT "backtraces of the test's threads (gdb):\n");
+	for (const char *line = start; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		if (strncmp(line, "[Inferior ", 10) != 0) {
+			if (n > 0)
+				buf_puts(d, INDENT2);
+			buf_add(d, line, n);
+			buf_puts(d, "\n");
+		}
+		line += n + (nl != NULL);
+	}
+	if (s->gdb_killed)
+		buf_printf(d, INDENT "(gdb was stopped after %d s)\n",
+		           GDB_TIMEOUT_S);
+}
+
+/* Appends the last LAST_LINES lines of s's output, read back from its log. */
+static void format_last_lines(const struct slot *s, off_t out_end,
+                              struct buf *d)
+{
+	off_t len = out_end - s->out_start;
+	if (len <= 0) {
+		buf_puts(d, INDENT "(the test printed nothing)\n");
+		return;
+	}
+	size_t want = len < LAST_LINES_WINDOW ? (size_t)len : LAST_LINES_WINDOW;
+	off_t from = out_end - (off_t)want;
+	char *text = xrealloc(NULL, want);
+	size_t got = 0;
+	while (got < want) {
+		ssize_t n = pread(s->log_fd, text + got, want - got,
+		                  from + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	size_t end = got;
+	if (end > 0 && text[end - 1] == '\n')
+		end--;
+	size_t begin = end;
+	int lines = 1;
+	while (begin > 0) {
+		if (text[begin - 1] == '\n' && ++lines > LAST_LINES)
+			break;
+		begin--;
+	}
+	bool whole = begin == 0 && from == s->out_start;
+	if (begin == 0 && !whole) { /* the window starts mid-line: skip that */
+		const char *nl = memchr(text, '\n', end);
+		begin = nl ? (size_t)(nl - text) + 1 : 0;
+	}
+	int shown = 1;
+	for (size_t i = begin; i < end; i++)
+		shown += text[i] == '\n';
+	if (whole)
+		buf_printf(d, INDENT "its output (%d line%s):\n", shown,
+		           shown == 1 ? "" : "s");
+	else
+		buf_printf(d, INDENT "its last %d lines of output:\n", shown);
+	buf_add_indented(d, text + begin, end - begin, INDENT2, INDENT2);
+	free(text);
+}
+
+/* Copies the log from offset from to our stdout (-parallel output). */
+static void copy_log_to_stdout(const struct slot *s, off_t from)
+{
+	char chunk[1 << 16];
+	for (off_t at = from; at < s->log_len;) {
+		ssize_t n = pread(s->log_fd, chunk, sizeof chunk, at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		fwrite(chunk, 1, (size_t)n, stdout);
+		at += n;
+	}
+	fflush(stdout);
+}
+
+/* s's test ended: decide how it went, report it, free the slot. */
+static void finish_slot(struct slot *s)
+{
+	struct run *r = s->run;
+	bool returned = false;
+	channel_decode(r, &s->chan, &returned);
+	if (s->not_started) {
+		/* r already says why */
+	} else if (s->interrupted) {
+		add_failure(r, NULL, 0, "interrupted by signal %d (%s)",
+		            (int)stop_signal, strsignal(stop_signal));
+	} else if (s->timed_out) {
+		double base = base_limit_s(r);
+		if (time_scale != 1.0)
+			add_failure(r, NULL, 0,
+			            "TIMEOUT: killed after %g s (%g s x time "
+			            "scale %g)",
+			            base * time_scale, base, time_scale);
+		else
+			add_failure(r, NULL, 0, "TIMEOUT: killed after %g s",
+			            base);
+	} else if (WIFSIGNALED(s->status)) {
+		int sig = WTERMSIG(s->status);
+		add_failure(r, NULL, 0, "crashed: signal %d (%s)%s", sig,
+		            strsignal(sig),
+		            WCOREDUMP(s->status) ? ", core dumped" : "");
+	} else if (WEXITSTATUS(s->status) != 0) {
+		if (r->nfailures == 0)
+			add_failure(
+			        r, NULL, 0,
+			        "exit status %d (a sanitizer report above?)",
+			        WEXITSTATUS(s->status));
+	} else if (!returned) {
+		add_failure(
+		        r, NULL, 0,
+		        "the test process exited with status 0 before the test "
+		        "returned: does the code under test call exit()?");
+	}
+	r->passed = r->nfailures == 0;
+	if (s->not_started)
+		r->elapsed_s = seconds_since(s->start_ns);
+
+	if (!s->out_nl) { /* start the report on a line of its own */
+		log_write(s, "\n", 1);
+		if (opt.parallel == 1)
+			out_write("\n", 1);
+	}
+	off_t out_end = s->log_len;
+	struct buf details = {0};
+	if (s->timed_out && !s->interrupted) {
+		format_backtraces(s, &details);
+		format_last_lines(s, out_end, &details);
+	}
+	struct buf report = {0};
+	format_report(r, details.p, &report);
+	log_write(s, report.p, report.len);
+	if (opt.parallel == 1 || s->interrupted || s->log_fd < 0)
+		out_write(buf_str(&report), report.len);
+	else
+		copy_log_to_stdout(s, opt.verbose ? 0 : s->out_start);
+	buf_free(&details);
+	buf_free(&report);
+
+	close_fd(&s->log_fd);
+	if (r->passed && r->log_path) {
+		unlink(r->log_path);
+		free(r->log_path);
+		r->log_path = NULL;
+	}
+	buf_free(&s->chan);
+	buf_free(&s->gdb_out);
+	close_fd(&s->out_fd);
+	close_fd(&s->chan_fd);
+	close_fd(&s->gdb_fd);
+	s->run = NULL;
+}
+
+/* The poll timeout until the next deadline of any slot, in ms (-1: none). */
+static int next_timeout_ms(int64_t now)
+{
+	int64_t next = INT64_MAX;
+	for (int i = 0; i < nslots; i++) {
+		const struct slot *s = &slots[i];
+		if (!s->run || s->not_started)
+			continue;
+		if (s->pid && !s->timed_out && s->deadline_ns &&
+		    s->deadline_ns < next)
+			next = s->deadline_ns;
+		if (s->gdb_pid && !s->gdb_killed && s->gdb_deadline_ns < next)
+			next = s->gdb_deadline_ns;
+		if (!s->pid && !s->gdb_pid && s->drain_ns < next)
+			next = s->drain_ns;
+	}
+	if (next == INT64_MAX)
+		return -1;
+	if (next <= now)
+		return 0;
+	int64_t ms = (next - now + 999999) / 1000000;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static void check_deadlines(int64_t now)
+{
+	for (int i = 0; i < nslots; i++) {
+		struct slot *s = &slots[i];
+		if (!s->run || s->not_started)
+			continue;
+		if (s->pid && !s->timed_out && s->deadline_ns &&
+		    now >= s->deadline_ns)
+			on_timeout(s, now);
+		if (s->gdb_pid && !s->gdb_killed && now >= s->gdb_deadline_ns) {
+			kill(-s->gdb_pid, SIGKILL);
+			s->gdb_killed = true;
+		}
+		if (!s->pid && !s->gdb_pid && now >= s->drain_ns) {
+			/* Someone outside the process group has them. */
+			close_fd(&s->out_fd);
+			close_fd(&s->chan_fd);
+			close_fd(&s->gdb_fd);
+		}
+	}
+}
+
+/* What poll() watches: the wake pipe, then every open pipe of every slot. */
+struct watch {
+	struct pollfd *pfds;
+	struct slot **slot; /* the slot of pfds[i] */
+	int **fd;           /* and which of its fields holds it */
+	size_t n;
+};
+
+static void watch_add(struct watch *w, struct slot *s, int *fd)
+{
+	w->pfds[w->n] = (struct pollfd){.fd = *fd, .events = POLLIN};
+	w->slot[w->n] = s;
+	w->fd[w->n] = fd;
+	w->n++;
+}
+
+/* Waits until a pipe has data, a child ends, a signal comes or the next
+ * deadline passes; reads what the pipes hold. */
+static void wait_for_events(struct watch *w)
+{
+	w->n = 0;
+	watch_add(w, NULL, &wake_pipe[0]);
+	for (int i = 0; i < nslots; i++) {
+		struct slot *s = &slots[i];
+		int *fds[] = {&s->out_fd, &s->chan_fd, &s->gdb_fd};
+		for (size_t k = 0; s->run && k < sizeof fds / sizeof fds[0];
+		     k++) {
+			if (*fds[k] >= 0)
+				watch_add(w, s, fds[k]);
+		}
+	}
+	int n = poll(w->pfds, (nfds_t)w->n, next_timeout_ms(labtime_now_ns()));
+	if (n < 0 && errno != EINTR) {
+		complain("poll: %s", strerror(errno));
+		stop_signal = SIGTERM; /* cannot watch the tests: stop them */
+	}
+	if (n <= 0)
+		return;
+	if (w->pfds[0].revents & POLLIN) {
+		char drain[64];
+		while (read(wake_pipe[0], drain, sizeof drain) > 0)
+			;
+	}
+	for (size_t k = 1; k < w->n; k++) {
+		if (w->pfds[k].revents & (POLLIN | POLLHUP | POLLERR))
+			read_pipe(w->slot[k], w->fd[k]);
+	}
+}
+
+/* Runs every run in child processes, up to opt.parallel at once, reporting
+ * each as it ends. Returns 0, or the signal that stopped the run. */
+static int run_forked(void)
+{
+	nslots = opt.parallel;
+	slots = xrealloc(NULL, (size_t)nslots * sizeof *slots);
+	for (int i = 0; i < nslots; i++)
+		slots[i] = (struct slot){.out_fd = -1,
+		                         .chan_fd = -1,
+		                         .log_fd = -1,
+		                         .gdb_fd = -1};
+	size_t maxfds = 1 + 3 * (size_t)nslots;
+	struct watch w = {
+	        .pfds = xrealloc(NULL, maxfds * sizeof *w.pfds),
+	        .slot = xrealloc(NULL, maxfds * sizeof *w.slot),
+	        .fd = xrealloc(NULL, maxfds * sizeof *w.fd),
+	};
+	runner_pid = getpid();
+	int err = install_signals();
+	if (err) {
+		complain("cannot make a pipe: %s", strerror(-err));
+		stop_signal = SIGTERM;
+		goto free_watch;
+	}
+
+	size_t next = 0;
+	bool stopping = false;
+	for (;;) {
+		int active = 0;
+		for (int i = 0; i < nslots; i++) {
+			struct slot *s = &slots[i];
+			if (slot_done(s))
+				finish_slot(s);
+			while (!s->run && next < nruns && !stopping) {
+				start_run(s, &runs[next++]);
+				if (slot_done(s)) /* it could not start */
+					finish_slot(s);
+			}
+			active += s->run != NULL;
+		}
+		if (active == 0)
+			break;
+
+		wait_for_events(&w);
+		if (stop_signal && !stopping) {
+			stopping = true;
+			for (int i = 0; i < nslots; i++)
+				interrupt_slot(&slots[i]);
+		}
+		for (int i = 0; i < nslots; i++) {
+			if (slots[i].run && !slots[i].not_started)
+				reap_slot(&slots[i]);
+		}
+		check_deadlines(labtime_now_ns());
+	}
+	restore_signals();
+
+free_watch:
+	close_fd(&wake_pipe[0]);
+	close_fd(&wake_pipe[1]);
+	free(w.pfds);
+	free(w.slot);
+	free(w.fd);
+	free(slots);
+	slots = NULL;
+	nslots = 0;
+	return stop_signal;
+}
+
+/* ---- the report through CUnit ---- */
+
+static size_t proxy_next; /* CUnit runs the proxies in the order added */
+
+/* A CUnit test standing for one run: replays its assertions. */
+static void proxy_test(void)
+{
+	const char *name = CU_get_current_test()->pName;
+	struct run *r = NULL;
+	if (proxy_next < nruns && !strcmp(runs[proxy_next].cu_name, name))
+		r = &runs[proxy_next++];
+	for (size_t i = 0; !r && i < nruns; i++) {
+		if (!strcmp(runs[i].cu_name, name))
+			r = &runs[i];
+	}
+	if (!r) {
+		CU_FAIL("runner: no run of this name");
+		return;
+	}
+	for (unsigned i = 0; i < r->asserts_passed; i++)
+		CU_assertImplementation(CU_TRUE, 0, "", "", "", CU_FALSE);
+	for (size_t i = 0; i < r->nfailures; i++) {
+		const struct failure *f = &r->failures[i];
+		struct buf msg = {0};
+		buf_printf(&msg, "%s (seed 0x%" PRIx64 ")", f->msg, r->seed);
+		const char *where = f->file       ? f->file
+		                    : r->log_path ? r->log_path
+		                                  : r->test->name;
+		/* CUnit 2.1-3 copies both strings into its failure record. */
+		CU_assertImplementation(CU_FALSE, f->line, msg.p, where, "",
+		                        CU_FALSE);
+		buf_free(&msg);
+	}
+}
+
+/* Runs the proxies in CUnit (which prints its summary), then ends the way
+ * go test does. Returns the exit status. */
+static int report_through_cunit(int64_t start_ns)
+{
+	int status = 2;
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		goto cunit_error;
+	CU_pSuite suite = CU_add_suite(suite_name, NULL, NULL);
+	if (!suite)
+		goto cunit_error;
+	for (size_t i = 0; i < nruns; i++) {
+		if (!CU_add_test(suite, runs[i].cu_name, proxy_test))
+			goto cunit_error;
+	}
+	proxy_next = 0;
+	CU_basic_set_mode(CU_BRM_NORMAL);
+	fflush(stdout);
+	if (CU_basic_run_tests() != CUE_SUCCESS)
+		goto cunit_error;
+	fflush(stdout);
+
+	size_t failed = 0;
+	for (size_t i = 0; i < nruns; i++)
+		failed += !runs[i].passed;
+	double elapsed = seconds_since(start_ns);
+	if (failed)
+		printf("FAIL\nFAIL\t%s\t%.3fs\n", suite_name, elapsed);
+	else
+		printf("PASS\nok  \t%s\t%.3fs\n", suite_name, elapsed);
+	fflush(stdout);
+	status = failed ? 1 : 0;
+	goto cleanup_registry;
+
+cunit_error:
+	complain("CUnit failed: %s", CU_get_error_msg());
+cleanup_registry:
+	CU_cleanup_registry();
+	return status;
+}
+
+/* ---- setting up ---- */
+
+/* Makes the log directory (and its parents). Returns 0, or a negative errno
+ * after saying what is wrong. */
+static int prepare_log_dir(void)
+{
+	const char *env = getenv("RAFTLAB_LOG_DIR");
+	bool shared = !env || !*env; /* the default, shared by every user */
+	log_dir = xstrdup(shared ? DEFAULT_LOG_DIR : env);
+	size_t len = strlen(log_dir);
+	while (len > 1 && log_dir[len - 1] == '/')
+		log_dir[--len] = '\0';
+	for (char *p = log_dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		/* The shared one is like /tmp: anyone may add files. */
+		if (mkdir(log_dir, 0777) == 0 && shared && c == '\0')
+			chmod(log_dir, 01777);
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	if (access(log_dir, W_OK | X_OK) != 0) {
+		int err = errno;
+		complain("cannot write test logs in %s: %s (set "
+		         "RAFTLAB_LOG_DIR to a writable directory)",
+		         log_dir, strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
+/* The path of program name in $PATH, or NULL. */
+static char *find_program(const char *name)
+{
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/bin:/bin";
+	struct buf dir = {0};
+	for (const char *p = path;;) {
+		const char *colon = strchr(p, ':');
+		size_t n = colon ? (size_t)(colon - p) : strlen(p);
+		dir.len = 0;
+		buf_add(&dir, n ? p : ".", n ? n : 1);
+		buf_printf(&dir, "/%s", name);
+		if (access(dir.p, X_OK) == 0)
+			return dir.p;
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	buf_free(&dir);
+	return NULL;
+}
+
+/* Makes sure fds 0-2 are open, so pipes never land on them. */
+static void open_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			return;
+	}
+}
+
+int runner_main(int argc, char **argv, const char *suite,
+                const struct runner_test *tests, size_t ntests)
+{
+	int64_t start_ns = labtime_now_ns();
+	prog = argc > 0 && argv[0] ? argv[0] : suite;
+	prog_name = base_name(prog);
+	suite_name = suite;
+	time_scale = read_time_scale();
+	if (time_scale == 0) {
+		complain("RAFTLAB_TIME_SCALE must be a positive number, not "
+		         "'%s'",
+		         getenv("RAFTLAB_TIME_SCALE"));
+		return 2;
+	}
+	time_scale_fixed = true;
+
+	int status = parse_args(argc, argv);
+	if (status >= 0)
+		return status;
+	if (!check_tests(tests, ntests))
+		return 2;
+
+	regex_t re;
+	if (opt.run) {
+		int err = regcomp(&re, opt.run, REG_EXTENDED | REG_NOSUB);
+		if (err) {
+			char why[256];
+			regerror(err, &re, why, sizeof why);
+			complain("bad -run pattern '%s': %s", opt.run, why);
+			return 2;
+		}
+	}
+	bool *selected = xrealloc(NULL, ntests * sizeof *selected);
+	size_t nselected = 0;
+	for (size_t i = 0; i < ntests; i++) {
+		selected[i] = !opt.run ||
+		              regexec(&re, tests[i].name, 0, NULL, 0) == 0;
+		nselected += selected[i];
+	}
+	if (opt.run)
+		regfree(&re);
+
+	status = 1;
+	if (nselected == 0) {
+		fflush(stdout);
+		if (opt.run)
+			fprintf(stderr,
+			        "no tests matched -run '%s' (run with -list to "
+			        "see the tests)\n",
+			        opt.run);
+		else
+			complain("no tests to run");
+		goto free_selected;
+	}
+	if (opt.list) {
+		for (size_t i = 0; i < ntests; i++) {
+			if (selected[i])
+				printf("%s\n", tests[i].name);
+		}
+		status = 0;
+		goto free_selected;
+	}
+
+	nruns = nselected * (size_t)opt.count;
+	runs = xrealloc(NULL, nruns * sizeof *runs);
+	size_t k = 0;
+	for (int it = 1; it <= opt.count; it++) {
+		for (size_t i = 0; i < ntests; i++) {
+			if (!selected[i])
+				continue;
+			struct buf name = {0};
+			buf_puts(&name, tests[i].name);
+			if (it > 1)
+				buf_printf(&name, "#%d", it);
+			runs[k++] = (struct run){.test = &tests[i],
+			                         .iteration = it,
+			                         .cu_name = name.p};
+		}
+	}
+
+	open_std_fds();
+	if (opt.no_fork) {
+		run_in_process();
+	} else {
+		status = 2;
+		if (prepare_log_dir() != 0)
+			goto free_runs;
+		gdb_path = find_program("gdb");
+		int sig = run_forked();
+		if (sig) {
+			complain("stopped by signal %d (%s)", sig,
+			         strsignal(sig));
+			status = 128 + sig;
+			goto free_runs;
+		}
+	}
+	status = report_through_cunit(start_ns);
+
+free_runs:
+	free_runs();
+	free(log_dir);
+	log_dir = NULL;
+	free(gdb_path);
+	gdb_path = NULL;
+free_selected:
+	free(selected);
+	return status;
+}

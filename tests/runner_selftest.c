@@ -1,0 +1,132 @@
+/*
+ * runner_selftest.c: a test program whose tests misbehave on purpose, one
+ * way each (a failed assertion, runner_fatalf, a crash, a hang, an early
+ * exit, a leak), so tests/runner_selftest.sh can check that the runner
+ * reports every one of them as it should. Not part of any graded suite:
+ * most of these tests are meant to fail.
+ */
+#include <CUnit/CUnit.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/runner.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define LEAK_CHECKED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LEAK_CHECKED 1
+#endif
+#endif
+#ifndef LEAK_CHECKED
+#define LEAK_CHECKED 0
+#endif
+
+static void test_pass(void)
+{
+	printf("Test: passing ...\n");
+	CU_ASSERT_EQUAL(1 + 1, 2);
+	CU_ASSERT_STRING_EQUAL("raft", "raft");
+	printf("  ... Passed\n");
+}
+
+static void test_assert_fails(void)
+{
+	printf("Test: a failing assertion ...\n");
+	CU_ASSERT_EQUAL(1 + 1, 3); /* line checked by runner_selftest.sh */
+	printf("after the assertion\n");
+}
+
+static void test_fatal(void)
+{
+	printf("Test: runner_fatalf ...\n");
+	printf("a line cut short"); /* the report must start on a new line */
+	runner_fatalf("expected one leader, got %d", 0); /* line checked too */
+}
+
+static void test_crash(void)
+{
+	printf("Test: a crash ...\n");
+	fflush(stdout);
+	abort();
+}
+
+static pthread_mutex_t hang_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hang_cond = PTHREAD_COND_INITIALIZER;
+
+/* Waits for a signal that never comes. */
+static void *hang_helper(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&hang_mu);
+	for (;;)
+		pthread_cond_wait(&hang_cond, &hang_mu);
+	return NULL;
+}
+
+static void test_hang(void)
+{
+	printf("pid=%d\n", (int)getpid());
+	for (int i = 1; i <= 50; i++)
+		printf("tick %d\n", i);
+	pthread_t t;
+	if (pthread_create(&t, NULL, hang_helper, NULL) != 0)
+		runner_fatalf("pthread_create failed");
+	pthread_join(t, NULL); /* forever: the watchdog ends this */
+}
+
+static void test_seed(void)
+{
+	const char *env = getenv("RAFTLAB_SEED");
+	printf("runner_seed=0x%" PRIx64 " RAFTLAB_SEED=%s\n", runner_seed(),
+	       env ? env : "(unset)");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+	CU_ASSERT_EQUAL(strtoull(env, NULL, 0), runner_seed());
+}
+
+/* Fails for odd seeds when $RAFTLAB_FLAKY is set: a stand-in for a test
+ * that fails only for some random choices, to replay from its seed. */
+static void test_flaky(void)
+{
+	if (getenv("RAFTLAB_FLAKY") && runner_seed() % 2 == 1)
+		runner_fatalf("odd seed 0x%" PRIx64, runner_seed());
+}
+
+static void test_early_exit(void)
+{
+	printf("calling exit(0) in the middle of the test\n");
+	exit(0);
+}
+
+static void test_leak(void)
+{
+	char *p = malloc(100);
+	if (!p)
+		runner_fatalf("out of memory");
+	strcpy(p, "never freed");
+	printf("leak_checked=%d %p\n", LEAK_CHECKED, (void *)p);
+	p = NULL;
+}
+
+static void test_time_scale(void)
+{
+	printf("time_scale=%g\n", runner_time_scale());
+}
+
+static const struct runner_test tests[] = {
+        {"TestPass", test_pass, 0},   {"TestAssertFails", test_assert_fails, 0},
+        {"TestFatal", test_fatal, 0}, {"TestCrash", test_crash, 0},
+        {"TestHang", test_hang, 2},   {"TestSeed", test_seed, 0},
+        {"TestFlaky", test_flaky, 0}, {"TestEarlyExit", test_early_exit, 0},
+        {"TestLeak", test_leak, 0},   {"TestTimeScale", test_time_scale, 0},
+};
+
+int main(int argc, char **argv)
+{
+	return runner_main(argc, argv, "selftest", tests,
+	                   sizeof tests / sizeof tests[0]);
+}
