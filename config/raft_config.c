@@ -1,0 +1,1137 @@
+/*
+ * raft_config.c: the Raft tester's harness (see raft_config.h), after
+ * 6.5840's raft/config.go. It owns the network, the peers' lifecycles
+ * (start1/crash1), the appliers that check every applied command, and the
+ * checks the tests are made of.
+ *
+ * Locking: cfg->mu guards what several threads touch: each peer's running
+ * instance and connected flag (written only by the test thread), the
+ * tester's copy of each peer's applied log, the failure record and the PRNG.
+ * The test thread alone touches endnames and persisters. cfg->mu is never
+ * held while calling into Raft or blocking on a channel.
+ */
+#include "config/raft_config.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec/codec.h"
+#include "labtime/labtime.h"
+#include "prng/prng.h"
+#include "tests/runner.h"
+
+/* Length of the random names of the ends (Go: randstring(20)). */
+#define ENDNAME_LEN 20
+
+/* Room for one failure message. */
+#define MSG_SIZE 1024
+
+/* The highest log index the tester will record. A real run stays far below;
+ * a broken Raft reporting a wild index gets an apply error, not an
+ * allocation of gigabytes. */
+#define MAX_INDEX (1 << 24)
+
+/* One command a peer applied, as the tester keeps it. An entry can be
+ * present with a NIL value: an ingested snapshot holds index 0 (and any
+ * index its maker had not applied) as nil, as Go's map does. */
+struct slot {
+	bool present;
+	struct cmdvalue v; /* owned */
+};
+
+/* Log index -> applied value, for one peer (Go: logs[i], a map). */
+struct applied_log {
+	struct slot *slots; /* slots[index], 0 <= index < cap */
+	int cap;
+};
+
+/*
+ * One running Raft instance of a peer: everything start1 creates and crash1
+ * destroys. Its applier thread reads only this struct and cfg.
+ */
+struct instance {
+	struct cfg *cfg;
+	int me;
+	struct raft *rf;
+	struct persister *persister; /* given to raft_make; freed after it */
+	struct labrpc_end **ends;    /* ends[j] reaches peer j (network's) */
+	struct labrpc_server *srv;
+	struct chan *apply_ch; /* unbuffered */
+	pthread_t applier;
+	int users; /* (cfg->mu) threads calling rf outside cfg->mu */
+};
+
+struct peer {
+	char name[16];         /* the server name: "0", "1", ... */
+	struct instance *inst; /* (mu) NULL while crashed */
+	bool connected;        /* (mu) */
+	/* endnames[j]: the name of this peer's end to peer j, or NULL while
+	 * the peer has no ends (never started, or crashed). Test thread. */
+	char (*endnames)[ENDNAME_LEN + 1];
+	struct persister *saved; /* what the next instance starts from */
+	struct applied_log log;  /* (mu) */
+	int last_applied;        /* (mu) used by applier_snap */
+};
+
+struct cfg {
+	pthread_mutex_t mu;
+	/* Broadcast when a failure is recorded or an instance loses a user. */
+	pthread_cond_t changed;
+	pthread_t test_thread;
+	atomic_bool finished;
+	struct labrpc_net *net;
+	int n;
+	bool snapshot;
+	struct peer *peers;
+	struct prng rng;  /* (mu) */
+	int64_t start_ns; /* when cfg_make was called */
+
+	/* cfg_begin / cfg_end statistics (test thread; max_index under mu) */
+	int64_t t0_ns;
+	int rpcs0;
+	int64_t bytes0;
+	int max_index; /* highest index any peer applied */
+	int max_index0;
+
+	/* The first failure recorded by a thread other than the test's. */
+	bool failed;
+	char fail_msg[MSG_SIZE];
+	const char *fail_file;
+	int fail_line;
+};
+
+static const char base64url[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+	if (p == NULL) {
+		fputs("raft_config: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+static bool on_test_thread(struct cfg *cfg)
+{
+	return pthread_equal(pthread_self(), cfg->test_thread);
+}
+
+/* ---- failures ---- */
+
+void cfg_fail_at(struct cfg *cfg, const char *file, int line, const char *fmt,
+                 ...)
+{
+	char msg[MSG_SIZE];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+
+	if (on_test_thread(cfg))
+		runner_fail_at(file, line, "%s", msg);
+
+	pthread_mutex_lock(&cfg->mu);
+	if (!cfg->failed) {
+		cfg->failed = true;
+		memcpy(cfg->fail_msg, msg, sizeof msg);
+		cfg->fail_file = file;
+		cfg->fail_line = line;
+		pthread_cond_broadcast(&cfg->changed);
+	}
+	pthread_mutex_unlock(&cfg->mu);
+}
+
+bool cfg_check_failure(struct cfg *cfg)
+{
+	pthread_mutex_lock(&cfg->mu);
+	bool failed = cfg->failed;
+	pthread_mutex_unlock(&cfg->mu);
+	if (failed && on_test_thread(cfg))
+		runner_fail_at(cfg->fail_file, cfg->fail_line, "%s",
+		               cfg->fail_msg);
+	return failed;
+}
+
+bool cfg_sleep_ms(struct cfg *cfg, int64_t ms)
+{
+	int64_t deadline = labtime_now_ns() + ms * 1000000;
+	pthread_mutex_lock(&cfg->mu);
+	while (!cfg->failed && labtime_now_ns() < deadline)
+		labtime_cond_wait_until(&cfg->changed, &cfg->mu, deadline);
+	pthread_mutex_unlock(&cfg->mu);
+	return cfg_check_failure(cfg);
+}
+
+/* ---- randomness ---- */
+
+int64_t cfg_rand(struct cfg *cfg)
+{
+	pthread_mutex_lock(&cfg->mu);
+	int64_t x = prng_int63(&cfg->rng);
+	pthread_mutex_unlock(&cfg->mu);
+	return x;
+}
+
+/* n random base64url characters into s (n+1 bytes), with mu held. */
+static void randstring_locked(struct cfg *cfg, char *s, int n)
+{
+	for (int k = 0; k < n; k++)
+		s[k] = base64url[prng_below(&cfg->rng, 64)];
+	s[n] = '\0';
+}
+
+char *cfg_randstring(struct cfg *cfg, int n)
+{
+	char *s = xcalloc((size_t)n + 1, 1);
+	pthread_mutex_lock(&cfg->mu);
+	randstring_locked(cfg, s, n);
+	pthread_mutex_unlock(&cfg->mu);
+	return s;
+}
+
+/* ---- the tester's copy of what each peer applied ---- */
+
+static const struct slot *log_get(const struct applied_log *l, int index)
+{
+	if (index < 0 || index >= l->cap || !l->slots[index].present)
+		return NULL;
+	return &l->slots[index];
+}
+
+/* Records v (taking it over) at index, 0 <= index <= MAX_INDEX. */
+static void log_put(struct applied_log *l, int index, struct cmdvalue v)
+{
+	if (index >= l->cap) {
+		int cap = l->cap > 0 ? l->cap : 64;
+		while (cap <= index)
+			cap *= 2;
+		struct slot *slots = xcalloc((size_t)cap, sizeof *slots);
+		if (l->cap > 0)
+			memcpy(slots, l->slots, (size_t)l->cap * sizeof *slots);
+		free(l->slots);
+		l->slots = slots;
+		l->cap = cap;
+	}
+	cmdvalue_release(&l->slots[index].v);
+	l->slots[index] = (struct slot){.present = true, .v = v};
+}
+
+static void log_clear(struct applied_log *l)
+{
+	for (int k = 0; k < l->cap; k++)
+		cmdvalue_release(&l->slots[k].v);
+	free(l->slots);
+	*l = (struct applied_log){0};
+}
+
+/* Prints l the way Go prints a map[int]interface{}: map[1:101 2:102]. */
+static void log_print(FILE *f, const struct applied_log *l)
+{
+	char vb[CMDVALUE_FMT_SIZE];
+	const char *sep = "";
+	fputs("map[", f);
+	for (int k = 0; k < l->cap; k++) {
+		if (!l->slots[k].present)
+			continue;
+		fprintf(f, "%s%d:%s", sep, k,
+		        cmdvalue_format(l->slots[k].v, vb));
+		sep = " ";
+	}
+	fputs("]", f);
+}
+
+/* Go's log.Printf prefix: "2024/02/29 13:04:05 ". Diagnostic only. */
+static void print_log_time(FILE *f)
+{
+	char stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof stamp, "%Y/%m/%d %H:%M:%S ", &tm);
+	fputs(stamp, f);
+}
+
+/*
+ * Records that peer i applied v (taken over) at index, after checking that
+ * no peer applied a different value there (Figure 3's State Machine Safety).
+ * With mu held. Sets err on a mismatch; returns whether index-1 is in i's
+ * log (Go: checkLogs's prevok).
+ */
+static bool check_logs(struct cfg *cfg, int i, int index, struct cmdvalue v,
+                       char err[MSG_SIZE])
+{
+	char vb[CMDVALUE_FMT_SIZE], ob[CMDVALUE_FMT_SIZE];
+	for (int j = 0; j < cfg->n; j++) {
+		const struct slot *old = log_get(&cfg->peers[j].log, index);
+		if (old != NULL && !cmdvalue_equal(old->v, v)) {
+			flockfile(stderr);
+			print_log_time(stderr);
+			fprintf(stderr, "%d: log ", i);
+			log_print(stderr, &cfg->peers[i].log);
+			fputs("; server ", stderr);
+			log_print(stderr, &cfg->peers[j].log);
+			fputs("\n", stderr);
+			funlockfile(stderr);
+			/* some server has already committed a different value
+			 * for this entry! */
+			snprintf(err, MSG_SIZE,
+			         "commit index=%d server=%d %s != server=%d %s",
+			         index, i, cmdvalue_format(v, vb), j,
+			         cmdvalue_format(old->v, ob));
+		}
+	}
+	bool prevok = log_get(&cfg->peers[i].log, index - 1) != NULL;
+	log_put(&cfg->peers[i].log, index, v);
+	if (index > cfg->max_index)
+		cfg->max_index = index;
+	return prevok;
+}
+
+/* Decodes a command Raft delivered into *v; on failure sets err. */
+static bool decode_command(int i, const struct raft_apply_msg *m,
+                           struct cmdvalue *v, char err[MSG_SIZE])
+{
+	if (m->command_index < 0 || m->command_index > MAX_INDEX) {
+		snprintf(err, MSG_SIZE, "server %d applied index %d", i,
+		         m->command_index);
+		return false;
+	}
+	int rc = cmdvalue_from_bytes(m->command, m->command_len, v);
+	if (rc != CODEC_OK) {
+		snprintf(err, MSG_SIZE,
+		         "server %d applied a command at index %d that is not "
+		         "one the tester started (%s)",
+		         i, m->command_index, codec_strerror(rc));
+		return false;
+	}
+	return true;
+}
+
+/* ---- the tester's snapshots ----
+ *
+ * A snapshot is the codec encoding of lastIncludedIndex (a varint) followed
+ * by the sequence xlog[0..lastIncludedIndex]: per element a bool saying
+ * whether a value follows, then the value (cmdvalue). Raft never looks
+ * inside; only the appliers and start1 read it.
+ */
+
+/* Encodes peer i's snapshot through index, with mu held. */
+static uint8_t *encode_snapshot(struct cfg *cfg, int i, int index, size_t *len)
+{
+	struct codec_buf b;
+	codec_buf_init(&b);
+	codec_put_varint(&b, index);
+	codec_put_seq(&b, (size_t)index + 1);
+	for (int j = 0; j <= index; j++) {
+		const struct slot *s = log_get(&cfg->peers[i].log, j);
+		bool has_value = s != NULL && s->v.kind != CMDVALUE_NIL;
+		codec_put_bool(&b, has_value);
+		if (has_value)
+			cmdvalue_encode(&b, s->v);
+	}
+	return codec_buf_take(&b, len);
+}
+
+enum ingest_result {
+	INGEST_OK = 0,
+	INGEST_ERR = 1,   /* err names a mismatch (Go returns it) */
+	INGEST_FATAL = 2, /* err is process-fatal in Go (nil, undecodable) */
+};
+
+/*
+ * Resets peer i's log to the snapshot's contents and its last_applied to the
+ * snapshot's index (Go: ingestSnap), with mu held. index is the index the
+ * snapshot message named, or -1 for a snapshot read from a persister.
+ */
+static enum ingest_result ingest_snap(struct cfg *cfg, int i,
+                                      const void *snapshot, size_t len,
+                                      int index, char err[MSG_SIZE])
+{
+	if (snapshot == NULL) {
+		snprintf(err, MSG_SIZE, "nil snapshot");
+		return INGEST_FATAL;
+	}
+	struct codec_reader r;
+	struct applied_log xlog = {0};
+	int last_included_index = 0;
+	size_t count = 0;
+	codec_reader_init(&r, snapshot, len);
+	codec_get_int(&r, &last_included_index);
+	codec_get_seq(&r, &count, 1);
+	if (r.err == CODEC_OK && count > (size_t)MAX_INDEX + 1)
+		r.err = CODEC_ERANGE;
+	for (size_t k = 0; k < count && r.err == CODEC_OK; k++) {
+		bool has_value = false;
+		struct cmdvalue v = {.kind = CMDVALUE_NIL};
+		codec_get_bool(&r, &has_value);
+		if (has_value && cmdvalue_decode(&r, &v) != CODEC_OK)
+			break;
+		log_put(&xlog, (int)k, v);
+	}
+	if (codec_finish(&r) != CODEC_OK) {
+		log_clear(&xlog);
+		snprintf(err, MSG_SIZE, "snapshot decode error");
+		return INGEST_FATAL;
+	}
+	if (index != -1 && index != last_included_index) {
+		log_clear(&xlog);
+		snprintf(err, MSG_SIZE,
+		         "server %d snapshot doesn't match m.SnapshotIndex", i);
+		return INGEST_ERR;
+	}
+	log_clear(&cfg->peers[i].log);
+	cfg->peers[i].log = xlog;
+	cfg->peers[i].last_applied = last_included_index;
+	return INGEST_OK;
+}
+
+/* ---- appliers ---- */
+
+/*
+ * Reads peer i's apply channel until crash1 closes it, checking that every
+ * command agrees with what the other peers applied at its index and comes
+ * in order (Go: applier). Snapshot messages are ignored. A failure is
+ * recorded as "apply error: ..." and the applier keeps reading, so Raft
+ * never blocks on its channel.
+ */
+static void *applier(void *arg)
+{
+	struct instance *in = arg;
+	struct cfg *cfg = in->cfg;
+	int i = in->me;
+	void *item;
+
+	while (chan_recv(in->apply_ch, &item) == CHAN_OK) {
+		struct raft_apply_msg *m = item;
+		char err[MSG_SIZE] = "";
+		struct cmdvalue v;
+		if (m->command_valid && decode_command(i, m, &v, err)) {
+			pthread_mutex_lock(&cfg->mu);
+			bool prevok =
+			        check_logs(cfg, i, m->command_index, v, err);
+			pthread_mutex_unlock(&cfg->mu);
+			if (m->command_index > 1 && !prevok)
+				snprintf(err, sizeof err,
+				         "server %d apply out of order %d", i,
+				         m->command_index);
+		}
+		if (err[0] != '\0')
+			cfg_fatalf(cfg, "apply error: %s", err);
+		raft_apply_msg_free(m);
+	}
+	return NULL;
+}
+
+/*
+ * The applier of snapshot mode (Go: applierSnap). Besides applier's checks,
+ * a command must come right after the last one applied (or after the last
+ * snapshot), a delivered snapshot replaces the peer's log, and after every
+ * CFG_SNAPSHOT_INTERVAL-th index the applier hands Raft a snapshot, calling
+ * raft_snapshot on this thread, between two receives.
+ */
+static void *applier_snap(void *arg)
+{
+	struct instance *in = arg;
+	struct cfg *cfg = in->cfg;
+	int i = in->me;
+	struct peer *p = &cfg->peers[i];
+	void *item;
+
+	while (chan_recv(in->apply_ch, &item) == CHAN_OK) {
+		struct raft_apply_msg *m = item;
+		char err[MSG_SIZE] = "";
+		if (m->snapshot_valid) {
+			pthread_mutex_lock(&cfg->mu);
+			enum ingest_result rc = ingest_snap(
+			        cfg, i, m->snapshot, m->snapshot_len,
+			        m->snapshot_index, err);
+			pthread_mutex_unlock(&cfg->mu);
+			if (rc == INGEST_FATAL) {
+				cfg_fatalf(cfg, "%s", err);
+				err[0] = '\0';
+			}
+		} else if (m->command_valid) {
+			int index = m->command_index;
+			struct cmdvalue v;
+			pthread_mutex_lock(&cfg->mu);
+			int expected = p->last_applied + 1;
+			pthread_mutex_unlock(&cfg->mu);
+			if (index != expected)
+				snprintf(err, sizeof err,
+				         "server %d apply out of order, "
+				         "expected "
+				         "index %d, got %d",
+				         i, expected, index);
+			if (err[0] == '\0' && decode_command(i, m, &v, err)) {
+				pthread_mutex_lock(&cfg->mu);
+				bool prevok = check_logs(cfg, i, index, v, err);
+				pthread_mutex_unlock(&cfg->mu);
+				if (index > 1 && !prevok)
+					snprintf(err, sizeof err,
+					         "server %d apply out of order "
+					         "%d",
+					         i, index);
+			}
+
+			pthread_mutex_lock(&cfg->mu);
+			p->last_applied = index;
+			pthread_mutex_unlock(&cfg->mu);
+
+			if (index >= 0 && index <= MAX_INDEX &&
+			    (index + 1) % CFG_SNAPSHOT_INTERVAL == 0) {
+				size_t len;
+				pthread_mutex_lock(&cfg->mu);
+				uint8_t *snap =
+				        encode_snapshot(cfg, i, index, &len);
+				pthread_mutex_unlock(&cfg->mu);
+				raft_snapshot(in->rf, index, snap, len);
+				free(snap);
+			}
+		}
+		if (err[0] != '\0')
+			cfg_fatalf(cfg, "apply error: %s", err);
+		raft_apply_msg_free(m);
+	}
+	return NULL;
+}
+
+/* ---- using a peer's Raft from any thread ---- */
+
+/* Peer i's running instance, with a use counted so that crash1 does not
+ * free it meanwhile; NULL if crashed (or, when connected_only, not
+ * connected). Give it back with put_instance. */
+static struct instance *get_instance(struct cfg *cfg, int i,
+                                     bool connected_only)
+{
+	pthread_mutex_lock(&cfg->mu);
+	struct instance *in = cfg->peers[i].inst;
+	if (in != NULL && (!connected_only || cfg->peers[i].connected))
+		in->users++;
+	else
+		in = NULL;
+	pthread_mutex_unlock(&cfg->mu);
+	return in;
+}
+
+static void put_instance(struct cfg *cfg, struct instance *in)
+{
+	pthread_mutex_lock(&cfg->mu);
+	if (--in->users == 0)
+		pthread_cond_broadcast(&cfg->changed);
+	pthread_mutex_unlock(&cfg->mu);
+}
+
+static struct raft_start_result start_on(struct instance *in,
+                                         const struct codec_buf *cmd)
+{
+	return raft_start(in->rf, cmd->data, cmd->len);
+}
+
+struct raft_start_result cfg_start(struct cfg *cfg, int i, struct cmdvalue cmd)
+{
+	struct raft_start_result res = {-1, -1, false};
+	struct instance *in = get_instance(cfg, i, false);
+	if (in == NULL)
+		return res;
+	struct codec_buf b;
+	codec_buf_init(&b);
+	cmdvalue_encode(&b, cmd);
+	res = start_on(in, &b);
+	codec_buf_free(&b);
+	put_instance(cfg, in);
+	return res;
+}
+
+/* raft_get_state of peer i; false if it is crashed (or, when
+ * connected_only, not connected). */
+static bool get_state(struct cfg *cfg, int i, bool connected_only, int *term,
+                      bool *is_leader)
+{
+	*term = 0;
+	*is_leader = false;
+	struct instance *in = get_instance(cfg, i, connected_only);
+	if (in == NULL)
+		return false;
+	raft_get_state(in->rf, term, is_leader);
+	put_instance(cfg, in);
+	return true;
+}
+
+void cfg_get_state(struct cfg *cfg, int i, int *term, bool *is_leader)
+{
+	get_state(cfg, i, false, term, is_leader);
+}
+
+bool cfg_is_connected(struct cfg *cfg, int i)
+{
+	pthread_mutex_lock(&cfg->mu);
+	bool connected = cfg->peers[i].connected;
+	pthread_mutex_unlock(&cfg->mu);
+	return connected;
+}
+
+bool cfg_is_up(struct cfg *cfg, int i)
+{
+	pthread_mutex_lock(&cfg->mu);
+	bool up = cfg->peers[i].inst != NULL;
+	pthread_mutex_unlock(&cfg->mu);
+	return up;
+}
+
+/* ---- connecting and disconnecting ---- */
+
+void cfg_connect(struct cfg *cfg, int i)
+{
+	struct peer *peers = cfg->peers;
+	pthread_mutex_lock(&cfg->mu);
+	peers[i].connected = true;
+	pthread_mutex_unlock(&cfg->mu);
+
+	/* Only the test thread writes connected, so it may read it freely. */
+	for (int j = 0; j < cfg->n; j++) /* outgoing ends */
+		if (peers[j].connected && peers[i].endnames != NULL)
+			labrpc_enable(cfg->net, peers[i].endnames[j], true);
+	for (int j = 0; j < cfg->n; j++) /* incoming ends */
+		if (peers[j].connected && peers[j].endnames != NULL)
+			labrpc_enable(cfg->net, peers[j].endnames[i], true);
+}
+
+void cfg_disconnect(struct cfg *cfg, int i)
+{
+	struct peer *peers = cfg->peers;
+	pthread_mutex_lock(&cfg->mu);
+	peers[i].connected = false;
+	pthread_mutex_unlock(&cfg->mu);
+
+	for (int j = 0; j < cfg->n; j++) /* outgoing ends */
+		if (peers[i].endnames != NULL)
+			labrpc_enable(cfg->net, peers[i].endnames[j], false);
+	for (int j = 0; j < cfg->n; j++) /* incoming ends */
+		if (peers[j].endnames != NULL)
+			labrpc_enable(cfg->net, peers[j].endnames[i], false);
+}
+
+/* ---- lifecycle ---- */
+
+/* Replaces *p by a fresh persister holding a copy of its contents. */
+static void renew_persister(struct persister **p)
+{
+	struct persister *old = *p;
+	*p = persister_copy(old);
+	persister_free(old);
+}
+
+void cfg_crash1(struct cfg *cfg, int i)
+{
+	struct peer *p = &cfg->peers[i];
+
+	cfg_disconnect(cfg, i);
+	/* calls in flight to the server now fail */
+	labrpc_delete_server(cfg->net, p->name);
+
+	pthread_mutex_lock(&cfg->mu);
+	struct instance *in = p->inst;
+	pthread_mutex_unlock(&cfg->mu);
+
+	/* A fresh persister, in case the old instance continues to update
+	 * its own: the next instance gets what was saved at this moment. */
+	if (p->saved != NULL) {
+		if (in != NULL && p->saved == in->persister)
+			p->saved = persister_copy(p->saved);
+		else
+			renew_persister(&p->saved);
+	}
+
+	if (in != NULL) {
+		/* Fail the instance's own calls in flight at once, so that
+		 * raft_kill can join its threads without waiting out the
+		 * network's long delays. */
+		for (int j = 0; j < cfg->n; j++)
+			labrpc_delete_end(cfg->net, p->endnames[j]);
+		free(p->endnames);
+		p->endnames = NULL;
+
+		raft_kill(in->rf);
+
+		/* No new user can find the instance; wait for the others. */
+		pthread_mutex_lock(&cfg->mu);
+		p->inst = NULL;
+		while (in->users > 0)
+			pthread_cond_wait(&cfg->changed, &cfg->mu);
+		pthread_mutex_unlock(&cfg->mu);
+
+		/* raft_kill promised no more sends: stop the applier. */
+		chan_close(in->apply_ch);
+		pthread_join(in->applier, NULL);
+		/* waits for handlers still running */
+		labrpc_server_free(in->srv);
+		raft_free(in->rf);
+		chan_free(in->apply_ch);
+		persister_free(in->persister);
+		free(in->ends);
+		free(in);
+	}
+
+	/* What was saved at the crash is what the next instance will get. */
+	if (p->saved != NULL)
+		renew_persister(&p->saved);
+}
+
+void cfg_start1(struct cfg *cfg, int i)
+{
+	struct peer *p = &cfg->peers[i];
+	char err[MSG_SIZE];
+
+	cfg_crash1(cfg, i);
+
+	/* A fresh set of outgoing end names, so that the old crashed
+	 * instance's ends can't send, and a fresh set of ends, disabled
+	 * until cfg_connect. */
+	struct instance *in = xcalloc(1, sizeof *in);
+	in->cfg = cfg;
+	in->me = i;
+	p->endnames = xcalloc((size_t)cfg->n, sizeof *p->endnames);
+	in->ends = xcalloc((size_t)cfg->n, sizeof *in->ends);
+	pthread_mutex_lock(&cfg->mu);
+	for (int j = 0; j < cfg->n; j++)
+		randstring_locked(cfg, p->endnames[j], ENDNAME_LEN);
+	pthread_mutex_unlock(&cfg->mu);
+	for (int j = 0; j < cfg->n; j++) {
+		in->ends[j] = labrpc_make_end(cfg->net, p->endnames[j]);
+		labrpc_connect(cfg->net, p->endnames[j], cfg->peers[j].name);
+	}
+
+	/* A fresh persister, so the old instance doesn't overwrite the new
+	 * instance's persisted state, holding the last persisted state. */
+	pthread_mutex_lock(&cfg->mu);
+	p->last_applied = 0;
+	enum ingest_result rc = INGEST_OK;
+	if (p->saved != NULL) {
+		renew_persister(&p->saved);
+		size_t len;
+		uint8_t *snapshot = persister_read_snapshot(p->saved, &len);
+		if (len > 0) {
+			/* Mimic the KV server and process the snapshot now;
+			 * ideally Raft should send it up on the apply
+			 * channel. */
+			rc = ingest_snap(cfg, i, snapshot, len, -1, err);
+		}
+		free(snapshot);
+	} else {
+		p->saved = persister_make();
+	}
+	pthread_mutex_unlock(&cfg->mu);
+	if (rc != INGEST_OK)
+		cfg_fatalf(cfg, "%s", err);
+
+	in->persister = p->saved;
+	in->apply_ch = chan_make(0);
+	if (in->apply_ch == NULL) {
+		fputs("raft_config: out of memory\n", stderr);
+		abort();
+	}
+	in->rf = raft_make(in->ends, cfg->n, i, in->persister, in->apply_ch);
+
+	pthread_mutex_lock(&cfg->mu);
+	p->inst = in;
+	pthread_mutex_unlock(&cfg->mu);
+
+	if (pthread_create(&in->applier, NULL,
+	                   cfg->snapshot ? applier_snap : applier, in) != 0) {
+		fputs("raft_config: cannot start an applier thread\n", stderr);
+		abort();
+	}
+
+	in->srv = labrpc_server_make();
+	labrpc_server_add_service(in->srv, &raft_service, in->rf);
+	labrpc_add_server(cfg->net, p->name, in->srv);
+}
+
+static void warn_if_one_cpu(void)
+{
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		printf("warning: only one CPU, which may conceal locking "
+		       "bugs\n");
+		fflush(stdout);
+	}
+}
+
+struct cfg *cfg_make(int n, bool unreliable, bool snapshot)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, warn_if_one_cpu);
+
+	struct cfg *cfg = xcalloc(1, sizeof *cfg);
+	pthread_mutex_init(&cfg->mu, NULL);
+	labtime_cond_init(&cfg->changed);
+	cfg->test_thread = pthread_self();
+	atomic_init(&cfg->finished, false);
+	cfg->n = n;
+	cfg->snapshot = snapshot;
+	/* The network draws from runner_seed() itself; the tester's own
+	 * choices come from a different stream of the same seed. */
+	prng_seed(&cfg->rng, runner_seed() ^ UINT64_C(0x9e3779b97f4a7c15));
+	cfg->net = labrpc_net_make(runner_seed());
+	cfg->peers = xcalloc((size_t)n, sizeof *cfg->peers);
+	for (int i = 0; i < n; i++)
+		snprintf(cfg->peers[i].name, sizeof cfg->peers[i].name, "%d",
+		         i);
+	cfg->start_ns = labtime_now_ns();
+
+	cfg_set_unreliable(cfg, unreliable);
+	labrpc_net_long_delays(cfg->net, true);
+
+	/* create a full set of Rafts */
+	for (int i = 0; i < n; i++)
+		cfg_start1(cfg, i);
+	/* connect everyone */
+	for (int i = 0; i < n; i++)
+		cfg_connect(cfg, i);
+	return cfg;
+}
+
+static bool took_too_long(struct cfg *cfg)
+{
+	double limit = CFG_TEST_SECONDS * 1e9 * runner_time_scale();
+	return (double)(labtime_now_ns() - cfg->start_ns) > limit;
+}
+
+void cfg_check_timeout(struct cfg *cfg)
+{
+	/* enforce a two minute real-time limit on each test */
+	if (took_too_long(cfg))
+		cfg_fatalf(cfg, "test took longer than %d seconds",
+		           CFG_TEST_SECONDS);
+}
+
+void cfg_cleanup(struct cfg *cfg)
+{
+	atomic_store(&cfg->finished, true);
+	for (int i = 0; i < cfg->n; i++)
+		cfg_crash1(cfg, i);
+	labrpc_net_cleanup(cfg->net);
+	bool too_long = took_too_long(cfg);
+
+	/* A failure recorded during the shutdown is still a failure. */
+	bool failed = cfg->failed;
+	const char *fail_file = cfg->fail_file;
+	int fail_line = cfg->fail_line;
+	char fail_msg[MSG_SIZE];
+	memcpy(fail_msg, cfg->fail_msg, sizeof fail_msg);
+
+	for (int i = 0; i < cfg->n; i++) {
+		log_clear(&cfg->peers[i].log);
+		persister_free(cfg->peers[i].saved);
+	}
+	labrpc_net_free(cfg->net);
+	pthread_cond_destroy(&cfg->changed);
+	pthread_mutex_destroy(&cfg->mu);
+	free(cfg->peers);
+	free(cfg);
+
+	if (failed)
+		runner_fail_at(fail_file, fail_line, "%s", fail_msg);
+	if (too_long)
+		runner_fatalf("test took longer than %d seconds",
+		              CFG_TEST_SECONDS);
+}
+
+/* ---- checks ---- */
+
+int cfg_check_one_leader(struct cfg *cfg)
+{
+	int n = cfg->n;
+	int *leader_term = xcalloc((size_t)n, sizeof *leader_term);
+	int *leader_id = xcalloc((size_t)n, sizeof *leader_id);
+
+	for (int iters = 0; iters < 10; iters++) {
+		int ms = 450 + (int)(cfg_rand(cfg) % 100);
+		cfg_sleep_ms(cfg, ms);
+
+		int nleaders = 0;
+		for (int i = 0; i < n; i++) {
+			int term;
+			bool is_leader;
+			if (get_state(cfg, i, true, &term, &is_leader) &&
+			    is_leader) {
+				leader_term[nleaders] = term;
+				leader_id[nleaders] = i;
+				nleaders++;
+			}
+		}
+
+		int last_term_with_leader = -1, leader = -1;
+		for (int a = 0; a < nleaders; a++) {
+			int same = 0;
+			for (int b = 0; b < nleaders; b++)
+				same += leader_term[b] == leader_term[a];
+			if (same > 1)
+				cfg_fatalf(cfg, "term %d has %d (>1) leaders",
+				           leader_term[a], same);
+			if (leader_term[a] > last_term_with_leader) {
+				last_term_with_leader = leader_term[a];
+				leader = leader_id[a];
+			}
+		}
+		if (nleaders != 0) {
+			free(leader_term);
+			free(leader_id);
+			return leader;
+		}
+	}
+	cfg_fatalf(cfg, "expected one leader, got none");
+	return -1;
+}
+
+int cfg_check_terms(struct cfg *cfg)
+{
+	int term = -1;
+	for (int i = 0; i < cfg->n; i++) {
+		int xterm;
+		bool is_leader;
+		if (get_state(cfg, i, true, &xterm, &is_leader)) {
+			if (term == -1)
+				term = xterm;
+			else if (term != xterm)
+				cfg_fatalf(cfg, "servers disagree on term");
+		}
+	}
+	return term;
+}
+
+void cfg_check_no_leader(struct cfg *cfg)
+{
+	for (int i = 0; i < cfg->n; i++) {
+		int term;
+		bool is_leader;
+		if (get_state(cfg, i, true, &term, &is_leader) && is_leader)
+			cfg_fatalf(cfg,
+			           "expected no leader among connected "
+			           "servers, but %d claims to be leader",
+			           i);
+	}
+}
+
+int cfg_n_committed(struct cfg *cfg, int index, struct cmdvalue *cmd)
+{
+	int count = 0;
+	struct cmdvalue first = {.kind = CMDVALUE_NIL};
+	char vb[CMDVALUE_FMT_SIZE], ob[CMDVALUE_FMT_SIZE], msg[MSG_SIZE];
+
+	if (cmd != NULL)
+		*cmd = first;
+	if (cfg_check_failure(cfg)) /* what the appliers found */
+		return -1;
+
+	pthread_mutex_lock(&cfg->mu);
+	for (int i = 0; i < cfg->n; i++) {
+		const struct slot *s = log_get(&cfg->peers[i].log, index);
+		if (s == NULL)
+			continue;
+		if (count > 0 && !cmdvalue_equal(first, s->v)) {
+			snprintf(msg, sizeof msg,
+			         "committed values do not match: index %d, "
+			         "%s, %s",
+			         index, cmdvalue_format(first, vb),
+			         cmdvalue_format(s->v, ob));
+			pthread_mutex_unlock(&cfg->mu);
+			cfg_fatalf(cfg, "%s", msg);
+			return -1;
+		}
+		count++;
+		first = s->v;
+	}
+	if (cmd != NULL)
+		*cmd = cmdvalue_copy(first);
+	pthread_mutex_unlock(&cfg->mu);
+	return count;
+}
+
+struct cmdvalue cfg_wait(struct cfg *cfg, int index, int n, int start_term)
+{
+	int64_t to = 10;
+	for (int iters = 0; iters < 30; iters++) {
+		int nd = cfg_n_committed(cfg, index, NULL);
+		if (nd >= n)
+			break;
+		cfg_sleep_ms(cfg, to);
+		if (to < 1000)
+			to *= 2;
+		if (start_term > -1) {
+			for (int i = 0; i < cfg->n; i++) {
+				int t;
+				bool is_leader;
+				if (get_state(cfg, i, false, &t, &is_leader) &&
+				    t > start_term) {
+					/* someone has moved on; can no
+					 * longer guarantee that we'll "win" */
+					return cmdvalue_int(-1);
+				}
+			}
+		}
+	}
+	struct cmdvalue cmd;
+	int nd = cfg_n_committed(cfg, index, &cmd);
+	if (nd < n) {
+		cmdvalue_release(&cmd);
+		cfg_fatalf(cfg, "only %d decided for index %d; wanted %d", nd,
+		           index, n);
+	}
+	return cmd;
+}
+
+enum {
+	ONE_GAVE_UP = -2, /* no agreement in time */
+	ONE_STOPPED = -1, /* the test failed elsewhere, or is finishing */
+};
+
+/* The attempts of cfg_one, with cmd encoded in b: returns the index cmd was
+ * agreed at, ONE_GAVE_UP or ONE_STOPPED. */
+static int one_attempts(struct cfg *cfg, const struct codec_buf *b,
+                        struct cmdvalue cmd, int expected_servers, bool retry)
+{
+	int64_t t0 = labtime_now_ns();
+	int starts = 0;
+	while (labtime_now_ns() - t0 < INT64_C(10000000000) &&
+	       !atomic_load(&cfg->finished)) {
+		/* try all the servers, maybe one is the leader */
+		int index = -1;
+		for (int si = 0; si < cfg->n; si++) {
+			starts = (starts + 1) % cfg->n;
+			struct instance *in = get_instance(cfg, starts, true);
+			if (in == NULL)
+				continue;
+			struct raft_start_result r = start_on(in, b);
+			put_instance(cfg, in);
+			if (r.is_leader) {
+				index = r.index;
+				break;
+			}
+		}
+
+		if (index == -1) {
+			if (cfg_sleep_ms(cfg, 50))
+				return ONE_STOPPED;
+			continue;
+		}
+
+		/* somebody claimed to be the leader and to have submitted
+		 * our command; wait a while for agreement */
+		int64_t t1 = labtime_now_ns();
+		while (labtime_now_ns() - t1 < INT64_C(2000000000)) {
+			struct cmdvalue cmd1;
+			int nd = cfg_n_committed(cfg, index, &cmd1);
+			if (nd < 0)
+				return ONE_STOPPED;
+			bool same = cmdvalue_equal(cmd1, cmd);
+			cmdvalue_release(&cmd1);
+			if (nd > 0 && nd >= expected_servers && same) {
+				/* committed, and it was the command we
+				 * submitted */
+				return index;
+			}
+			if (cfg_sleep_ms(cfg, 20))
+				return ONE_STOPPED;
+		}
+		if (!retry)
+			return ONE_GAVE_UP;
+	}
+	return atomic_load(&cfg->finished) ? ONE_STOPPED : ONE_GAVE_UP;
+}
+
+int cfg_one(struct cfg *cfg, struct cmdvalue cmd, int expected_servers,
+            bool retry)
+{
+	struct codec_buf b;
+	codec_buf_init(&b);
+	cmdvalue_encode(&b, cmd);
+	int index = one_attempts(cfg, &b, cmd, expected_servers, retry);
+	codec_buf_free(&b);
+	if (index == ONE_GAVE_UP) {
+		char vb[CMDVALUE_FMT_SIZE];
+		cfg_fatalf(cfg, "one(%s) failed to reach agreement",
+		           cmdvalue_format(cmd, vb));
+		return -1;
+	}
+	return index;
+}
+
+/* ---- begin and end ---- */
+
+void cfg_begin(struct cfg *cfg, const char *description)
+{
+	printf("%s ...\n", description);
+	fflush(stdout);
+	cfg->t0_ns = labtime_now_ns();
+	cfg->rpcs0 = cfg_rpc_total(cfg);
+	cfg->bytes0 = cfg_bytes_total(cfg);
+	pthread_mutex_lock(&cfg->mu);
+	cfg->max_index0 = cfg->max_index;
+	pthread_mutex_unlock(&cfg->mu);
+}
+
+void cfg_end(struct cfg *cfg)
+{
+	cfg_check_timeout(cfg);
+	cfg_check_failure(cfg);
+
+	double t = (double)(labtime_now_ns() - cfg->t0_ns) / 1e9;
+	int npeers = cfg->n;
+	int nrpc = cfg_rpc_total(cfg) - cfg->rpcs0;
+	int64_t nbytes = cfg_bytes_total(cfg) - cfg->bytes0;
+	pthread_mutex_lock(&cfg->mu);
+	int ncmds = cfg->max_index - cfg->max_index0;
+	pthread_mutex_unlock(&cfg->mu);
+
+	printf("  ... Passed --");
+	printf("  %4.1f  %d %4d %7" PRId64 " %4d\n", t, npeers, nrpc, nbytes,
+	       ncmds);
+	fflush(stdout);
+}
+
+/* ---- statistics and network settings ---- */
+
+int cfg_rpc_count(struct cfg *cfg, int server)
+{
+	return labrpc_get_count(cfg->net, cfg->peers[server].name);
+}
+
+int cfg_rpc_total(struct cfg *cfg)
+{
+	return labrpc_total_count(cfg->net);
+}
+
+int64_t cfg_bytes_total(struct cfg *cfg)
+{
+	return labrpc_total_bytes(cfg->net);
+}
+
+void cfg_set_unreliable(struct cfg *cfg, bool unreliable)
+{
+	labrpc_net_reliable(cfg->net, !unreliable);
+}
+
+void cfg_set_long_reordering(struct cfg *cfg, bool long_reordering)
+{
+	labrpc_net_long_reordering(cfg->net, long_reordering);
+}
+
+int cfg_log_size(struct cfg *cfg)
+{
+	size_t logsize = 0;
+	for (int i = 0; i < cfg->n; i++) {
+		size_t n = persister_raft_state_size(cfg->peers[i].saved);
+		if (n > logsize)
+			logsize = n;
+	}
+	return (int)logsize;
+}
