@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# grade.sh: grades the labs as the course's grading script does: runs each
+# part's suite (3A-3D, 4A-4B) GRADE_RUNS times, fails any test over the
+# per-test limit (120 s) and a lab whose suites take over the lab limit
+# (600 s), and writes build/grade/report.json and build/grade/junit.xml.
+# Run through `make grade`; it does not build anything itself.
+#
+#   scripts/grade.sh --build DIR [--runs N] [--test-limit S] [--lab-limit S]
+#                    [--parts "3A 3B ..."] [--out DIR]
+set -u
+
+build=""
+runs=1
+test_limit=120
+lab_limit=600
+parts="3A 3B 3C 3D 4A 4B"
+out=build/grade
+die() { printf 'grade: %s\n' "$*" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+	[ $# -ge 2 ] || die "option $1 needs a value"
+	case $1 in
+	--build) build=$2 ;;
+	--runs) runs=$2 ;;
+	--test-limit) test_limit=$2 ;;
+	--lab-limit) lab_limit=$2 ;;
+	--parts) parts=$2 ;;
+	--out) out=$2 ;;
+	*) die "unknown option $1" ;;
+	esac
+	shift 2
+done
+[ -n "$build" ] || die "--build DIR is needed"
+for n in "$runs" "$test_limit" "$lab_limit"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "runs and limits must be positive numbers, not '$n'"
+done
+rm -rf "$out"
+mkdir -p "$out/logs" || die "cannot create $out"
+logs=$(cd "$out/logs" && pwd)
+
+now_ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((10#$t / 1000)); }
+
+# One record per test run, tab-separated, in $out/results.tsv:
+#   part  lab  run  test  result(pass|fail|timeout)  seconds  rpcs  seed  message
+: >"$out/results.tsv"
+declare -A lab_ms=() lab_over=()
+for part in $parts; do
+	lab=${part:0:1}
+	case $part in 3[A-D]) prog=$build/raft_test ;; 4[AB]) prog=$build/kvraft_test ;;
+	*) die "unknown part $part" ;; esac
+	[ -x "$prog" ] || die "$prog is not built"
+	for ((r = 1; r <= runs; r++)); do
+		if [ "${lab_ms[$lab]:-0}" -gt $((lab_limit * 1000)) ]; then
+			lab_over[$lab]=1
+			# Out of time: the part's tests count as failed, not run.
+			"$prog" -list -run "${part}\$" | awk -v p="$part" -v l="$lab" -v r="$r" \
+				'{ printf "%s\t%s\t%s\t%s\tfail\t0\t\t\tnot run: lab %s over the %s s limit\n", p, l, r, $0, l, '"$lab_limit"' }' \
+				>>"$out/results.tsv"
+			continue
+		fi
+		echo "grade: part $part, run $r/$runs ..."
+		t0=$(now_ms)
+		RAFTLAB_LOG_DIR=$logs "$prog" -v -run "${part}\$" -timeout "$test_limit" \
+			</dev/null >"$out/$part-$r.out" 2>&1
+		lab_ms[$lab]=$((${lab_ms[$lab]:-0} + $(now_ms) - t0))
+		# The runner's -v output: === RUN, the test's lines, --- PASS/FAIL.
+		awk -v p="$part" -v l="$lab" -v r="$r" -v limit="$test_limit" '
+			# A test ends at the next === RUN or at the end: its report
+			# (failure message, TIMEOUT line) follows its --- line.
+			function flush() {
+				if (name == "" || res == "")
+					return
+				if (res == "fail" && tmo)
+					res = "timeout"
+				if (res == "pass" && secs + 0 > limit + 0) {
+					res = "timeout"
+					msg = "took over " limit " s"
+				}
+				gsub(/\t/, " ", msg)
+				printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p, l, r, name, res, secs, rpcs, seed, msg
+				name = ""
+			}
+			/^=== RUN   / {
+				flush()
+				name = $3; seed = $4; sub(/^seed=/, "", seed)
+				rpcs = ""; msg = ""; tmo = 0; res = ""
+			}
+			/^  \.\.\. Passed --/ { rpcs = $6 } # time, peers, RPCs, ...
+			/^--- (PASS|FAIL): / {
+				secs = $4; gsub(/[()s]/, "", secs)
+				res = $2 == "PASS:" ? "pass" : "fail"
+			}
+			res != "" && /^        TIMEOUT: killed after/ { tmo = 1 }
+			res != "" && /^        [^ ]/ && msg == "" && !/^        (seed|log): / { msg = substr($0, 9) }
+			END { flush() }' "$out/$part-$r.out" >>"$out/results.tsv"
+	done
+done
+for lab in "${!lab_ms[@]}"; do
+	[ "${lab_ms[$lab]}" -le $((lab_limit * 1000)) ] || lab_over[$lab]=1
+done
+
+# ---- report.json, junit.xml and the summary line ----
+over=""
+for lab in "${!lab_over[@]}"; do over="$over$lab "; done
+labtimes=""
+for lab in "${!lab_ms[@]}"; do labtimes="$labtimes$lab=${lab_ms[$lab]} "; done
+awk -F '\t' -v parts="$parts" -v runs="$runs" -v tl="$test_limit" -v ll="$lab_limit" \
+	-v over="$over" -v labtimes="$labtimes" -v json="$out/report.json" -v xml="$out/junit.xml" '
+function jstr(s) { gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); return "\"" s "\"" }
+function xstr(s) { gsub(/&/, "\\&amp;", s); gsub(/</, "\\&lt;", s); gsub(/>/, "\\&gt;", s); gsub(/"/, "\\&quot;", s); return s }
+{
+	n++; part[n] = $1; lab[n] = $2; run[n] = $3; name[n] = $4; res[n] = $5
+	secs[n] = $6; rpcs[n] = $7; seed[n] = $8; msg[n] = $9
+	key = $1 SUBSEP $4
+	if (!(key in worst)) { order[++nt] = key; worst[key] = "pass"; tpart[nt] = $1; tname[nt] = $4; tlab[nt] = $2 }
+	if ($5 != "pass") worst[key] = $5
+	ptime[$1] += $6
+}
+END {
+	split(over, ov, " "); for (i in ov) isover[ov[i]] = 1
+	split(labtimes, lt, " "); for (i in lt) { split(lt[i], kv, "="); labsec[kv[1]] = kv[2] / 1000 }
+	np = split(parts, P, " ")
+	for (t = 1; t <= nt; t++) {
+		total[tpart[t]]++
+		if (worst[order[t]] == "pass" && !(tlab[t] in isover)) okc[tpart[t]]++
+	}
+	line = "grade:"; all = 0; allok = 0
+	for (i = 1; i <= np; i++) {
+		line = line sprintf(" %s %d/%d", P[i], okc[P[i]], total[P[i]])
+		all += total[P[i]]; allok += okc[P[i]]
+	}
+	line = line sprintf(" total %d/%d", allok, all)
+	for (l in isover) line = line sprintf(" (lab %s took over %d s: failed)", l, ll)
+	print line
+
+	printf "{\n  \"runs\": %d,\n  \"test_limit_s\": %d,\n  \"lab_limit_s\": %d,\n", runs, tl, ll > json
+	printf "  \"labs\": [" > json
+	sep = ""
+	for (l in labsec) { printf "%s\n    {\"lab\": %s, \"seconds\": %.1f, \"over_limit\": %s}", sep, l, labsec[l], (l in isover) ? "true" : "false" > json; sep = "," }
+	printf "\n  ],\n  \"parts\": {" > json
+	for (i = 1; i <= np; i++)
+		printf "%s\n    %s: {\"passed\": %d, \"tests\": %d}", (i > 1 ? "," : ""), jstr(P[i]), okc[P[i]], total[P[i]] > json
+	printf "\n  },\n  \"passed\": %d,\n  \"tests\": %d,\n  \"runs_detail\": [", allok, all > json
+	for (i = 1; i <= n; i++)
+		printf "%s\n    {\"part\": %s, \"test\": %s, \"run\": %d, \"result\": %s, \"seconds\": %s, \"rpcs\": %s, \"seed\": %s, \"message\": %s}",
+			(i > 1 ? "," : ""), jstr(part[i]), jstr(name[i]), run[i], jstr(res[i]), secs[i] + 0,
+			(rpcs[i] == "" ? "null" : rpcs[i] + 0), jstr(seed[i]), jstr(msg[i]) > json
+	printf "\n  ],\n  \"summary\": %s\n}\n", jstr(line) > json
+
+	print "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" > xml
+	printf "<testsuites name=\"raftlab\" tests=\"%d\">\n", n > xml
+	for (p = 1; p <= np; p++) {
+		nf = 0; ne = 0; cnt = 0
+		for (i = 1; i <= n; i++) if (part[i] == P[p]) { cnt++; if (res[i] == "fail") nf++; if (res[i] == "timeout") ne++ }
+		printf "  <testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"%.2f\">\n", P[p], cnt, nf, ne, ptime[P[p]] > xml
+		for (i = 1; i <= n; i++) {
+			if (part[i] != P[p]) continue
+			printf "    <testcase classname=\"lab%s.%s\" name=\"%s\" time=\"%s\">", lab[i], part[i], xstr(name[i] (runs > 1 ? "#" run[i] : "")), secs[i] + 0 > xml
+			if (res[i] == "fail") printf "<failure message=\"%s\">seed %s</failure>", xstr(msg[i]), seed[i] > xml
+			if (res[i] == "timeout") printf "<error type=\"timeout\" message=\"%s\">seed %s</error>", xstr(msg[i] == "" ? "timed out" : msg[i]), seed[i] > xml
+			printf "</testcase>\n" > xml
+		}
+		printf "  </testsuite>\n" > xml
+	}
+	print "</testsuites>" > xml
+	exit allok == all ? 0 : 1
+}' "$out/results.tsv" | tee "$out/summary.txt"
+status=${PIPESTATUS[0]}
+echo "grade: report in $out/report.json, $out/junit.xml; outputs and failed logs in $out/"
+exit "$status"

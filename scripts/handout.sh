@@ -1,0 +1,45 @@
+#!/bin/sh
+# handout.sh: makes the student handout: DIR (default handout/) and
+# DIR.tar.gz, the framework with the student skeletons in place of the
+# reference implementations, then proves with check_handout.sh that no
+# reference code is left in it. Run through `make handout`.
+#
+#   scripts/handout.sh [DIR]
+set -eu
+
+dir=${1:-handout}
+cd "$(dirname "$0")/.."
+case $dir in /* | */* | .*) echo "handout.sh: DIR must be a plain name in the repository" >&2; exit 2 ;; esac
+
+rm -rf "$dir" "$dir.tar.gz"
+mkdir "$dir"
+
+# Every file of the repository (tracked, or new and not ignored), except the
+# reference implementations, their skeletons' folders and local outputs.
+git ls-files --cached --others --exclude-standard |
+	grep -v -E -e '^(raft/raft\.c|kvraft/client\.c|kvraft/server\.c)$' \
+		-e '^(raft|kvraft)/skeleton/' -e '^(test-logs|handout)/' -e '^README\.md$' |
+	while IFS= read -r f; do
+		[ -f "$f" ] || continue # deleted but still in the index
+		mkdir -p "$dir/$(dirname "$f")"
+		cp -p "$f" "$dir/$f"
+	done
+
+# The skeletons take the reference code's place.
+cp raft/skeleton/raft.c "$dir/raft/raft.c"
+for f in client server; do
+	if [ -f "kvraft/skeleton/$f.c" ]; then
+		mkdir -p "$dir/kvraft"
+		cp "kvraft/skeleton/$f.c" "$dir/kvraft/$f.c"
+	fi
+done
+cp scripts/handout-README.md "$dir/README.md"
+
+given=""
+for f in raft/skeleton/*.c kvraft/skeleton/*.c; do
+	[ ! -f "$f" ] || given="$given --given $f"
+done
+# shellcheck disable=SC2086 # split on purpose
+scripts/check_handout.sh $given "$dir" raft/raft.c kvraft/client.c kvraft/server.c
+tar -czf "$dir.tar.gz" "$dir"
+echo "handout: $dir/ ($(find "$dir" -type f | wc -l | tr -d ' ') files) and $dir.tar.gz"
