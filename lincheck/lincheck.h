@@ -1,0 +1,189 @@
+/*
+ * lincheck: a linearizability checker for histories of concurrent operations,
+ * the C counterpart of the porcupine package the 6.5840 kvraft tests use.
+ * Given a model of the object (a sequential specification) and a history of
+ * operations with their call and return times, it decides whether some total
+ * order of the operations, consistent with real time, is legal for the model.
+ *
+ * The search is Wing & Gong / Lowe's backtracking search with memoisation,
+ * run separately on each partition of the history (P-compositionality), the
+ * partitions in parallel under one shared time budget. A failing history can
+ * be drawn as a self-contained HTML page (lin_visualize_html).
+ *
+ * Not for: recording histories. The caller (e.g. the kvraft tester) records
+ * its operations and owns them; lincheck only reads them.
+ */
+#ifndef RAFTLAB_LINCHECK_H
+#define RAFTLAB_LINCHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * One completed operation of the history. input and output point to the
+ * model's own input/output structs (for the KV model: struct lin_kv_input and
+ * struct lin_kv_output) and stay owned by the caller. Times may be in any
+ * unit, as long as all operations use the same one; call_ns <= return_ns.
+ * client_id is used only to lay out the visualization (one row per client).
+ */
+struct lin_op {
+	int client_id;
+	int64_t call_ns;
+	int64_t return_ns;
+	const void *input;
+	const void *output;
+};
+
+/*
+ * A model: the sequential specification of the object. States are opaque
+ * pointers, immutable once made. Every function must be thread-safe, since
+ * partitions are checked in parallel (pure functions of their arguments are).
+ */
+struct lin_model {
+	/* The name of the partition op belongs to: operations with equal names
+	 * (strcmp) form one independent sub-history, and partitions are checked
+	 * and reported in strcmp order of their names. The string must stay
+	 * valid as long as the op does (e.g. it is the KV input's key). NULL:
+	 * the whole history is one partition, named "". */
+	const char *(*partition)(const struct lin_op *op);
+
+	/* A new initial state, owned by the checker (freed with free_state). */
+	void *(*init)(void);
+
+	/* Applies input to state, given the output the operation returned.
+	 * Returns false if that output is illegal in this state. Otherwise sets
+	 * *new_state to the state after the operation: either a fresh state,
+	 * owned by the checker, or state itself when the operation leaves it
+	 * unchanged. Must not modify state. */
+	bool (*step)(const void *state, const void *input, const void *output,
+	             void **new_state);
+
+	/* State equality. NULL: pointer identity. */
+	bool (*equal)(const void *a, const void *b);
+
+	/* A hash of the state, consistent with equal (for the memoisation
+	 * cache). NULL: every state hashes to 0 (correct, but slower). */
+	uint64_t (*hash)(const void *state);
+
+	/* Frees a state made by init or step. NULL: states are not freed. */
+	void (*free_state)(void *state);
+
+	/* Descriptions for the visualization, as malloc'd strings the caller
+	 * frees. NULL: a default ("op 12" / "?"). */
+	char *(*describe_op)(const void *input, const void *output);
+	char *(*describe_state)(const void *state);
+};
+
+/* The outcome of a check: linearizable, not linearizable, or the time budget
+ * ran out before a verdict (porcupine's Ok, Illegal and Unknown). */
+enum lin_result {
+	LIN_OK,
+	LIN_ILLEGAL,
+	LIN_UNKNOWN,
+};
+
+/* "Ok", "Illegal" or "Unknown". */
+const char *lin_result_name(enum lin_result r);
+
+/* What a check learnt, for reports and the visualization (opaque). */
+struct lin_info;
+
+/*
+ * Checks whether the history ops[0..nops-1] is linearizable under model m.
+ * Partitions are checked in parallel (a few threads, at most the CPU count)
+ * and share one wall-clock budget of timeout_ms milliseconds (<= 0: no
+ * limit). The result is LIN_ILLEGAL if any partition is not linearizable
+ * (even if the budget then runs out), else LIN_UNKNOWN if the budget ran out
+ * before every partition had a verdict, else LIN_OK. The search takes time
+ * and memory exponential in how many operations overlap on one partition,
+ * so give histories from real runs a budget.
+ *
+ * If info_out is NULL, the first illegal partition stops the others at once.
+ * If info_out is not NULL, the others go on within the budget, as in
+ * porcupine's verbose check, so that the info covers every partition; then
+ * *info_out receives a new struct lin_info (free it with lin_info_free). The
+ * info refers to ops: the array and its inputs and outputs must stay valid
+ * while the info is used (lin_info_free excepted).
+ */
+enum lin_result lin_check(const struct lin_model *m, const struct lin_op *ops,
+                          size_t nops, int64_t timeout_ms,
+                          struct lin_info **info_out);
+
+void lin_info_free(struct lin_info *info);
+
+/* ---- reading an info ---- */
+
+/* "No such operation" for lin_info_failed_op. */
+#define LIN_NO_OP SIZE_MAX
+
+/* The history the info was made from: lin_check's ops, and *nops. */
+const struct lin_op *lin_info_ops(const struct lin_info *info, size_t *nops);
+
+/* The number of partitions, and partition p's name (see lin_model). */
+size_t lin_info_npartitions(const struct lin_info *info);
+const char *lin_info_partition_name(const struct lin_info *info, size_t p);
+
+/* Partition p's own verdict: LIN_OK, LIN_ILLEGAL, or LIN_UNKNOWN when its
+ * search was stopped (time ran out, or another partition was illegal). */
+enum lin_result lin_info_partition_result(const struct lin_info *info,
+                                          size_t p);
+
+/* Partition p's operations: sets *ops to their indices in the array given to
+ * lin_check, in history order, and returns how many there are. */
+size_t lin_info_partition_ops(const struct lin_info *info, size_t p,
+                              const size_t **ops);
+
+/* The longest linearizable prefix the search found in partition p: sets
+ * *seq to op indices (into lin_check's array) in linearization order and
+ * returns its length. For a linearizable partition it is every operation. */
+size_t lin_info_longest(const struct lin_info *info, size_t p,
+                        const size_t **seq);
+
+/* The operation that could not be placed after the longest prefix: of the
+ * operations not in it, the one that returned first (the search had to
+ * linearize it next and could not). LIN_NO_OP unless partition p is
+ * LIN_ILLEGAL. */
+size_t lin_info_failed_op(const struct lin_info *info, size_t p);
+
+/* ---- visualization ---- */
+
+/*
+ * Writes a self-contained HTML page (inline CSS and JavaScript, no network
+ * access) to path: for each partition a timeline with one row per client and
+ * each operation as a bar from call to return, the longest linearizable
+ * prefix highlighted with the state after each of its steps shown on hover,
+ * and the operation that could not be placed marked. m must be the model
+ * given to lin_check. Returns 0, or a negative errno value.
+ */
+int lin_visualize_html(const struct lin_model *m, const struct lin_info *info,
+                       const char *path);
+
+/* ---- the key/value model (6.5840 models.KvModel) ---- */
+
+enum {
+	LIN_KV_GET = 0,
+	LIN_KV_PUT = 1,
+	LIN_KV_APPEND = 2,
+};
+
+/* value is unused (may be NULL) for LIN_KV_GET. */
+struct lin_kv_input {
+	int op; /* LIN_KV_GET, LIN_KV_PUT or LIN_KV_APPEND */
+	const char *key;
+	const char *value;
+};
+
+/* value is what a get returned; unused (may be NULL) for put and append. */
+struct lin_kv_output {
+	const char *value;
+};
+
+/*
+ * The KV model: partitioned by key; the state is the key's string value,
+ * initially "". get is legal iff it returned the current value; put sets the
+ * value; append appends to it (neither returns anything to check).
+ */
+extern const struct lin_model lin_kv_model;
+
+#endif

@@ -1,0 +1,209 @@
+#!/bin/sh
+# lincheck_cli_test.sh: checks the lincheck command-line tool (tools/lincheck.c)
+# from the outside: its verdicts and exit statuses on small history files, the
+# HTML page it writes for an illegal history, and its messages for bad command
+# lines and malformed lines (exit 3, naming the file, line and problem).
+# Prints one line per failed check and a count at the end; exits non-zero if
+# any check failed.
+#
+#   usage: tests/lincheck_cli_test.sh PATH/TO/lincheck
+set -u
+
+prog=${1:?usage: $0 PATH/TO/lincheck}
+case $prog in /*) ;; *) prog=$(pwd)/$prog ;; esac
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/lincheck_cli_test.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+passed=0
+failed=0
+what="" # the command being checked, for failure messages
+
+# run ARGS...: runs the tool in $tmp; stdout in $tmp/out, stderr in
+# $tmp/err, exit status in $rc.
+run() {
+	what="lincheck $*"
+	(cd "$tmp" && "$prog" "$@") >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+}
+
+ok() {
+	passed=$((passed + 1))
+}
+
+# bad MESSAGE: a failed check; shows what the tool printed.
+bad() {
+	failed=$((failed + 1))
+	printf 'FAIL: %s\n  after: %s\n' "$1" "$what"
+	sed 's/^/  stdout| /' "$tmp/out" | head -n 20
+	sed 's/^/  stderr| /' "$tmp/err" | head -n 20
+}
+
+expect_rc() {
+	if [ "$rc" -eq "$1" ]; then ok; else bad "exit status $rc, want $1"; fi
+}
+
+# expect_in FILE TEXT: FILE ($tmp/out, $tmp/err...) contains TEXT.
+expect_in() {
+	if grep -qF -- "$2" "$1"; then ok; else bad "no '$2' in $(basename "$1")"; fi
+}
+
+# history NAME: writes standard input to $tmp/NAME.
+history() {
+	cat >"$tmp/$1"
+}
+
+# malformed TEXT MESSAGE: a file whose second line is TEXT is rejected with
+# exit 3 and "bad.jsonl:2: ...MESSAGE".
+malformed() {
+	printf '%s\n%s\n' '{"client":0,"call":0,"return":1,"op":"put","key":"k","value":"v"}' "$1" >"$tmp/bad.jsonl"
+	run bad.jsonl
+	expect_rc 3
+	expect_in "$tmp/err" "bad.jsonl:2: "
+	expect_in "$tmp/err" "$2"
+}
+
+# ---- the command line ----
+
+run --help
+expect_rc 0
+expect_in "$tmp/out" '{"client":0,"call":123,"return":130,"op":"get","key":"k","output":"v"}'
+expect_in "$tmp/out" "Exit status"
+
+run
+expect_rc 3
+expect_in "$tmp/err" "usage: lincheck"
+
+run --frobnicate x.jsonl
+expect_rc 3
+expect_in "$tmp/err" "unknown option '--frobnicate'"
+
+run --timeout soon x.jsonl
+expect_rc 3
+expect_in "$tmp/err" "--timeout needs a number of milliseconds"
+
+run --timeout
+expect_rc 3
+expect_in "$tmp/err" "--timeout needs a value"
+
+run no-such-file.jsonl
+expect_rc 3
+expect_in "$tmp/err" "cannot open no-such-file.jsonl"
+
+# ---- verdicts ----
+
+# Two overlapping appends, read back in the order the search tries second.
+history ok.jsonl <<'EOF'
+{"client":0,"call":0,"return":100,"op":"append","key":"k","value":"a"}
+{"client":1,"call":0,"return":100,"op":"append","key":"k","value":"b"}
+
+  { "op" : "get", "key" : "k", "output" : "ba", "client" : 2, "call" : 200, "return" : 210 }
+{"client":0,"call":300,"return":310,"op":"put","key":"other","value":"x"}
+{"client":1,"call":320,"return":330,"op":"get","key":"other","output":"x","value":"ignored"}
+EOF
+run ok.jsonl
+expect_rc 0
+expect_in "$tmp/out" "ok.jsonl: Ok: 5 operations on 2 keys are linearizable"
+
+(cd "$tmp" && "$prog" - <ok.jsonl) >"$tmp/out" 2>"$tmp/err"
+rc=$?
+what="lincheck - <ok.jsonl"
+expect_rc 0
+expect_in "$tmp/out" "-: Ok"
+
+: >"$tmp/empty.jsonl"
+run empty.jsonl
+expect_rc 0
+expect_in "$tmp/out" "Ok: 0 operations"
+
+# JSON escapes decode to the same bytes as the raw UTF-8 they stand for.
+history escapes.jsonl <<'EOF'
+{"client":0,"call":0,"return":1,"op":"put","key":"k\u00e9","value":"q\"b\\s\/\t\ud83d\ude00"}
+{"client":0,"call":2,"return":3,"op":"get","key":"ké","output":"q\"b\\s/\u0009😀"}
+EOF
+run escapes.jsonl
+expect_rc 0
+expect_in "$tmp/out" "Ok: 2 operations on 1 keys"
+
+# put 1 then put 2, then a read of 1: stale.
+history illegal.jsonl <<'EOF'
+{"client":0,"call":0,"return":10,"op":"put","key":"apple","value":"1"}
+{"client":1,"call":20,"return":30,"op":"put","key":"apple","value":"2"}
+{"client":2,"call":40,"return":50,"op":"get","key":"apple","output":"1"}
+{"client":0,"call":60,"return":70,"op":"get","key":"banana","output":""}
+EOF
+run --html page.html illegal.jsonl
+expect_rc 1
+expect_in "$tmp/out" "illegal.jsonl: Illegal"
+expect_in "$tmp/out" "key \"apple\": 2 of 3 operations linearize; line 3, get('apple') -> '1', cannot come next"
+expect_in "$tmp/out" "page.html"
+if [ -s "$tmp/page.html" ]; then ok; else bad "page.html was not written"; fi
+expect_in "$tmp/page.html" '"apple"'
+expect_in "$tmp/page.html" '"banana"'
+expect_in "$tmp/page.html" "get('apple') -> '1'"
+
+# Without --html the page goes to lincheck-<pid>.html, here.
+run illegal.jsonl
+expect_rc 1
+page=$(sed -n 's/^wrote the history visualization to //p' "$tmp/out")
+case $page in
+lincheck-[0-9]*.html) ok ;;
+*) bad "default page name '$page'" ;;
+esac
+if [ -n "$page" ] && [ -s "$tmp/$page" ]; then ok; else bad "no page $page"; fi
+
+run --html "$tmp/no-such-dir/page.html" illegal.jsonl
+expect_rc 1
+expect_in "$tmp/err" "cannot write"
+
+# Twelve overlapping appends and an impossible read: e * 12! search steps.
+{
+	for v in a b c d e f g h i j k l; do
+		printf '{"client":0,"call":0,"return":100,"op":"append","key":"k","value":"%s"}\n' "$v"
+	done
+	printf '{"client":1,"call":200,"return":210,"op":"get","key":"k","output":"no such order"}\n'
+} >"$tmp/hard.jsonl"
+run --timeout 100 hard.jsonl
+expect_rc 2
+expect_in "$tmp/out" "hard.jsonl: Unknown: no verdict within 100 ms"
+
+# ---- malformed lines: exit 3, naming the line and the problem ----
+
+malformed '{"client":0,"call":0,"return":1,"op":"get","key":"k","output":"v"' "expected '}', found the end of the line"
+malformed '{"client":0 "call":0}' "column 13: expected '}', found '\"'"
+malformed '[1, 2]' "column 1: expected '{', found '['"
+malformed '{}' "empty object"
+malformed '{"client":0,"call":0,"return":1,"op":"get","key":"k","output":"v","extra":1}' 'unknown field "extra"'
+malformed '{"client":0,"client":1}' 'duplicate field "client"'
+malformed '{"client":0,"call":0,"return":1,"op":"cas","key":"k","value":"v"}' 'op must be "get", "put" or "append"'
+malformed '{"client":0,"call":0,"return":1,"op":"get","output":"v"}' 'missing field "key"'
+malformed '{"client":0,"call":0,"return":1,"op":"put","key":"k"}' 'put needs a "value"'
+malformed '{"client":0,"call":0,"return":1,"op":"append","key":"k"}' 'append needs a "value"'
+malformed '{"client":0,"call":0,"return":1,"op":"get","key":"k"}' 'get needs an "output"'
+malformed '{"client":0,"call":5,"return":4,"op":"get","key":"k","output":""}' "return (4) is before call (5)"
+malformed '{"client":0,"call":1.5,"return":4,"op":"get","key":"k","output":""}' "call must be an integer"
+malformed '{"client":0,"call":"1","return":4,"op":"get","key":"k","output":""}' "call must be an integer"
+malformed '{"client":0,"call":01,"return":4,"op":"get","key":"k","output":""}' "leading zeros"
+malformed '{"client":0,"call":0,"return":99999999999999999999,"op":"get","key":"k","output":""}' "return is out of range"
+malformed '{"client":4294967296,"call":0,"return":1,"op":"get","key":"k","output":""}' "client is out of range"
+malformed '{"client":0,"call":0,"return":1,"op":"get","key":"k\x","output":""}' "bad escape '\\x'"
+malformed '{"client":0,"call":0,"return":1,"op":"get","key":"k\u12","output":""}' "\\u needs four hex digits"
+malformed '{"client":0,"call":0,"return":1,"op":"get","key":"k\u0000","output":""}' "\\u0000 is not supported"
+malformed '{"client":0,"call":0,"return":1,"op":"get","key":"k\ud800","output":""}' "without its low half"
+malformed '{"client":0,"call":0,"return":1,"op":"get","key":"k\udc00","output":""}' "lone low surrogate"
+malformed '{"client":0,"call":0,"return":1,"op":"get","key":"k	","output":""}' "control character in a string"
+malformed '{"client":0,"call":0,"return":1,"op":"get","key":"k' "unterminated string"
+malformed '{"client":0,"call":0,"return":1,"op":"get","key":"k\' "unterminated string"
+malformed '{"client":0,"call":0,"return":1,"op":"get","key":"k","output":""} x' "unexpected text after the object"
+printf '{"client":0,"call":0,"return":1,"op":"get","key":"k\000","output":""}\n' >"$tmp/nul.jsonl"
+run nul.jsonl
+expect_rc 3
+expect_in "$tmp/err" "nul.jsonl:1: NUL byte in line"
+
+# The extreme integers are valid.
+printf '{"client":-0,"call":-9223372036854775808,"return":9223372036854775807,"op":"get","key":"k","output":""}\n' >"$tmp/extreme.jsonl"
+run extreme.jsonl
+expect_rc 0
+
+printf 'lincheck_cli_test: %d passed, %d failed\n' "$passed" "$failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,581 @@
+/*
+ * lincheck_test.c: the linearizability checker's contract (lincheck.h), on
+ * histories whose verdict is known: porcupine's register examples, hand-made
+ * KV histories (stale reads, real-time order, concurrent appends), large
+ * histories generated from a real linearization (and the same with one read
+ * falsified), a history too hard for its time budget, and the HTML page.
+ */
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "labtime/labtime.h"
+#include "lincheck/lincheck.h"
+#include "prng/prng.h"
+#include "tests/lin_history.h"
+#include "tests/runner.h"
+
+enum { GET = LIN_KV_GET, PUT = LIN_KV_PUT, APPEND = LIN_KV_APPEND };
+
+/* ---- a bare model: porcupine's integer register, with no partition, no
+ * hash and no descriptions (so the checker's defaults are exercised) ---- */
+
+struct reg_input {
+	bool is_get;
+	int value; /* for a put */
+};
+
+static void *reg_init(void)
+{
+	int *s = malloc(sizeof *s);
+	if (!s)
+		runner_fatalf("out of memory");
+	*s = 0;
+	return s;
+}
+
+static bool reg_step(const void *state, const void *input, const void *output,
+                     void **new_state)
+{
+	const int *st = state;
+	const struct reg_input *in = input;
+	if (in->is_get) {
+		if (*(const int *)output != *st)
+			return false;
+		*new_state = (void *)st;
+		return true;
+	}
+	int *next = malloc(sizeof *next);
+	if (!next)
+		return false; /* (a test-only model) */
+	*next = in->value;
+	*new_state = next;
+	return true;
+}
+
+static bool reg_equal(const void *a, const void *b)
+{
+	return *(const int *)a == *(const int *)b;
+}
+
+static const struct lin_model reg_model = {
+        .init = reg_init,
+        .step = reg_step,
+        .equal = reg_equal,
+        .free_state = free,
+};
+
+/* ---- helpers ---- */
+
+/* Checks with a generous budget: every history here takes well under a
+ * second, so running out means the search has gone exponential. */
+static void check_kv(const struct lin_history *h, enum lin_result want)
+{
+	int64_t budget_ms = (int64_t)(20000 * runner_time_scale());
+	enum lin_result got =
+	        lin_check(&lin_kv_model, h->ops, h->n, budget_ms, NULL);
+	if (got != want)
+		runner_fatalf("lin_check: got %s, want %s",
+		              lin_result_name(got), lin_result_name(want));
+}
+
+/* The caller's index of the partition named name, or fails. */
+static size_t partition_named(const struct lin_info *info, const char *name)
+{
+	for (size_t p = 0; p < lin_info_npartitions(info); p++)
+		if (strcmp(lin_info_partition_name(info, p), name) == 0)
+			return p;
+	runner_fatalf("no partition named '%s'", name);
+}
+
+/* n concurrent appends of "a", "b", ... to key k by clients 0..n-1, all
+ * called at 0 and returned at 100. */
+static void add_concurrent_appends(struct lin_history *h, int n)
+{
+	for (int c = 0; c < n; c++) {
+		char v[2] = {(char)('a' + c), 0};
+		lin_history_add(h, c, 0, 100, APPEND, "k", v, NULL);
+	}
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		runner_fatalf("cannot open %s: %s", path, strerror(errno));
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+	size_t got;
+	while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+		len += got;
+		if (cap - len - 1 == 0)
+			buf = realloc(buf, cap *= 2);
+	}
+	fclose(f);
+	if (!buf)
+		runner_fatalf("out of memory");
+	buf[len] = 0;
+	return buf;
+}
+
+/* A fresh temporary file name (the file exists, empty). */
+static void temp_path(char *path, size_t size)
+{
+	const char *dir = getenv("TMPDIR");
+	snprintf(path, size, "%s/lincheck_test_XXXXXX", dir ? dir : "/tmp");
+	int fd = mkstemp(path);
+	if (fd < 0)
+		runner_fatalf("mkstemp: %s", strerror(errno));
+	close(fd);
+}
+
+/* ---- the empty history and porcupine's register examples ---- */
+
+static void test_empty_history_is_linearizable(void)
+{
+	struct lin_info *info = NULL;
+	CU_ASSERT_EQUAL(lin_check(&lin_kv_model, NULL, 0, 0, &info), LIN_OK);
+	CU_ASSERT_FATAL(info != NULL);
+	CU_ASSERT_EQUAL(lin_info_npartitions(info), 0);
+	lin_info_free(info);
+}
+
+/* porcupine's TestRegisterModel: put(100) overlaps two gets, one seeing 100
+ * and one seeing the initial 0: the get of 0 goes first. */
+static void test_register_put_overlapping_gets_ok(void)
+{
+	struct reg_input put100 = {false, 100}, get = {true, 0};
+	int out100 = 100, out0 = 0;
+	const struct lin_op ops[] = {
+	        {0, 0, 100, &put100, NULL},
+	        {1, 25, 75, &get, &out100},
+	        {2, 30, 60, &get, &out0},
+	};
+	CU_ASSERT_EQUAL(lin_check(&reg_model, ops, 3, 0, NULL), LIN_OK);
+}
+
+/* porcupine's second register example: a get returns 200 (so the put took
+ * effect by 30), then a later get returns the old 0. */
+static void test_register_stale_read_illegal(void)
+{
+	struct reg_input put200 = {false, 200}, get = {true, 0};
+	int out200 = 200, out0 = 0;
+	const struct lin_op ops[] = {
+	        {0, 0, 100, &put200, NULL},
+	        {1, 10, 30, &get, &out200},
+	        {2, 40, 90, &get, &out0},
+	};
+	struct lin_info *info = NULL;
+	CU_ASSERT_EQUAL(lin_check(&reg_model, ops, 3, 0, &info), LIN_ILLEGAL);
+	CU_ASSERT_FATAL(info != NULL);
+	CU_ASSERT_EQUAL(lin_info_npartitions(info), 1);
+	CU_ASSERT_STRING_EQUAL(lin_info_partition_name(info, 0), "");
+	CU_ASSERT_EQUAL(lin_info_failed_op(info, 0), 2);
+	lin_info_free(info);
+}
+
+/* ---- hand-made KV histories ---- */
+
+static void test_kv_sequential_history_ok(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 8);
+	lin_history_add(&h, 0, 0, 10, GET, "k", NULL, "");
+	lin_history_add(&h, 0, 20, 30, PUT, "k", "1", NULL);
+	lin_history_add(&h, 1, 40, 50, APPEND, "k", "2", NULL);
+	lin_history_add(&h, 0, 60, 70, GET, "k", NULL, "12");
+	lin_history_add(&h, 1, 80, 90, PUT, "k", "", NULL);
+	lin_history_add(&h, 1, 100, 110, GET, "k", NULL, "");
+	check_kv(&h, LIN_OK);
+	lin_history_free(&h);
+}
+
+/* put 1, then put 2, then a get that returns 1: stale. The longest
+ * linearizable prefix is the two puts and the get is the failed op. */
+static void test_kv_stale_read_illegal(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 3);
+	size_t put1 = lin_history_add(&h, 0, 0, 10, PUT, "k", "1", NULL);
+	size_t put2 = lin_history_add(&h, 1, 20, 30, PUT, "k", "2", NULL);
+	size_t get = lin_history_add(&h, 2, 40, 50, GET, "k", NULL, "1");
+	struct lin_info *info = NULL;
+	CU_ASSERT_EQUAL(lin_check(&lin_kv_model, h.ops, h.n, 0, &info),
+	                LIN_ILLEGAL);
+	CU_ASSERT_EQUAL(lin_info_partition_result(info, 0), LIN_ILLEGAL);
+	const size_t *seq;
+	CU_ASSERT_EQUAL_FATAL(lin_info_longest(info, 0, &seq), 2);
+	CU_ASSERT_EQUAL(seq[0], put1);
+	CU_ASSERT_EQUAL(seq[1], put2);
+	CU_ASSERT_EQUAL(lin_info_failed_op(info, 0), get);
+	lin_info_free(info);
+	lin_history_free(&h);
+}
+
+/* A get concurrent with a put may see either value, but once one read has
+ * seen the new value a later read may not see the old one. */
+static void test_kv_reads_during_put(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 4);
+	lin_history_add(&h, 0, 0, 100, PUT, "k", "x", NULL);
+	lin_history_add(&h, 1, 10, 20, GET, "k", NULL, "");
+	lin_history_add(&h, 1, 30, 40, GET, "k", NULL, "x");
+	check_kv(&h, LIN_OK);
+	size_t late = lin_history_add(&h, 1, 50, 60, GET, "k", NULL, "");
+	check_kv(&h, LIN_ILLEGAL);
+	lin_history_set_output(&h, late, "x");
+	check_kv(&h, LIN_OK);
+	lin_history_free(&h);
+}
+
+/* Appends that do not overlap take effect in real-time order. */
+static void test_kv_real_time_order_illegal(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 3);
+	lin_history_add(&h, 0, 0, 10, APPEND, "k", "a", NULL);
+	lin_history_add(&h, 1, 20, 30, APPEND, "k", "b", NULL);
+	size_t get = lin_history_add(&h, 2, 40, 50, GET, "k", NULL, "ba");
+	check_kv(&h, LIN_ILLEGAL);
+	lin_history_set_output(&h, get, "ab");
+	check_kv(&h, LIN_OK);
+	lin_history_free(&h);
+}
+
+/* Operations that touch at one instant (one returns when the other is
+ * called) count as concurrent, as in porcupine: either order is allowed. */
+static void test_kv_touching_operations_are_concurrent(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 2);
+	lin_history_add(&h, 0, 0, 10, PUT, "k", "1", NULL);
+	lin_history_add(&h, 1, 10, 20, GET, "k", NULL, "");
+	check_kv(&h, LIN_OK);
+	lin_history_free(&h);
+}
+
+/* Two overlapping appends may land in either order; a read must show both,
+ * once each. Seeing "ba" needs the search to undo its first choice. */
+static void test_concurrent_appends_ok(void)
+{
+	const char *legal[] = {"ab", "ba"};
+	for (size_t i = 0; i < 2; i++) {
+		struct lin_history h;
+		lin_history_init(&h, 3);
+		add_concurrent_appends(&h, 2);
+		lin_history_add(&h, 2, 200, 210, GET, "k", NULL, legal[i]);
+		check_kv(&h, LIN_OK);
+		lin_history_free(&h);
+	}
+}
+
+static void test_concurrent_appends_illegal(void)
+{
+	const char *illegal[] = {"a", "b", "aba", "abb", ""};
+	for (size_t i = 0; i < sizeof illegal / sizeof illegal[0]; i++) {
+		struct lin_history h;
+		lin_history_init(&h, 3);
+		add_concurrent_appends(&h, 2);
+		lin_history_add(&h, 2, 200, 210, GET, "k", NULL, illegal[i]);
+		check_kv(&h, LIN_ILLEGAL);
+		lin_history_free(&h);
+	}
+}
+
+/* Seven overlapping appends read back in the reverse of the order the
+ * search tries first: OK only after deep backtracking. The same read with
+ * one letter doubled is illegal, which takes the whole search space (7!
+ * orders) to establish. */
+static void test_many_concurrent_appends(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 8);
+	add_concurrent_appends(&h, 7);
+	size_t get =
+	        lin_history_add(&h, 7, 200, 210, GET, "k", NULL, "gfedcba");
+	check_kv(&h, LIN_OK);
+	lin_history_set_output(&h, get, "gfeddba");
+	check_kv(&h, LIN_ILLEGAL);
+	lin_history_free(&h);
+}
+
+/* Fourteen overlapping reads of "" and then a read of a value never
+ * written. The reads commute, so the search meets the same configurations
+ * again and again: the cache keeps it to the 2^14 sets of reads, where
+ * without it the search would try all 14! orders. */
+static void test_cache_prunes_commuting_reads(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 15);
+	for (int c = 0; c < 14; c++)
+		lin_history_add(&h, c, 0, 100, GET, "k", NULL, "");
+	lin_history_add(&h, 14, 200, 210, GET, "k", NULL, "never written");
+	int64_t budget_ms = (int64_t)(10000 * runner_time_scale());
+	CU_ASSERT_EQUAL(lin_check(&lin_kv_model, h.ops, h.n, budget_ms, NULL),
+	                LIN_ILLEGAL);
+	lin_history_free(&h);
+}
+
+/* Each key is checked on its own: every key legal is OK; one key illegal is
+ * ILLEGAL, and the info says which, with partitions in key order. */
+static void test_partitions_by_key(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 6);
+	lin_history_add(&h, 0, 0, 10, PUT, "b", "1", NULL);
+	lin_history_add(&h, 1, 5, 15, PUT, "a", "1", NULL);
+	lin_history_add(&h, 0, 20, 30, GET, "a", NULL, "1");
+	size_t get_b = lin_history_add(&h, 1, 20, 30, GET, "b", NULL, "1");
+	check_kv(&h, LIN_OK);
+
+	lin_history_set_output(&h, get_b, "2");
+	struct lin_info *info = NULL;
+	CU_ASSERT_EQUAL(lin_check(&lin_kv_model, h.ops, h.n, 0, &info),
+	                LIN_ILLEGAL);
+	CU_ASSERT_EQUAL_FATAL(lin_info_npartitions(info), 2);
+	CU_ASSERT_STRING_EQUAL(lin_info_partition_name(info, 0), "a");
+	CU_ASSERT_STRING_EQUAL(lin_info_partition_name(info, 1), "b");
+	CU_ASSERT_EQUAL(lin_info_partition_result(info, 0), LIN_OK);
+	CU_ASSERT_EQUAL(lin_info_partition_result(info, 1), LIN_ILLEGAL);
+	CU_ASSERT_EQUAL(lin_info_failed_op(info, 0), LIN_NO_OP);
+	CU_ASSERT_EQUAL(lin_info_failed_op(info, 1), get_b);
+	const size_t *ops, *seq;
+	CU_ASSERT_EQUAL(lin_info_partition_ops(info, 1, &ops), 2);
+	CU_ASSERT_EQUAL(ops[0], 0);
+	CU_ASSERT_EQUAL(ops[1], get_b);
+	CU_ASSERT_EQUAL(lin_info_longest(info, 0, &seq), 2); /* all of a */
+	lin_info_free(info);
+	lin_history_free(&h);
+}
+
+/* ---- generated histories ---- */
+
+/*
+ * 10 clients x 1000 operations, one taking effect every 100 time units, each
+ * called and returned up to 300 units around that point: about three
+ * operations are in flight at any time, and each overlaps about six others.
+ * (The search is exponential in the overlap, as porcupine's is: at 500 units
+ * refuting a falsified read on one key takes from 0.1 s to several seconds,
+ * too slow and too variable for a unit test under the sanitizers;
+ * lincheck_bench measures that case.)
+ */
+enum { GEN_CLIENTS = 10, GEN_OPS = 10 * 1000, GEN_SPREAD = 300 };
+
+static void generated(struct lin_history *h, int nkeys)
+{
+	struct prng rng;
+	prng_seed(&rng, runner_seed());
+	lin_history_init(h, GEN_OPS);
+	lin_history_generate(h, &rng, GEN_CLIENTS, GEN_OPS, nkeys, GEN_SPREAD);
+}
+
+/* A read in the middle of the history, made to return a value no one
+ * wrote. */
+static void falsify_a_read(struct lin_history *h)
+{
+	for (size_t i = h->n / 2; i < h->n; i++) {
+		if (h->in[i].op == GET) {
+			lin_history_set_output(h, i, "never written");
+			return;
+		}
+	}
+	runner_fatalf("no get in the second half of the history");
+}
+
+static void test_generated_history_one_key_ok(void)
+{
+	struct lin_history h;
+	generated(&h, 1);
+	check_kv(&h, LIN_OK);
+	lin_history_free(&h);
+}
+
+static void test_generated_history_ten_keys_ok(void)
+{
+	struct lin_history h;
+	generated(&h, 10);
+	struct lin_info *info = NULL;
+	CU_ASSERT_EQUAL(lin_check(&lin_kv_model, h.ops, h.n, 0, &info), LIN_OK);
+	CU_ASSERT_EQUAL(lin_info_npartitions(info), 10);
+	for (size_t p = 0; p < lin_info_npartitions(info); p++) {
+		const size_t *ops, *seq;
+		size_t n = lin_info_partition_ops(info, p, &ops);
+		CU_ASSERT_EQUAL(lin_info_longest(info, p, &seq), n);
+	}
+	lin_info_free(info);
+	lin_history_free(&h);
+}
+
+static void test_generated_history_falsified_read_illegal(void)
+{
+	for (int nkeys = 1; nkeys <= 10; nkeys += 9) {
+		struct lin_history h;
+		generated(&h, nkeys);
+		falsify_a_read(&h);
+		check_kv(&h, LIN_ILLEGAL);
+		lin_history_free(&h);
+	}
+}
+
+/* ---- the time budget ---- */
+
+/* Twelve overlapping appends and a read no order explains: deciding it
+ * takes about e * 12! search steps, far beyond any budget here. */
+static void add_hard_key(struct lin_history *h)
+{
+	add_concurrent_appends(h, 12);
+	lin_history_add(h, 12, 200, 210, GET, "k", NULL, "no such order");
+}
+
+static void test_hard_history_times_out(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 13);
+	add_hard_key(&h);
+	struct lin_info *info = NULL;
+	int64_t budget_ms = 100;
+	int64_t start = labtime_now_ms();
+	CU_ASSERT_EQUAL(lin_check(&lin_kv_model, h.ops, h.n, budget_ms, &info),
+	                LIN_UNKNOWN);
+	int64_t took = labtime_now_ms() - start;
+	if (took > budget_ms + 1000 * runner_time_scale())
+		runner_fatalf("a %lld ms budget took %lld ms",
+		              (long long)budget_ms, (long long)took);
+	CU_ASSERT_EQUAL(lin_info_partition_result(info, 0), LIN_UNKNOWN);
+	CU_ASSERT_EQUAL(lin_info_failed_op(info, 0), LIN_NO_OP);
+	lin_info_free(info);
+	lin_history_free(&h);
+}
+
+/* An illegal key beats an undecided one. Without info the illegal key
+ * stops the hard one at once; with info both run, the hard one until the
+ * budget runs out. */
+static void test_illegal_wins_over_timeout(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 16);
+	add_hard_key(&h);
+	lin_history_add(&h, 0, 300, 310, PUT, "other", "1", NULL);
+	lin_history_add(&h, 0, 320, 330, GET, "other", NULL, "2");
+
+	int64_t start = labtime_now_ms();
+	CU_ASSERT_EQUAL(lin_check(&lin_kv_model, h.ops, h.n, 60000, NULL),
+	                LIN_ILLEGAL);
+	int64_t took = labtime_now_ms() - start;
+	if (took > 5000 * runner_time_scale())
+		runner_fatalf("the illegal key did not stop the hard one "
+		              "(%lld ms)",
+		              (long long)took);
+
+	struct lin_info *info = NULL;
+	CU_ASSERT_EQUAL(lin_check(&lin_kv_model, h.ops, h.n, 100, &info),
+	                LIN_ILLEGAL);
+	CU_ASSERT_EQUAL(
+	        lin_info_partition_result(info, partition_named(info, "k")),
+	        LIN_UNKNOWN);
+	CU_ASSERT_EQUAL(
+	        lin_info_partition_result(info, partition_named(info, "other")),
+	        LIN_ILLEGAL);
+	lin_info_free(info);
+	lin_history_free(&h);
+}
+
+/* ---- the HTML page ---- */
+
+static void test_visualization_names_keys_and_failed_op(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 8);
+	lin_history_add(&h, 0, 0, 10, PUT, "apple", "red", NULL);
+	lin_history_add(&h, 1, 5, 25, APPEND, "apple", " <b>", NULL);
+	lin_history_add(&h, 2, 30, 40, GET, "apple", NULL, "red <b>");
+	lin_history_add(&h, 0, 0, 10, PUT, "banana", "yellow", NULL);
+	lin_history_add(&h, 1, 30, 40, GET, "banana", NULL, "green");
+	struct lin_info *info = NULL;
+	CU_ASSERT_EQUAL_FATAL(lin_check(&lin_kv_model, h.ops, h.n, 0, &info),
+	                      LIN_ILLEGAL);
+
+	char path[256];
+	temp_path(path, sizeof path);
+	CU_ASSERT_EQUAL_FATAL(lin_visualize_html(&lin_kv_model, info, path), 0);
+	char *html = read_file(path);
+	CU_ASSERT(strstr(html, "<!DOCTYPE html>") != NULL);
+	CU_ASSERT(strstr(html, "\"apple\"") != NULL);
+	CU_ASSERT(strstr(html, "\"banana\"") != NULL);
+	CU_ASSERT(strstr(html, "get('banana') -> 'green'") != NULL);
+	CU_ASSERT(strstr(html, "\"failed\":1}") != NULL); /* in banana */
+	CU_ASSERT(strstr(html, "\"state\":\"yellow\"") != NULL);
+	/* A value cannot close the script: '<' is escaped. */
+	CU_ASSERT(strstr(html, "red \\u003cb>") != NULL);
+	CU_ASSERT(strstr(html, "<b>") == NULL);
+	CU_ASSERT(strstr(html, "http") == NULL); /* nothing to fetch */
+	free(html);
+	unlink(path);
+	lin_info_free(info);
+	lin_history_free(&h);
+}
+
+static void test_visualization_of_bare_model_uses_defaults(void)
+{
+	struct reg_input put = {false, 1}, get = {true, 0};
+	int out2 = 2;
+	const struct lin_op ops[] = {
+	        {0, 0, 10, &put, NULL},
+	        {1, 20, 30, &get, &out2},
+	};
+	struct lin_info *info = NULL;
+	CU_ASSERT_EQUAL_FATAL(lin_check(&reg_model, ops, 2, 0, &info),
+	                      LIN_ILLEGAL);
+	char path[256];
+	temp_path(path, sizeof path);
+	CU_ASSERT_EQUAL(lin_visualize_html(&reg_model, info, path), 0);
+	char *html = read_file(path);
+	CU_ASSERT(strstr(html, "\"op 1\"") != NULL);
+	free(html);
+	unlink(path);
+	CU_ASSERT(lin_visualize_html(&reg_model, info,
+	                             "/nonexistent-dir/x.html") < 0);
+	lin_info_free(info);
+}
+
+static const struct runner_test tests[] = {
+        {"TestEmptyHistoryIsLinearizable", test_empty_history_is_linearizable,
+         0},
+        {"TestRegisterPutOverlappingGetsOk",
+         test_register_put_overlapping_gets_ok, 0},
+        {"TestRegisterStaleReadIllegal", test_register_stale_read_illegal, 0},
+        {"TestKvSequentialHistoryOk", test_kv_sequential_history_ok, 0},
+        {"TestKvStaleReadIllegal", test_kv_stale_read_illegal, 0},
+        {"TestKvReadsDuringPut", test_kv_reads_during_put, 0},
+        {"TestKvRealTimeOrderIllegal", test_kv_real_time_order_illegal, 0},
+        {"TestKvTouchingOperationsAreConcurrent",
+         test_kv_touching_operations_are_concurrent, 0},
+        {"TestConcurrentAppendsOk", test_concurrent_appends_ok, 0},
+        {"TestConcurrentAppendsIllegal", test_concurrent_appends_illegal, 0},
+        {"TestManyConcurrentAppends", test_many_concurrent_appends, 0},
+        {"TestCachePrunesCommutingReads", test_cache_prunes_commuting_reads, 0},
+        {"TestPartitionsByKey", test_partitions_by_key, 0},
+        {"TestGeneratedHistoryOneKeyOk", test_generated_history_one_key_ok, 0},
+        {"TestGeneratedHistoryTenKeysOk", test_generated_history_ten_keys_ok,
+         0},
+        {"TestGeneratedHistoryFalsifiedReadIllegal",
+         test_generated_history_falsified_read_illegal, 0},
+        {"TestHardHistoryTimesOut", test_hard_history_times_out, 0},
+        {"TestIllegalWinsOverTimeout", test_illegal_wins_over_timeout, 0},
+        {"TestVisualizationNamesKeysAndFailedOp",
+         test_visualization_names_keys_and_failed_op, 0},
+        {"TestVisualizationOfBareModelUsesDefaults",
+         test_visualization_of_bare_model_uses_defaults, 0},
+};
+
+int main(int argc, char **argv)
+{
+	return runner_main(argc, argv, "lincheck", tests,
+	                   sizeof tests / sizeof tests[0]);
+}

@@ -1,0 +1,634 @@
+/*
+ * lincheck: checks a recorded key/value history for linearizability from the
+ * command line, with lincheck's KV model, and draws an illegal one as an HTML
+ * page. The history format is in usage() below and in lincheck/README.md.
+ *
+ * Not for: other models. The parser accepts exactly the documented JSON-lines
+ * format (a strict subset of JSON), and reports the first problem by line.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lincheck/lincheck.h"
+
+enum {
+	EXIT_LIN_OK = 0,
+	EXIT_LIN_ILLEGAL = 1,
+	EXIT_LIN_UNKNOWN = 2,
+	EXIT_LIN_USAGE = 3, /* bad command line or bad input */
+};
+
+static void usage(FILE *f)
+{
+	fputs("usage: lincheck [--timeout MS] [--html PATH] FILE\n"
+	      "\n"
+	      "Checks that the key/value history in FILE ('-' for standard\n"
+	      "input) is linearizable: get returns the key's current value,\n"
+	      "put sets it, append appends to it, every key starts as \"\".\n"
+	      "\n"
+	      "  --timeout MS  give up after MS milliseconds (default 0: "
+	      "never)\n"
+	      "  --html PATH   where to write the page drawing an illegal\n"
+	      "                history (default: lincheck-<pid>.html here)\n"
+	      "\n"
+	      "FILE holds one operation per line, as a JSON object:\n"
+	      "  {\"client\":0,\"call\":123,\"return\":130,\"op\":\"get\","
+	      "\"key\":\"k\",\"output\":\"v\"}\n"
+	      "  {\"client\":1,\"call\":125,\"return\":140,\"op\":\"put\","
+	      "\"key\":\"k\",\"value\":\"v\"}\n"
+	      "  client         integer, the client that ran it (for the "
+	      "drawing)\n"
+	      "  call, return   integers, when it was called and returned, in "
+	      "any one\n"
+	      "                 unit; call <= return\n"
+	      "  op             \"get\", \"put\" or \"append\"\n"
+	      "  key            string\n"
+	      "  value          string: required for put and append, unused "
+	      "for get\n"
+	      "  output         string: required for get (what it returned), "
+	      "unused\n"
+	      "                 otherwise\n"
+	      "Fields may come in any order; no other field is allowed. "
+	      "Strings take\n"
+	      "the JSON escapes (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX, "
+	      "not \\u0000).\n"
+	      "Blank lines are skipped.\n"
+	      "\n"
+	      "Exit status: 0 linearizable, 1 not linearizable (the page is "
+	      "written),\n"
+	      "2 timed out, 3 bad command line or bad input.\n",
+	      f);
+}
+
+/* ---- the history as read ---- */
+
+struct record {
+	size_t line;
+	int client;
+	int64_t call, ret;
+	struct lin_kv_input in;
+	struct lin_kv_output out;
+};
+
+struct history {
+	struct record *recs;
+	size_t n, cap;
+};
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		fputs("lincheck: out of memory\n", stderr);
+		exit(EXIT_LIN_USAGE);
+	}
+	return p;
+}
+
+static void record_free(struct record *r)
+{
+	free((char *)r->in.key);
+	free((char *)r->in.value);
+	free((char *)r->out.value);
+}
+
+static void history_free(struct history *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		record_free(&h->recs[i]);
+	free(h->recs);
+}
+
+/* ---- a strict parser for one line ---- */
+
+struct parser {
+	const char *start; /* the line */
+	const char *p;
+	char err[200]; /* the first error, "" if none */
+};
+
+static __attribute__((format(printf, 2, 3))) bool fail(struct parser *ps,
+                                                       const char *fmt, ...)
+{
+	if (ps->err[0])
+		return false;
+	int col = (int)(ps->p - ps->start) + 1;
+	int n = snprintf(ps->err, sizeof ps->err, "column %d: ", col);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ps->err + n, sizeof ps->err - (size_t)n, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static void skip_space(struct parser *ps)
+{
+	while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\r')
+		ps->p++;
+}
+
+static bool expect(struct parser *ps, char c)
+{
+	skip_space(ps);
+	if (*ps->p != c) {
+		if (*ps->p == 0)
+			return fail(ps,
+			            "expected '%c', found the end of the line",
+			            c);
+		return fail(ps, "expected '%c', found '%c'", c, *ps->p);
+	}
+	ps->p++;
+	return true;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool parse_hex4(struct parser *ps, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		int d = hex_digit(ps->p[i]);
+		if (d < 0)
+			return fail(ps, "\\u needs four hex digits");
+		v = v * 16 + (unsigned)d;
+	}
+	ps->p += 4;
+	*out = v;
+	return true;
+}
+
+/* Appends code point cp as UTF-8. */
+static size_t put_utf8(char *d, unsigned cp)
+{
+	if (cp < 0x80) {
+		d[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		d[0] = (char)(0xc0 | cp >> 6);
+		d[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		d[0] = (char)(0xe0 | cp >> 12);
+		d[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+		d[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	d[0] = (char)(0xf0 | cp >> 18);
+	d[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+	d[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+	d[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/* A JSON string, decoded into a new malloc'd string. An escape never
+ * decodes to more bytes than it takes, so the line's length bounds it. */
+static bool parse_string(struct parser *ps, char **out)
+{
+	if (!expect(ps, '"'))
+		return false;
+	char *s = xrealloc(NULL, strlen(ps->p) + 1);
+	size_t n = 0;
+	for (;;) {
+		unsigned char c = (unsigned char)*ps->p;
+		if (c == '"') {
+			ps->p++;
+			break;
+		}
+		if (c == 0) {
+			free(s);
+			return fail(ps, "unterminated string");
+		}
+		if (c < 0x20) {
+			free(s);
+			return fail(ps, "control character in a string");
+		}
+		if (c != '\\') {
+			s[n++] = (char)c;
+			ps->p++;
+			continue;
+		}
+		ps->p++;
+		char e = *ps->p++;
+		unsigned cp;
+		switch (e) {
+		case '"':
+		case '\\':
+		case '/':
+			s[n++] = e;
+			break;
+		case 'b':
+			s[n++] = '\b';
+			break;
+		case 'f':
+			s[n++] = '\f';
+			break;
+		case 'n':
+			s[n++] = '\n';
+			break;
+		case 'r':
+			s[n++] = '\r';
+			break;
+		case 't':
+			s[n++] = '\t';
+			break;
+		case 'u':
+			if (!parse_hex4(ps, &cp))
+				goto bad;
+			if (cp >= 0xdc00 && cp <= 0xdfff) {
+				fail(ps, "lone low surrogate \\u%04x", cp);
+				goto bad;
+			}
+			if (cp >= 0xd800 && cp <= 0xdbff) {
+				unsigned lo;
+				if (ps->p[0] != '\\' || ps->p[1] != 'u') {
+					fail(ps,
+					     "high surrogate \\u%04x without "
+					     "its low half",
+					     cp);
+					goto bad;
+				}
+				ps->p += 2;
+				if (!parse_hex4(ps, &lo))
+					goto bad;
+				if (lo < 0xdc00 || lo > 0xdfff) {
+					fail(ps, "bad low surrogate \\u%04x",
+					     lo);
+					goto bad;
+				}
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				     (lo - 0xdc00);
+			}
+			if (cp == 0) {
+				fail(ps, "\\u0000 is not supported");
+				goto bad;
+			}
+			n += put_utf8(s + n, cp);
+			break;
+		default:
+			ps->p--;
+			if (e == 0)
+				fail(ps, "unterminated string");
+			else
+				fail(ps, "bad escape '\\%c'", e);
+			goto bad;
+		}
+	}
+	s[n] = 0;
+	*out = s;
+	return true;
+bad:
+	free(s);
+	return false;
+}
+
+/* A JSON integer (no fraction, no exponent) within [min, max]. */
+static bool parse_int(struct parser *ps, const char *field, int64_t min,
+                      int64_t max, int64_t *out)
+{
+	skip_space(ps);
+	const char *p = ps->p;
+	bool neg = *p == '-';
+	if (neg)
+		p++;
+	if (*p < '0' || *p > '9')
+		return fail(ps, "%s must be an integer", field);
+	if (*p == '0' && p[1] >= '0' && p[1] <= '9')
+		return fail(ps, "%s: leading zeros are not allowed", field);
+	/* Accumulate negatively: the range of int64_t is asymmetric. */
+	int64_t v = 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		int d = *p - '0';
+		if (v < (INT64_MIN + d) / 10)
+			return fail(ps, "%s is out of range", field);
+		v = v * 10 - d;
+	}
+	if (*p == '.' || *p == 'e' || *p == 'E')
+		return fail(ps, "%s must be an integer", field);
+	if (!neg) {
+		if (v == INT64_MIN)
+			return fail(ps, "%s is out of range", field);
+		v = -v;
+	}
+	if (v < min || v > max)
+		return fail(ps, "%s is out of range", field);
+	ps->p = p;
+	*out = v;
+	return true;
+}
+
+enum field {
+	F_CLIENT,
+	F_CALL,
+	F_RETURN,
+	F_OP,
+	F_KEY,
+	F_VALUE,
+	F_OUTPUT,
+	NFIELDS
+};
+
+static const char *const field_names[NFIELDS] = {
+        "client", "call", "return", "op", "key", "value", "output",
+};
+
+static bool parse_field(struct parser *ps, enum field f, struct record *r)
+{
+	int64_t v;
+	char *s = NULL;
+	switch (f) {
+	case F_CLIENT:
+		if (!parse_int(ps, "client", INT32_MIN, INT32_MAX, &v))
+			return false;
+		r->client = (int)v;
+		return true;
+	case F_CALL:
+		return parse_int(ps, "call", INT64_MIN, INT64_MAX, &r->call);
+	case F_RETURN:
+		return parse_int(ps, "return", INT64_MIN, INT64_MAX, &r->ret);
+	case F_OP: {
+		const char *at = ps->p;
+		if (!parse_string(ps, &s))
+			return false;
+		if (strcmp(s, "get") == 0)
+			r->in.op = LIN_KV_GET;
+		else if (strcmp(s, "put") == 0)
+			r->in.op = LIN_KV_PUT;
+		else if (strcmp(s, "append") == 0)
+			r->in.op = LIN_KV_APPEND;
+		else
+			r->in.op = -1;
+		free(s);
+		if (r->in.op < 0) {
+			ps->p = at;
+			skip_space(ps);
+			return fail(ps, "op must be \"get\", \"put\" or "
+			                "\"append\"");
+		}
+		return true;
+	}
+	case F_KEY:
+		return parse_string(ps, (char **)&r->in.key);
+	case F_VALUE:
+		return parse_string(ps, (char **)&r->in.value);
+	case F_OUTPUT:
+		return parse_string(ps, (char **)&r->out.value);
+	default:
+		return false;
+	}
+}
+
+/* Parses one operation; on failure ps->err says why. */
+static bool parse_record(struct parser *ps, struct record *r)
+{
+	bool seen[NFIELDS] = {false};
+	if (!expect(ps, '{'))
+		return false;
+	skip_space(ps);
+	if (*ps->p == '}')
+		return fail(ps, "empty object");
+	for (;;) {
+		skip_space(ps);
+		const char *at = ps->p;
+		char *name;
+		if (!parse_string(ps, &name))
+			return false;
+		int f = 0;
+		while (f < NFIELDS && strcmp(name, field_names[f]) != 0)
+			f++;
+		if (f == NFIELDS || seen[f]) {
+			ps->p = at;
+			fail(ps, "%s field \"%.40s\"",
+			     f == NFIELDS ? "unknown" : "duplicate", name);
+			free(name);
+			return false;
+		}
+		free(name);
+		seen[f] = true;
+		if (!expect(ps, ':') || !parse_field(ps, (enum field)f, r))
+			return false;
+		skip_space(ps);
+		if (*ps->p == ',') {
+			ps->p++;
+			continue;
+		}
+		if (!expect(ps, '}'))
+			return false;
+		break;
+	}
+	skip_space(ps);
+	if (*ps->p != 0)
+		return fail(ps, "unexpected text after the object");
+
+	for (int f = F_CLIENT; f <= F_KEY; f++)
+		if (!seen[f])
+			return fail(ps, "missing field \"%s\"", field_names[f]);
+	if (r->in.op != LIN_KV_GET && !seen[F_VALUE])
+		return fail(ps, "%s needs a \"value\"",
+		            r->in.op == LIN_KV_PUT ? "put" : "append");
+	if (r->in.op == LIN_KV_GET && !seen[F_OUTPUT])
+		return fail(ps, "get needs an \"output\"");
+	if (r->ret < r->call)
+		return fail(ps,
+		            "return (%" PRId64 ") is before call (%" PRId64 ")",
+		            r->ret, r->call);
+	return true;
+}
+
+static bool blank(const char *line)
+{
+	for (; *line; line++)
+		if (*line != ' ' && *line != '\t' && *line != '\r')
+			return false;
+	return true;
+}
+
+/* Reads the history; on bad input prints why (file, line) and returns
+ * false. */
+static bool read_history(const char *path, FILE *f, struct history *h)
+{
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t len;
+	bool ok = true;
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		if (strlen(line) != (size_t)len) {
+			fprintf(stderr, "lincheck: %s:%zu: NUL byte in line\n",
+			        path, lineno);
+			ok = false;
+			break;
+		}
+		if (len > 0 && line[len - 1] == '\n')
+			line[len - 1] = 0;
+		if (blank(line))
+			continue;
+		struct record r = {.line = lineno};
+		struct parser ps = {.start = line, .p = line};
+		if (!parse_record(&ps, &r)) {
+			fprintf(stderr, "lincheck: %s:%zu: %s\n", path, lineno,
+			        ps.err);
+			record_free(&r);
+			ok = false;
+			break;
+		}
+		if (h->n == h->cap) {
+			h->cap = h->cap ? 2 * h->cap : 64;
+			h->recs = xrealloc(h->recs, h->cap * sizeof *h->recs);
+		}
+		h->recs[h->n++] = r;
+	}
+	if (ok && ferror(f)) {
+		fprintf(stderr, "lincheck: %s: read error: %s\n", path,
+		        strerror(errno));
+		ok = false;
+	}
+	free(line);
+	return ok;
+}
+
+/* ---- the check ---- */
+
+static void report_illegal(const struct lin_info *info, const struct history *h)
+{
+	for (size_t p = 0; p < lin_info_npartitions(info); p++) {
+		if (lin_info_partition_result(info, p) != LIN_ILLEGAL)
+			continue;
+		const size_t *ops, *seq;
+		size_t n = lin_info_partition_ops(info, p, &ops);
+		size_t nseq = lin_info_longest(info, p, &seq);
+		const struct record *r = &h->recs[lin_info_failed_op(info, p)];
+		char *desc = lin_kv_model.describe_op(&r->in, &r->out);
+		printf("  key \"%s\": %zu of %zu operations linearize; line "
+		       "%zu, %s, cannot come next\n",
+		       lin_info_partition_name(info, p), nseq, n, r->line,
+		       desc);
+		free(desc);
+	}
+}
+
+static int check(const char *path, const struct history *h, int64_t timeout_ms,
+                 const char *html)
+{
+	struct lin_op *ops = xrealloc(NULL, h->n * sizeof *ops);
+	for (size_t i = 0; i < h->n; i++) {
+		const struct record *r = &h->recs[i];
+		ops[i] = (struct lin_op){r->client, r->call, r->ret, &r->in,
+		                         &r->out};
+	}
+	struct lin_info *info = NULL;
+	enum lin_result res =
+	        lin_check(&lin_kv_model, ops, h->n, timeout_ms, &info);
+	size_t nparts = lin_info_npartitions(info);
+	int status;
+	switch (res) {
+	case LIN_OK:
+		printf("%s: Ok: %zu operations on %zu keys are linearizable\n",
+		       path, h->n, nparts);
+		status = EXIT_LIN_OK;
+		break;
+	case LIN_UNKNOWN:
+		printf("%s: Unknown: no verdict within %" PRId64 " ms\n", path,
+		       timeout_ms);
+		status = EXIT_LIN_UNKNOWN;
+		break;
+	default:
+		printf("%s: Illegal: the history is not linearizable\n", path);
+		report_illegal(info, h);
+		char fallback[64];
+		if (!html) {
+			snprintf(fallback, sizeof fallback, "lincheck-%ld.html",
+			         (long)getpid());
+			html = fallback;
+		}
+		int rc = lin_visualize_html(&lin_kv_model, info, html);
+		if (rc == 0)
+			printf("wrote the history visualization to %s\n", html);
+		else
+			fprintf(stderr, "lincheck: cannot write %s: %s\n", html,
+			        strerror(-rc));
+		status = EXIT_LIN_ILLEGAL;
+		break;
+	}
+	lin_info_free(info);
+	free(ops);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	int64_t timeout_ms = 0;
+	const char *html = NULL, *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return EXIT_LIN_OK;
+		}
+		if ((strcmp(a, "--timeout") == 0 || strcmp(a, "--html") == 0) &&
+		    i + 1 == argc) {
+			fprintf(stderr, "lincheck: %s needs a value\n", a);
+			return EXIT_LIN_USAGE;
+		}
+		if (strcmp(a, "--timeout") == 0) {
+			char *end;
+			errno = 0;
+			long long v = strtoll(argv[++i], &end, 10);
+			if (errno || *end || end == argv[i] || v < 0) {
+				fprintf(stderr,
+				        "lincheck: --timeout needs a number of "
+				        "milliseconds, not '%s'\n",
+				        argv[i]);
+				return EXIT_LIN_USAGE;
+			}
+			timeout_ms = v;
+		} else if (strcmp(a, "--html") == 0) {
+			html = argv[++i];
+		} else if (a[0] == '-' && a[1] != 0) {
+			fprintf(stderr, "lincheck: unknown option '%s'\n", a);
+			usage(stderr);
+			return EXIT_LIN_USAGE;
+		} else if (path) {
+			fprintf(stderr, "lincheck: one history file only\n");
+			return EXIT_LIN_USAGE;
+		} else {
+			path = a;
+		}
+	}
+	if (!path) {
+		usage(stderr);
+		return EXIT_LIN_USAGE;
+	}
+
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "lincheck: cannot open %s: %s\n", path,
+		        strerror(errno));
+		return EXIT_LIN_USAGE;
+	}
+	struct history h = {0};
+	int status = EXIT_LIN_USAGE;
+	if (read_history(path, f, &h))
+		status = check(path, &h, timeout_ms, html);
+	if (f != stdin)
+		fclose(f);
+	history_free(&h);
+	return status;
+}
