@@ -1,26 +1,34 @@
-# raftlab's build. Read top to bottom: variables, the library, test programs,
-# then the targets people run.
+# raftlab's build. Read top to bottom: settings, sources, programs, then the
+# targets people run.
 #
-#   make                 build everything (default variant)
-#   make test            run the graded Raft suites (3A-3D)
-#   make check           run every test suite
-#   make SAN=thread ...  ThreadSanitizer build, in build/thread
-#   make SAN=address ... AddressSanitizer + UBSan build, in build/address
-#   make RAFT=skeleton   build the suites against the student skeleton
-#   make bench           benchmarks          make fuzz   fuzz the codec
+#   make                  build everything (default variant, build/default)
+#   make test             the graded tests: Raft, parts 3A-3D
+#   make test-kv          the key/value lab's graded tests, parts 4A-4B
+#   make check            every test suite
+#   make SAN=thread ...   ThreadSanitizer build, in build/thread
+#   make SAN=address ...  AddressSanitizer + UBSan build, in build/address
+#   make RAFT=skeleton    build against the student Raft skeleton
+#   make KV=skeleton      build against the student key/value skeleton
+#   make bench            benchmarks          make fuzz     fuzz the codec
+#   make handout          the student handout  make grade    grade all parts
+#   RUN='-run 3A -v'      options for the test programs (see their -h)
 
 CC      ?= cc
 SAN     ?=
 RAFT    ?= reference
-# Extra options for the test programs, e.g. RUN='-run 3A' or RUN='-v'.
+KV      ?= reference
 RUN     ?=
 FUZZ_SECONDS ?= 60
+GRADE_RUNS       ?= 1
+GRADE_TEST_LIMIT ?= 120
+GRADE_LAB_LIMIT  ?= 600
+GRADE_PARTS      ?= 3A 3B 3C 3D 4A 4B
 
 # One output folder per variant: build/default, build/thread, build/address,
-# with -skeleton and -clang (or another compiler's name) appended when used.
+# with -skeleton, -kvskeleton and -clang (or another compiler) appended.
 COMPILER := $(notdir $(firstword $(CC)))
-VARIANT := $(if $(SAN),$(SAN),default)$(if $(filter skeleton,$(RAFT)),-skeleton)$(if $(filter-out cc gcc,$(COMPILER)),-$(COMPILER))
-B       := build/$(VARIANT)
+VARIANT  := $(if $(SAN),$(SAN),default)$(if $(filter skeleton,$(RAFT)),-skeleton)$(if $(filter skeleton,$(KV)),-kvskeleton)$(if $(filter-out cc gcc,$(COMPILER)),-$(COMPILER))
+B        := build/$(VARIANT)
 
 CUNIT_CFLAGS := $(shell pkg-config --cflags cunit 2>/dev/null)
 CUNIT_LIBS   := $(or $(shell pkg-config --libs cunit 2>/dev/null),-lcunit)
@@ -43,47 +51,63 @@ endif
 ifeq ($(filter reference skeleton,$(RAFT)),)
   $(error RAFT must be reference or skeleton, not '$(RAFT)')
 endif
+ifeq ($(filter reference skeleton,$(KV)),)
+  $(error KV must be reference or skeleton, not '$(KV)')
+endif
 
 # ---- sources ----
+# The framework every program links: clock, PRNG, channels, codec, network,
+# persister, apply messages, debug log.
 LIB_SRCS    := labtime/labtime.c prng/prng.c chan/chan.c codec/codec.c \
-               labrpc/labrpc.c raft/persister.c raft/apply_msg.c
+               labrpc/labrpc.c raft/persister.c raft/apply_msg.c rlog/rlog.c
 RAFT_SRC    := $(if $(filter skeleton,$(RAFT)),raft/skeleton/raft.c,raft/raft.c)
-CONFIG_SRCS := $(wildcard config/*.c)
-RUNNER_SRC  := tests/runner.c
+KV_SRCS     := kvraft/rpc.c $(if $(filter skeleton,$(KV)),kvraft/skeleton/client.c kvraft/skeleton/server.c,kvraft/client.c kvraft/server.c)
+LIN_SRCS    := lincheck/lincheck.c lincheck/kv_model.c lincheck/visualize.c
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIB_OBJS    := $(call obj,$(LIB_SRCS))
-RAFT_OBJS   := $(call obj,$(RAFT_SRC) $(CONFIG_SRCS))
-RUNNER_OBJ  := $(call obj,$(RUNNER_SRC))
+RUNNER_OBJ  := $(call obj,tests/runner.c)
+LIN_OBJS    := $(call obj,$(LIN_SRCS))
+RAFT_TEST_OBJS := $(call obj,tests/raft_test.c config/raft_config.c config/cmdvalue.c $(RAFT_SRC))
+KV_TEST_OBJS   := $(call obj,tests/kvraft_test.c config/kv_config.c $(KV_SRCS) $(RAFT_SRC)) $(LIN_OBJS)
 
-UNIT_TESTS  := codec_test chan_test persister_test labrpc_test
-GRADED      := raft_test
-PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) $(GRADED) labrpc_bench codec_replay runner_selftest)
+# Unit-test programs: tests/NAME.c on the runner and the framework.
+UNIT_TESTS  := codec_test chan_test persister_test labrpc_test lincheck_test
+PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) raft_test kvraft_test \
+               runner_selftest codec_replay lincheck labrpc_bench lincheck_bench)
 
-.PHONY: all deps test check unit selftest graded bench fuzz clean
+.PHONY: all deps test test-kv check unit selftest tooling-test graded graded-kv \
+        bench fuzz handout grade kv-measure print-builddir clean
 all: $(PROGRAMS)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CUNIT_CFLAGS) -MMD -MP -c $< -o $@
 
-$(addprefix $(B)/,$(UNIT_TESTS)): $(B)/%: $(B)/obj/tests/%.o $(RUNNER_OBJ) $(LIB_OBJS)
+# ---- programs ----
+$(B)/lincheck_test: $(call obj,tests/lin_history.c) $(LIN_OBJS)
+$(addprefix $(B)/,$(UNIT_TESTS)) $(B)/runner_selftest: $(B)/%: $(B)/obj/tests/%.o $(RUNNER_OBJ) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
 
-$(B)/raft_test: $(B)/obj/tests/raft_test.o $(RAFT_OBJS) $(RUNNER_OBJ) $(LIB_OBJS)
+$(B)/raft_test: $(RAFT_TEST_OBJS) $(RUNNER_OBJ) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
 
-# The runner's own test program: most of its tests fail on purpose, and
-# tests/runner_selftest.sh checks how the runner reports them.
-$(B)/runner_selftest: $(B)/obj/tests/runner_selftest.o $(RUNNER_OBJ) $(LIB_OBJS)
+$(B)/kvraft_test: $(KV_TEST_OBJS) $(RUNNER_OBJ) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
 
-$(B)/labrpc_bench: $(B)/obj/tests/labrpc_bench.o $(LIB_OBJS)
+# Replays tests/fuzz/corpus through the LLVMFuzzerTestOneInput that
+# `make fuzz` drives with libFuzzer.
+$(B)/codec_replay: $(call obj,tests/fuzz/codec_fuzz.c tests/fuzz/replay_main.c) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@
 
-# The fuzz target's input replayer: runs tests/fuzz/corpus through the same
-# LLVMFuzzerTestOneInput that `make fuzz` drives with libFuzzer.
-$(B)/codec_replay: $(B)/obj/tests/fuzz/codec_fuzz.o $(B)/obj/tests/fuzz/replay_main.o $(LIB_OBJS)
+# Checks a history file for linearizability (lincheck/README.md).
+$(B)/lincheck: $(call obj,tools/lincheck.c) $(LIN_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ -o $@
+
+$(B)/labrpc_bench: $(call obj,tests/labrpc_bench.c) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ -o $@
+
+$(B)/lincheck_bench: $(call obj,tests/lincheck_bench.c tests/lin_history.c) $(LIN_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
@@ -96,27 +120,63 @@ deps:
 test: deps
 	@$(MAKE) --no-print-directory graded
 
+# The key/value lab's graded tests, parts 4A-4B.
+test-kv: deps
+	@$(MAKE) --no-print-directory graded-kv
+
 graded: $(B)/raft_test
 	$(B)/raft_test $(RUN)
 
-unit: $(addprefix $(B)/,$(UNIT_TESTS) codec_replay)
+graded-kv: $(B)/kvraft_test
+	$(B)/kvraft_test $(RUN)
+
+# Unit tests of every module, the fuzz corpus, the lincheck tool's tests.
+unit: $(addprefix $(B)/,$(UNIT_TESTS) codec_replay lincheck)
 	@set -e; for t in $(UNIT_TESTS); do $(B)/$$t $(RUN); done
 	$(B)/codec_replay tests/fuzz/corpus
+	tests/lincheck_cli_test.sh $(B)/lincheck
 
+# The runner's own test: most of runner_selftest's tests fail on purpose, and
+# the script checks how the runner reports them.
 selftest: $(B)/runner_selftest
 	tests/runner_selftest.sh $(B)/runner_selftest
 
-# Every suite: unit tests, the fuzz corpus, the runner's own test, then the
-# graded suites.
+# The stress runner's and the log viewer's tests.
+tooling-test: $(B)/runner_selftest
+	tests/run_tests_test.sh $(B)/runner_selftest
+	tests/logview_test.sh
+
+# Every suite: unit tests, the runner and tooling tests, then both labs.
 check: deps
-	@$(MAKE) --no-print-directory unit selftest graded
+	@$(MAKE) --no-print-directory unit selftest tooling-test graded graded-kv
 
 bench: deps
-	@$(MAKE) --no-print-directory $(B)/labrpc_bench
+	@$(MAKE) --no-print-directory $(B)/labrpc_bench $(B)/lincheck_bench
 	$(B)/labrpc_bench
+	$(B)/lincheck_bench
 
 fuzz:
 	@scripts/deps.sh && scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# Wall and CPU time of parts 4A and 4B and the speed tests' ms/op.
+kv-measure: $(B)/kvraft_test
+	scripts/kv_measure.sh $(B)/kvraft_test $(RUN)
+
+# handout/ and handout.tar.gz: the framework with the student skeletons in
+# place of the reference code, checked to contain none of it.
+handout:
+	scripts/handout.sh handout
+
+# Runs every part GRADE_RUNS times under the handout's limits (120 s per
+# test, 600 s per lab) and writes build/grade/report.json and junit.xml.
+grade: $(B)/raft_test $(B)/kvraft_test
+	scripts/grade.sh --build $(B) --runs $(GRADE_RUNS) \
+	    --test-limit $(GRADE_TEST_LIMIT) --lab-limit $(GRADE_LAB_LIMIT) \
+	    --parts "$(GRADE_PARTS)"
+
+# run-tests.sh asks for the build folder of its variant.
+print-builddir:
+	@echo $(B)
 
 clean:
 	rm -rf build

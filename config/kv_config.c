@@ -1,0 +1,621 @@
+/*
+ * kv_config.c: the key/value service's tester harness (see kv_config.h),
+ * after 6.5840's kvraft/config.go. It owns the network, the servers'
+ * lifecycles (start/shutdown with persister copies), the clerks' ends, the
+ * partitions, and the statistics of the Passed line.
+ *
+ * Locking: cfg->mu guards what several threads touch: the running servers,
+ * the endnames (servers' and clerks'), the clerk list, the PRNG and the
+ * failure record. Network calls (labrpc_enable) are made under it, as the
+ * original does under its mutex: labrpc never calls back into the harness.
+ * cfg->mu is never held while killing a server or waiting for handlers.
+ */
+#include "config/kv_config.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "labtime/labtime.h"
+#include "prng/prng.h"
+#include "tests/runner.h"
+
+/* Length of the random names of the ends (Go: randstring(20)). */
+#define ENDNAME_LEN 20
+
+/* Room for one failure message. */
+#define MSG_SIZE 1024
+
+typedef char endname[ENDNAME_LEN + 1];
+
+/* One running server: everything start_server makes and shutdown frees. */
+struct instance {
+	struct kv_server *kv;
+	struct persister *persister; /* the one kv was started with */
+	struct labrpc_end **ends;    /* ends[j] reaches server j (network's) */
+	struct labrpc_server *srv;
+};
+
+struct server {
+	char name[16];         /* the server name: "0", "1", ... */
+	struct instance *inst; /* (mu) NULL while shut down */
+	/* endnames[j]: this server's end to server j; NULL until started or
+	 * after a shutdown. (mu) */
+	endname *endnames;
+	struct persister *saved; /* what the next instance starts from */
+};
+
+/* A clerk the harness made, with its ends' names in server order. */
+struct client {
+	struct kv_clerk *ck;
+	endname *endnames; /* (mu) */
+	struct client *next;
+};
+
+struct kvcfg {
+	pthread_mutex_t mu;
+	pthread_cond_t changed; /* a failure was recorded, or kvcfg_notify */
+	pthread_t test_thread;
+	struct labrpc_net *net;
+	int n;
+	int maxraftstate;
+	struct server *servers;
+	struct client *clients; /* (mu) */
+	struct prng rng;        /* (mu) */
+	int64_t start_ns;       /* when kvcfg_make was called */
+
+	/* kvcfg_begin / kvcfg_end statistics */
+	int64_t t0_ns;
+	int rpcs0;
+	atomic_int ops;
+
+	/* The first failure recorded by a thread other than the test's. */
+	bool failed;
+	char fail_msg[MSG_SIZE];
+	const char *fail_file;
+	int fail_line;
+};
+
+static const char base64url[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+	if (p == NULL) {
+		fputs("kv_config: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+static bool on_test_thread(struct kvcfg *cfg)
+{
+	return pthread_equal(pthread_self(), cfg->test_thread);
+}
+
+/* ---- failures, waiting, randomness ---- */
+
+void kvcfg_fail_at(struct kvcfg *cfg, const char *file, int line,
+                   const char *fmt, ...)
+{
+	char msg[MSG_SIZE];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+
+	if (on_test_thread(cfg))
+		runner_fail_at(file, line, "%s", msg);
+
+	pthread_mutex_lock(&cfg->mu);
+	if (!cfg->failed) {
+		cfg->failed = true;
+		memcpy(cfg->fail_msg, msg, sizeof msg);
+		cfg->fail_file = file;
+		cfg->fail_line = line;
+		pthread_cond_broadcast(&cfg->changed);
+	}
+	pthread_mutex_unlock(&cfg->mu);
+}
+
+bool kvcfg_check_failure(struct kvcfg *cfg)
+{
+	pthread_mutex_lock(&cfg->mu);
+	bool failed = cfg->failed;
+	pthread_mutex_unlock(&cfg->mu);
+	if (failed && on_test_thread(cfg))
+		runner_fail_at(cfg->fail_file, cfg->fail_line, "%s",
+		               cfg->fail_msg);
+	return failed;
+}
+
+bool kvcfg_wait(struct kvcfg *cfg, bool (*done)(void *arg), void *arg,
+                int64_t timeout_ms)
+{
+	int64_t deadline = labtime_now_ns() + timeout_ms * 1000000;
+	pthread_mutex_lock(&cfg->mu);
+	bool ok;
+	while (!(ok = done(arg)) && !cfg->failed) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&cfg->changed, &cfg->mu);
+		else if (labtime_now_ns() >= deadline)
+			break;
+		else
+			labtime_cond_wait_until(&cfg->changed, &cfg->mu,
+			                        deadline);
+	}
+	pthread_mutex_unlock(&cfg->mu);
+	kvcfg_check_failure(cfg);
+	return ok;
+}
+
+void kvcfg_notify(struct kvcfg *cfg)
+{
+	pthread_mutex_lock(&cfg->mu);
+	pthread_cond_broadcast(&cfg->changed);
+	pthread_mutex_unlock(&cfg->mu);
+}
+
+static bool never(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+bool kvcfg_sleep_ms(struct kvcfg *cfg, int64_t ms)
+{
+	kvcfg_wait(cfg, never, NULL, ms < 0 ? 0 : ms);
+	return kvcfg_check_failure(cfg);
+}
+
+int64_t kvcfg_rand(struct kvcfg *cfg)
+{
+	pthread_mutex_lock(&cfg->mu);
+	int64_t x = prng_int63(&cfg->rng);
+	pthread_mutex_unlock(&cfg->mu);
+	return x;
+}
+
+static void randstring_locked(struct kvcfg *cfg, char *s, int n)
+{
+	for (int k = 0; k < n; k++)
+		s[k] = base64url[prng_below(&cfg->rng, 64)];
+	s[n] = '\0';
+}
+
+/* ---- the network ---- */
+
+int kvcfg_n(const struct kvcfg *cfg)
+{
+	return cfg->n;
+}
+
+int kvcfg_all(const struct kvcfg *cfg, int *all)
+{
+	for (int i = 0; i < cfg->n; i++)
+		all[i] = i;
+	return cfg->n;
+}
+
+/* Enables the ends between server i and the servers in to[], both ways,
+ * with mu held (Go: connectUnlocked). */
+static void enable_locked(struct kvcfg *cfg, int i, const int *to, int nto,
+                          bool enabled)
+{
+	for (int k = 0; k < nto; k++) {
+		int j = to[k];
+		if (cfg->servers[i].endnames != NULL) /* outgoing */
+			labrpc_enable(cfg->net, cfg->servers[i].endnames[j],
+			              enabled);
+		if (cfg->servers[j].endnames != NULL) /* incoming */
+			labrpc_enable(cfg->net, cfg->servers[j].endnames[i],
+			              enabled);
+	}
+}
+
+void kvcfg_connect_all(struct kvcfg *cfg)
+{
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	pthread_mutex_lock(&cfg->mu);
+	for (int i = 0; i < cfg->n; i++)
+		enable_locked(cfg, i, all, cfg->n, true);
+	pthread_mutex_unlock(&cfg->mu);
+}
+
+void kvcfg_partition(struct kvcfg *cfg, const int *p1, int n1, const int *p2,
+                     int n2)
+{
+	pthread_mutex_lock(&cfg->mu);
+	for (int k = 0; k < n1; k++) {
+		enable_locked(cfg, p1[k], p2, n2, false);
+		enable_locked(cfg, p1[k], p1, n1, true);
+	}
+	for (int k = 0; k < n2; k++) {
+		enable_locked(cfg, p2[k], p1, n1, false);
+		enable_locked(cfg, p2[k], p2, n2, true);
+	}
+	pthread_mutex_unlock(&cfg->mu);
+}
+
+bool kvcfg_leader(struct kvcfg *cfg, int *leader)
+{
+	pthread_mutex_lock(&cfg->mu);
+	for (int i = 0; i < cfg->n; i++) {
+		struct instance *in = cfg->servers[i].inst;
+		if (in == NULL)
+			continue;
+		int term;
+		bool is_leader;
+		raft_get_state(kv_server_raft(in->kv), &term, &is_leader);
+		if (is_leader) {
+			pthread_mutex_unlock(&cfg->mu);
+			*leader = i;
+			return true;
+		}
+	}
+	pthread_mutex_unlock(&cfg->mu);
+	*leader = 0;
+	return false;
+}
+
+void kvcfg_make_partition(struct kvcfg *cfg, int *p1, int *p2)
+{
+	int l;
+	kvcfg_leader(cfg, &l);
+	int n1 = cfg->n / 2 + 1, n2 = cfg->n / 2;
+	int j = 0;
+	for (int i = 0; i < cfg->n; i++) {
+		if (i == l)
+			continue;
+		if (j < n1)
+			p1[j] = i;
+		else
+			p2[j - n1] = i;
+		j++;
+	}
+	p2[n2 - 1] = l;
+}
+
+/* ---- servers ---- */
+
+void kvcfg_shutdown_server(struct kvcfg *cfg, int i)
+{
+	struct server *s = &cfg->servers[i];
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+
+	pthread_mutex_lock(&cfg->mu);
+	enable_locked(cfg, i, all, cfg->n, false);
+
+	/* Disable client connections to the server; it's important to do
+	 * this before creating the new Persister in saved[i], to avoid the
+	 * possibility of the server returning a positive reply to an Append
+	 * but persisting the result in the superseded Persister. */
+	labrpc_delete_server(cfg->net, s->name);
+
+	/* A fresh persister, in case the old instance continues to update
+	 * the Persister; the old one stays with the instance until it is
+	 * freed. */
+	struct instance *in = s->inst;
+	if (s->saved != NULL) {
+		struct persister *copy = persister_copy(s->saved);
+		if (in == NULL || in->persister != s->saved)
+			persister_free(s->saved);
+		s->saved = copy;
+	}
+	s->inst = NULL;
+
+	/* Fail the server's own calls in flight at once, so that its Raft
+	 * peer stops without waiting for the network. */
+	endname *names = s->endnames;
+	s->endnames = NULL;
+	if (names != NULL)
+		for (int j = 0; j < cfg->n; j++)
+			labrpc_delete_end(cfg->net, names[j]);
+	pthread_mutex_unlock(&cfg->mu);
+	free(names);
+
+	if (in != NULL) {
+		kv_server_kill(in->kv);
+		labrpc_server_free(in->srv); /* waits for running handlers */
+		kv_server_free(in->kv);
+		persister_free(in->persister);
+		free(in->ends);
+		free(in);
+	}
+}
+
+void kvcfg_start_server(struct kvcfg *cfg, int i)
+{
+	struct server *s = &cfg->servers[i];
+
+	kvcfg_shutdown_server(cfg, i);
+
+	/* a fresh set of outgoing ClientEnd names. */
+	struct instance *in = xcalloc(1, sizeof *in);
+	endname *names = xcalloc((size_t)cfg->n, sizeof *names);
+	in->ends = xcalloc((size_t)cfg->n, sizeof *in->ends);
+	pthread_mutex_lock(&cfg->mu);
+	for (int j = 0; j < cfg->n; j++)
+		randstring_locked(cfg, names[j], ENDNAME_LEN);
+	/* a fresh set of ClientEnds, disabled until connected. */
+	for (int j = 0; j < cfg->n; j++) {
+		in->ends[j] = labrpc_make_end(cfg->net, names[j]);
+		labrpc_connect(cfg->net, names[j], cfg->servers[j].name);
+	}
+	s->endnames = names;
+
+	/* a fresh persister, so the old instance doesn't overwrite the new
+	 * instance's persisted state. give the fresh persister a copy of the
+	 * old persister's state, so that the spec is that we pass
+	 * StartKVServer() the last persisted state. */
+	if (s->saved != NULL) {
+		struct persister *copy = persister_copy(s->saved);
+		persister_free(s->saved);
+		s->saved = copy;
+	} else {
+		s->saved = persister_make();
+	}
+	in->persister = s->saved;
+	pthread_mutex_unlock(&cfg->mu);
+
+	in->kv = kv_server_start(in->ends, cfg->n, i, in->persister,
+	                         cfg->maxraftstate);
+	if (in->kv == NULL) {
+		fputs("kv_config: kv_server_start failed\n", stderr);
+		abort();
+	}
+	in->srv = labrpc_server_make();
+	labrpc_server_add_service(in->srv, &kv_service, in->kv);
+	labrpc_server_add_service(in->srv, &raft_service,
+	                          kv_server_raft(in->kv));
+
+	pthread_mutex_lock(&cfg->mu);
+	s->inst = in;
+	labrpc_add_server(cfg->net, s->name, in->srv);
+	pthread_mutex_unlock(&cfg->mu);
+}
+
+static void warn_if_one_cpu(void)
+{
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		printf("warning: only one CPU, which may conceal locking "
+		       "bugs\n");
+		fflush(stdout);
+	}
+}
+
+struct kvcfg *kvcfg_make(int n, bool unreliable, int maxraftstate)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, warn_if_one_cpu);
+
+	if (n < 1 || n > KVCFG_MAX_SERVERS) {
+		fprintf(stderr, "kv_config: %d servers (1..%d)\n", n,
+		        KVCFG_MAX_SERVERS);
+		abort();
+	}
+	struct kvcfg *cfg = xcalloc(1, sizeof *cfg);
+	pthread_mutex_init(&cfg->mu, NULL);
+	labtime_cond_init(&cfg->changed);
+	cfg->test_thread = pthread_self();
+	atomic_init(&cfg->ops, 0);
+	cfg->n = n;
+	cfg->maxraftstate = maxraftstate;
+	/* The network draws from runner_seed() itself; the harness's own
+	 * choices come from a different stream of the same seed. */
+	prng_seed(&cfg->rng, runner_seed() ^ UINT64_C(0x6a09e667f3bcc909));
+	cfg->net = labrpc_net_make(runner_seed());
+	cfg->servers = xcalloc((size_t)n, sizeof *cfg->servers);
+	for (int i = 0; i < n; i++)
+		snprintf(cfg->servers[i].name, sizeof cfg->servers[i].name,
+		         "%d", i);
+	cfg->start_ns = labtime_now_ns();
+
+	/* create a full set of KV servers. */
+	for (int i = 0; i < n; i++)
+		kvcfg_start_server(cfg, i);
+	kvcfg_connect_all(cfg);
+	labrpc_net_reliable(cfg->net, !unreliable);
+	return cfg;
+}
+
+static bool took_too_long(struct kvcfg *cfg)
+{
+	double limit = KVCFG_TEST_SECONDS * 1e9 * runner_time_scale();
+	return (double)(labtime_now_ns() - cfg->start_ns) > limit;
+}
+
+void kvcfg_check_timeout(struct kvcfg *cfg)
+{
+	/* enforce a two minute real-time limit on each test */
+	if (took_too_long(cfg))
+		kvcfg_fatalf(cfg, "test took longer than %d seconds",
+		             KVCFG_TEST_SECONDS);
+}
+
+void kvcfg_cleanup(struct kvcfg *cfg)
+{
+	for (int i = 0; i < cfg->n; i++)
+		kvcfg_shutdown_server(cfg, i);
+	labrpc_net_cleanup(cfg->net);
+	bool too_long = took_too_long(cfg);
+
+	/* A failure recorded during the shutdown is still a failure. */
+	bool failed = cfg->failed;
+	const char *fail_file = cfg->fail_file;
+	int fail_line = cfg->fail_line;
+	char fail_msg[MSG_SIZE];
+	memcpy(fail_msg, cfg->fail_msg, sizeof fail_msg);
+
+	while (cfg->clients != NULL) {
+		struct client *c = cfg->clients;
+		cfg->clients = c->next;
+		kv_clerk_free(c->ck);
+		free(c->endnames);
+		free(c);
+	}
+	for (int i = 0; i < cfg->n; i++)
+		persister_free(cfg->servers[i].saved);
+	labrpc_net_free(cfg->net);
+	pthread_cond_destroy(&cfg->changed);
+	pthread_mutex_destroy(&cfg->mu);
+	free(cfg->servers);
+	free(cfg);
+
+	if (failed)
+		runner_fail_at(fail_file, fail_line, "%s", fail_msg);
+	if (too_long)
+		runner_fatalf("test took longer than %d seconds",
+		              KVCFG_TEST_SECONDS);
+}
+
+/* ---- clerks ---- */
+
+/* The registered client of ck, with mu held. */
+static struct client *find_client(struct kvcfg *cfg, struct kv_clerk *ck)
+{
+	struct client *c = cfg->clients;
+	while (c != NULL && c->ck != ck)
+		c = c->next;
+	if (c == NULL) {
+		fputs("kv_config: unknown clerk\n", stderr);
+		abort();
+	}
+	return c;
+}
+
+static void enable_client_locked(struct kvcfg *cfg, struct client *c,
+                                 const int *to, int nto, bool enabled)
+{
+	for (int k = 0; k < nto; k++)
+		labrpc_enable(cfg->net, c->endnames[to[k]], enabled);
+}
+
+struct kv_clerk *kvcfg_make_client(struct kvcfg *cfg, const int *to, int nto)
+{
+	struct client *c = xcalloc(1, sizeof *c);
+	struct labrpc_end *ends[KVCFG_MAX_SERVERS];
+	c->endnames = xcalloc((size_t)cfg->n, sizeof *c->endnames);
+
+	pthread_mutex_lock(&cfg->mu);
+	/* a fresh set of ClientEnds. */
+	for (int j = 0; j < cfg->n; j++) {
+		randstring_locked(cfg, c->endnames[j], ENDNAME_LEN);
+		ends[j] = labrpc_make_end(cfg->net, c->endnames[j]);
+		labrpc_connect(cfg->net, c->endnames[j], cfg->servers[j].name);
+	}
+	/* random_handles: a Fisher-Yates shuffle of the ends. */
+	for (int j = cfg->n - 1; j > 0; j--) {
+		int k = (int)prng_below(&cfg->rng, j + 1);
+		struct labrpc_end *t = ends[j];
+		ends[j] = ends[k];
+		ends[k] = t;
+	}
+	pthread_mutex_unlock(&cfg->mu);
+
+	c->ck = kv_clerk_make(ends, cfg->n);
+	if (c->ck == NULL) {
+		fputs("kv_config: kv_clerk_make failed\n", stderr);
+		abort();
+	}
+
+	pthread_mutex_lock(&cfg->mu);
+	c->next = cfg->clients;
+	cfg->clients = c;
+	enable_client_locked(cfg, c, to, nto, true);
+	pthread_mutex_unlock(&cfg->mu);
+	return c->ck;
+}
+
+void kvcfg_delete_client(struct kvcfg *cfg, struct kv_clerk *ck)
+{
+	pthread_mutex_lock(&cfg->mu);
+	struct client *c = find_client(cfg, ck);
+	struct client **pc = &cfg->clients;
+	while (*pc != c)
+		pc = &(*pc)->next;
+	*pc = c->next;
+	pthread_mutex_unlock(&cfg->mu);
+	/* Like the original, its ends stay as they are. */
+	kv_clerk_free(c->ck);
+	free(c->endnames);
+	free(c);
+}
+
+void kvcfg_connect_client(struct kvcfg *cfg, struct kv_clerk *ck, const int *to,
+                          int nto)
+{
+	pthread_mutex_lock(&cfg->mu);
+	enable_client_locked(cfg, find_client(cfg, ck), to, nto, true);
+	pthread_mutex_unlock(&cfg->mu);
+}
+
+void kvcfg_disconnect_client(struct kvcfg *cfg, struct kv_clerk *ck,
+                             const int *from, int nfrom)
+{
+	pthread_mutex_lock(&cfg->mu);
+	enable_client_locked(cfg, find_client(cfg, ck), from, nfrom, false);
+	pthread_mutex_unlock(&cfg->mu);
+}
+
+/* ---- statistics ---- */
+
+void kvcfg_op(struct kvcfg *cfg)
+{
+	atomic_fetch_add(&cfg->ops, 1);
+}
+
+int kvcfg_log_size(struct kvcfg *cfg)
+{
+	size_t logsize = 0;
+	for (int i = 0; i < cfg->n; i++) {
+		size_t n = persister_raft_state_size(cfg->servers[i].saved);
+		if (n > logsize)
+			logsize = n;
+	}
+	return (int)logsize;
+}
+
+int kvcfg_snapshot_size(struct kvcfg *cfg)
+{
+	size_t snapshotsize = 0;
+	for (int i = 0; i < cfg->n; i++) {
+		size_t n = persister_snapshot_size(cfg->servers[i].saved);
+		if (n > snapshotsize)
+			snapshotsize = n;
+	}
+	return (int)snapshotsize;
+}
+
+/* ---- begin and end ---- */
+
+void kvcfg_begin(struct kvcfg *cfg, const char *description)
+{
+	printf("%s ...\n", description);
+	fflush(stdout);
+	cfg->t0_ns = labtime_now_ns();
+	cfg->rpcs0 = labrpc_total_count(cfg->net);
+	atomic_store(&cfg->ops, 0);
+}
+
+void kvcfg_end(struct kvcfg *cfg)
+{
+	kvcfg_check_timeout(cfg);
+	kvcfg_check_failure(cfg);
+
+	double t = (double)(labtime_now_ns() - cfg->t0_ns) / 1e9;
+	int npeers = cfg->n;
+	int nrpc = labrpc_total_count(cfg->net) - cfg->rpcs0;
+	int ops = atomic_load(&cfg->ops);
+
+	printf("  ... Passed --");
+	printf("  %4.1f  %d %5d %4d\n", t, npeers, nrpc, ops);
+	fflush(stdout);
+}

@@ -1,0 +1,1100 @@
+/*
+ * kvraft_test.c: the graded key/value service tests, parts 4A and 4B
+ * (6.5840's kvraft/test_test.go, Spring 2024), in the original's order, with
+ * its names, titles, client counts, pauses and limits. Each test builds its
+ * own world with kvcfg_make (config/kv_config.h), runs clerks against it
+ * through the wrappers below (which count every call and record it for the
+ * linearizability check, lincheck/lincheck.h), prints the Passed line with
+ * kvcfg_end and tears the world down with kvcfg_cleanup.
+ *
+ * Run them with `make graded-kv`, one part with `build/default/kvraft_test
+ * -run 4A`, one test with `-run '^TestBasic4A$'`, and replay a run's random
+ * choices with `-seed N`.
+ *
+ * Environment: RAFTLAB_LIN_UNKNOWN=fail makes a linearizability check that
+ * runs out of time fail the test; by default (warn) it passes, as in the
+ * original, after saying so.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/kv_config.h"
+#include "labtime/labtime.h"
+#include "lincheck/lincheck.h"
+#include "tests/runner.h"
+
+/* The tester generously allows solutions to complete elections in one
+ * second (much more than the paper's range of timeouts). */
+#define ELECTION_TIMEOUT_MS 1000
+
+/* The linearizability checker's budget (Go: linearizabilityCheckTimeout). */
+#define LINEARIZABILITY_CHECK_TIMEOUT_MS 1000
+
+/* Room for one "x <client> <n> y" value. */
+#define VALUE_SIZE 64
+
+/* The longest history a test records: a guard the original does not have.
+ * A working service makes a few tens of thousands of calls in a test; a
+ * clerk that returns at once without asking anyone (the skeleton's) makes
+ * millions, which would exhaust the memory and no checker could judge. */
+#define OPLOG_MAX_OPS 1000000
+
+static void *xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size);
+	if (p == NULL) {
+		fputs("kvraft_test: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+static char *xstrdup(const char *s)
+{
+	size_t len = strlen(s) + 1;
+	return memcpy(xrealloc(NULL, len), s, len);
+}
+
+static void start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	if (pthread_create(t, NULL, fn, arg) != 0)
+		runner_fatalf("pthread_create failed");
+}
+
+/* ---- the history of operations (Go: OpLog) ---- */
+
+/* One completed Clerk call, owning its strings. */
+struct logged_op {
+	int client_id;
+	int64_t call_ns, return_ns;
+	struct lin_kv_input input;
+	struct lin_kv_output output;
+};
+
+struct oplog {
+	pthread_mutex_t mu;
+	struct logged_op *ops;
+	size_t n, cap;
+};
+
+static void oplog_init(struct oplog *log)
+{
+	pthread_mutex_init(&log->mu, NULL);
+	log->ops = NULL;
+	log->n = log->cap = 0;
+}
+
+static void oplog_free(struct oplog *log)
+{
+	for (size_t k = 0; k < log->n; k++) {
+		free((char *)log->ops[k].input.key);
+		free((char *)log->ops[k].input.value);
+		free((char *)log->ops[k].output.value);
+	}
+	free(log->ops);
+	pthread_mutex_destroy(&log->mu);
+}
+
+/* Records a call (copying its strings); value and output may be NULL.
+ * Fails the test once the history is too long. */
+static void oplog_append(struct kvcfg *cfg, struct oplog *log, int client_id,
+                         int64_t call_ns, int64_t return_ns, int op,
+                         const char *key, const char *value, const char *output)
+{
+	pthread_mutex_lock(&log->mu);
+	size_t n = log->n;
+	pthread_mutex_unlock(&log->mu);
+	if (n >= OPLOG_MAX_OPS) {
+		kvcfg_fatalf(cfg,
+		             "history too long (%zu operations): do the "
+		             "Clerk calls reach the servers?",
+		             n);
+		return;
+	}
+	struct logged_op e = {
+	        .client_id = client_id,
+	        .call_ns = call_ns,
+	        .return_ns = return_ns,
+	        .input = {op, xstrdup(key), value ? xstrdup(value) : NULL},
+	        .output = {output ? xstrdup(output) : NULL},
+	};
+	pthread_mutex_lock(&log->mu);
+	if (log->n == log->cap) {
+		log->cap = log->cap ? 2 * log->cap : 256;
+		log->ops = xrealloc(log->ops, log->cap * sizeof *log->ops);
+	}
+	log->ops[log->n++] = e;
+	pthread_mutex_unlock(&log->mu);
+}
+
+/* ---- the Clerk wrappers: count every call, log it if log != NULL ---- */
+
+/* get/put/append an op to the log and count it (Go: Get). The value is
+ * the caller's to free. */
+static char *do_get(struct kvcfg *cfg, struct kv_clerk *ck, const char *key,
+                    struct oplog *log, int cli)
+{
+	int64_t start = labtime_now_ns();
+	char *v = kv_get(ck, key);
+	int64_t end = labtime_now_ns();
+	kvcfg_op(cfg);
+	if (log != NULL)
+		oplog_append(cfg, log, cli, start, end, LIN_KV_GET, key, NULL,
+		             v);
+	return v;
+}
+
+static void do_put(struct kvcfg *cfg, struct kv_clerk *ck, const char *key,
+                   const char *value, struct oplog *log, int cli)
+{
+	int64_t start = labtime_now_ns();
+	kv_put(ck, key, value);
+	int64_t end = labtime_now_ns();
+	kvcfg_op(cfg);
+	if (log != NULL)
+		oplog_append(cfg, log, cli, start, end, LIN_KV_PUT, key, value,
+		             NULL);
+}
+
+static void do_append(struct kvcfg *cfg, struct kv_clerk *ck, const char *key,
+                      const char *value, struct oplog *log, int cli)
+{
+	int64_t start = labtime_now_ns();
+	kv_append(ck, key, value);
+	int64_t end = labtime_now_ns();
+	kvcfg_op(cfg);
+	if (log != NULL)
+		oplog_append(cfg, log, cli, start, end, LIN_KV_APPEND, key,
+		             value, NULL);
+}
+
+/* Any thread: fails unless key's value is value. Returns whether it is. */
+static bool check(struct kvcfg *cfg, struct kv_clerk *ck, const char *key,
+                  const char *value)
+{
+	char *v = do_get(cfg, ck, key, NULL, -1);
+	bool ok = strcmp(v, value) == 0;
+	if (!ok)
+		kvcfg_fatalf(cfg, "Get(%s): expected:\n%s\nreceived:\n%s", key,
+		             value, v);
+	free(v);
+	return ok;
+}
+
+/* ---- checking appends ---- */
+
+/* The offset of the last occurrence of needle in s, or -1. */
+static long last_index(const char *s, const char *needle)
+{
+	long last = -1;
+	for (const char *p = strstr(s, needle); p != NULL;
+	     p = strstr(p + 1, needle))
+		last = p - s;
+	return last;
+}
+
+/* Checks that v holds client clnt's appends 0..count-1, each once and in
+ * order (Go: checkClntAppends). Returns whether it does. */
+static bool check_clnt_appends(struct kvcfg *cfg, int clnt, const char *v,
+                               int count)
+{
+	long lastoff = -1;
+	for (int j = 0; j < count; j++) {
+		char wanted[VALUE_SIZE];
+		snprintf(wanted, sizeof wanted, "x %d %d y", clnt, j);
+		const char *p = strstr(v, wanted);
+		if (p == NULL) {
+			kvcfg_fatalf(
+			        cfg,
+			        "%d missing element %s in Append result %s",
+			        clnt, wanted, v);
+			return false;
+		}
+		long off = p - v;
+		if (last_index(v, wanted) != off) {
+			kvcfg_fatalf(cfg,
+			             "duplicate element %s in Append result",
+			             wanted);
+			return false;
+		}
+		if (off <= lastoff) {
+			kvcfg_fatalf(cfg,
+			             "wrong order for element %s in Append "
+			             "result",
+			             wanted);
+			return false;
+		}
+		lastoff = off;
+	}
+	return true;
+}
+
+/* The same checks for the appends of every client i, counts[i] of them
+ * (Go: checkConcurrentAppends). */
+static void check_concurrent_appends(struct kvcfg *cfg, const char *v,
+                                     const int *counts, int nclients)
+{
+	for (int i = 0; i < nclients; i++)
+		if (!check_clnt_appends(cfg, i, v, counts[i]))
+			return;
+}
+
+/* ---- clients (Go: run_client, spawn_clients_and_wait) ---- */
+
+struct client;
+/* A client's work: returns false after recording a failure. */
+typedef bool client_fn(struct client *c, struct kv_clerk *ck);
+
+struct client {
+	pthread_t thread;
+	struct kvcfg *cfg;
+	int me;
+	client_fn *fn;
+	void *arg; /* the test's shared state */
+	int j;     /* what the client reports (Go: clnts[cli] <- j) */
+	bool ok;   /* (written before finished) */
+	atomic_bool finished;
+};
+
+static void *run_client(void *arg)
+{
+	struct client *c = arg;
+	int all[KVCFG_MAX_SERVERS];
+	int n = kvcfg_all(c->cfg, all);
+	struct kv_clerk *ck = kvcfg_make_client(c->cfg, all, n);
+	c->ok = c->fn(c, ck);
+	kvcfg_delete_client(c->cfg, ck);
+	atomic_store(&c->finished, true);
+	kvcfg_notify(c->cfg);
+	return NULL;
+}
+
+/* Starts ncli clients, client i running fn with clients[i].me = i. */
+static void spawn_clients(struct kvcfg *cfg, struct client *clients, int ncli,
+                          client_fn *fn, void *arg)
+{
+	for (int i = 0; i < ncli; i++) {
+		clients[i] = (struct client){
+		        .cfg = cfg, .me = i, .fn = fn, .arg = arg};
+		atomic_init(&clients[i].finished, false);
+		start_thread(&clients[i].thread, run_client, &clients[i]);
+	}
+}
+
+static bool client_finished(void *arg)
+{
+	struct client *c = arg;
+	return atomic_load(&c->finished);
+}
+
+/* Waits for client c to finish (or the test to fail), joins it, and fails
+ * with "failure" if it did not succeed. Returns its j. */
+static int wait_client(struct kvcfg *cfg, struct client *c)
+{
+	kvcfg_wait(cfg, client_finished, c, -1);
+	pthread_join(c->thread, NULL);
+	if (!c->ok)
+		kvcfg_fatalf(cfg, "failure");
+	return c->j;
+}
+
+static void spawn_clients_and_wait(struct kvcfg *cfg, int ncli, client_fn *fn,
+                                   void *arg)
+{
+	struct client *clients = calloc((size_t)ncli, sizeof *clients);
+	if (clients == NULL)
+		runner_fatalf("out of memory");
+	spawn_clients(cfg, clients, ncli, fn, arg);
+	for (int i = 0; i < ncli; i++)
+		wait_client(cfg, &clients[i]);
+	free(clients);
+}
+
+/* ---- the partitioner ---- */
+
+struct partitioner {
+	pthread_t thread;
+	struct kvcfg *cfg;
+	atomic_bool done;
+};
+
+/* Repartitions the network concurrently with clients (Go: partitioner). */
+static void *partitioner_main(void *arg)
+{
+	struct partitioner *pt = arg;
+	struct kvcfg *cfg = pt->cfg;
+	int n = kvcfg_n(cfg);
+	int pa[2][KVCFG_MAX_SERVERS];
+	int na[2];
+
+	while (!atomic_load(&pt->done)) {
+		na[0] = na[1] = 0;
+		for (int i = 0; i < n; i++) {
+			int g = (int)(kvcfg_rand(cfg) % 2);
+			pa[g][na[g]++] = i;
+		}
+		kvcfg_partition(cfg, pa[0], na[0], pa[1], na[1]);
+		if (kvcfg_sleep_ms(cfg,
+		                   ELECTION_TIMEOUT_MS + kvcfg_rand(cfg) % 200))
+			break;
+	}
+	return NULL;
+}
+
+/* ---- linearizability ---- */
+
+/* Whether RAFTLAB_LIN_UNKNOWN asks that an undecided check fail. */
+static bool unknown_fails(void)
+{
+	const char *s = getenv("RAFTLAB_LIN_UNKNOWN");
+	return s != NULL && strcmp(s, "fail") == 0;
+}
+
+/* Checks the history with the KV model (Go: the end of GenericTest). */
+static void check_linearizable(struct oplog *log)
+{
+	struct lin_op *ops = calloc(log->n + 1, sizeof *ops);
+	if (ops == NULL)
+		runner_fatalf("out of memory");
+	for (size_t k = 0; k < log->n; k++)
+		ops[k] = (struct lin_op){
+		        log->ops[k].client_id, log->ops[k].call_ns,
+		        log->ops[k].return_ns, &log->ops[k].input,
+		        &log->ops[k].output};
+	struct lin_info *info = NULL;
+	enum lin_result res =
+	        lin_check(&lin_kv_model, ops, log->n,
+	                  LINEARIZABILITY_CHECK_TIMEOUT_MS, &info);
+
+	if (res == LIN_ILLEGAL) {
+		const char *dir = getenv("TMPDIR");
+		char path[4096];
+		snprintf(path, sizeof path, "%s/XXXXXX.html",
+		         dir != NULL && dir[0] != '\0' ? dir : "/tmp");
+		int fd = mkstemps(path, 5);
+		bool written = false;
+		if (fd < 0) {
+			printf("info: failed to create temp file for "
+			       "visualization");
+		} else {
+			close(fd);
+			if (lin_visualize_html(&lin_kv_model, info, path) != 0)
+				printf("info: failed to write history "
+				       "visualization to %s\n",
+				       path);
+			else {
+				printf("info: wrote history visualization to "
+				       "%s\n",
+				       path);
+				written = true;
+			}
+		}
+		fflush(stdout);
+		lin_info_free(info);
+		free(ops);
+		if (written)
+			runner_fatalf("history is not linearizable (%s)", path);
+		runner_fatalf("history is not linearizable");
+	}
+	lin_info_free(info);
+	free(ops);
+	if (res == LIN_UNKNOWN) {
+		printf("info: linearizability check timed out, assuming "
+		       "history is ok\n");
+		/* One line per undecided check, for scripts to count. */
+		printf("lincheck: UNKNOWN (%zu operations, %d ms budget)\n",
+		       log->n, LINEARIZABILITY_CHECK_TIMEOUT_MS);
+		fflush(stdout);
+		if (unknown_fails())
+			runner_fatalf("linearizability check timed out "
+			              "(RAFTLAB_LIN_UNKNOWN=fail)");
+	}
+}
+
+/* ---- GenericTest ---- */
+
+/* What GenericTest's clients share. */
+struct generic {
+	struct kvcfg *cfg;
+	struct oplog *log;
+	int nclients;
+	bool randomkeys;
+	atomic_bool done_clients;
+};
+
+/* A growable string (the client's expectation of its key's value). */
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void strbuf_add(struct strbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->s = xrealloc(b->s, b->cap);
+	}
+	memcpy(b->s + b->len, s, n + 1);
+	b->len += n;
+}
+
+/* One GenericTest client: appends to, puts and gets its key (or random
+ * keys) until told to stop, checking what it gets back. */
+static bool generic_client(struct client *c, struct kv_clerk *myck)
+{
+	struct generic *g = c->arg;
+	struct kvcfg *cfg = g->cfg;
+	int cli = c->me;
+	struct strbuf last = {0};
+	bool ok = true;
+	char key[16];
+
+	c->j = 0;
+	strbuf_add(&last, "");
+	if (!g->randomkeys) {
+		snprintf(key, sizeof key, "%d", cli);
+		do_put(cfg, myck, key, last.s, g->log, cli);
+	}
+	while (ok && !atomic_load(&g->done_clients)) {
+		if (g->randomkeys)
+			snprintf(key, sizeof key, "%d",
+			         (int)(kvcfg_rand(cfg) % g->nclients));
+		char nv[VALUE_SIZE];
+		snprintf(nv, sizeof nv, "x %d %d y", cli, c->j);
+		if (kvcfg_rand(cfg) % 1000 < 500) {
+			do_append(cfg, myck, key, nv, g->log, cli);
+			if (!g->randomkeys)
+				strbuf_add(&last, nv);
+			c->j++;
+		} else if (g->randomkeys && kvcfg_rand(cfg) % 1000 < 100) {
+			/* we only do this when using random keys, because it
+			 * would break the check done after Get() operations */
+			do_put(cfg, myck, key, nv, g->log, cli);
+			c->j++;
+		} else {
+			char *v = do_get(cfg, myck, key, g->log, cli);
+			/* the following check only makes sense when we're not
+			 * using random keys */
+			if (!g->randomkeys && strcmp(v, last.s) != 0) {
+				kvcfg_fatalf(cfg,
+				             "get wrong value, key %s, "
+				             "wanted:\n%s\n, got\n%s\n",
+				             key, last.s, v);
+				ok = false;
+			}
+			free(v);
+		}
+		if (kvcfg_check_failure(cfg))
+			ok = false;
+	}
+	free(last.s);
+	return ok;
+}
+
+/* The title of a GenericTest (Go builds it the same way). */
+static void generic_title(char *title, size_t size, const char *part,
+                          int nclients, bool unreliable, bool crash,
+                          bool partitions, int maxraftstate, bool randomkeys)
+{
+	snprintf(title, size, "Test: %s%s%s%s%s%s (%s)",
+	         unreliable ? "unreliable net, " : "",
+	         crash ? "restarts, " : "", partitions ? "partitions, " : "",
+	         maxraftstate != -1 ? "snapshots, " : "",
+	         randomkeys ? "random keys, " : "",
+	         nclients > 1 ? "many clients" : "one client", part);
+}
+
+/*
+ * Basic test is as follows: one or more clients submitting Append/Get
+ * operations to set of servers for some period of time. After the period is
+ * over, test checks that all appended values are present and in order for a
+ * particular key. If unreliable is set, RPCs may fail. If crash is set, the
+ * servers crash after the period is over and restart. If partitions is set,
+ * the test repartitions the network concurrently with the clients and
+ * servers. If maxraftstate is a positive number, the size of the state for
+ * Raft (i.e., log size) shouldn't exceed 8*maxraftstate. If maxraftstate is
+ * negative, snapshots shouldn't be used.
+ */
+static void GenericTest(const char *part, int nclients, int nservers,
+                        bool unreliable, bool crash, bool partitions,
+                        int maxraftstate, bool randomkeys)
+{
+	char title[256];
+	generic_title(title, sizeof title, part, nclients, unreliable, crash,
+	              partitions, maxraftstate, randomkeys);
+
+	struct kvcfg *cfg = kvcfg_make(nservers, unreliable, maxraftstate);
+	kvcfg_begin(cfg, title);
+
+	struct oplog log;
+	oplog_init(&log);
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
+
+	struct generic g = {.cfg = cfg,
+	                    .log = &log,
+	                    .nclients = nclients,
+	                    .randomkeys = randomkeys};
+	struct client *clients = calloc((size_t)nclients, sizeof *clients);
+	if (clients == NULL)
+		runner_fatalf("out of memory");
+
+	for (int i = 0; i < 3; i++) {
+		atomic_init(&g.done_clients, false);
+		struct partitioner pt = {.cfg = cfg};
+		atomic_init(&pt.done, false);
+		spawn_clients(cfg, clients, nclients, generic_client, &g);
+
+		if (partitions) {
+			/* Allow the clients to perform some operations
+			 * without interruption */
+			kvcfg_sleep_ms(cfg, 1000);
+			start_thread(&pt.thread, partitioner_main, &pt);
+		}
+		kvcfg_sleep_ms(cfg, 5000);
+
+		/* tell clients to quit, and the partitioner */
+		atomic_store(&g.done_clients, true);
+		atomic_store(&pt.done, true);
+
+		if (partitions) {
+			pthread_join(pt.thread, NULL);
+			kvcfg_check_failure(cfg);
+			/* reconnect network and submit a request. A client
+			 * may have submitted a request in a minority. That
+			 * request won't return until that server discovers
+			 * a new term has started. */
+			kvcfg_connect_all(cfg);
+			/* wait for a while so that we have a new term */
+			kvcfg_sleep_ms(cfg, ELECTION_TIMEOUT_MS);
+		}
+
+		if (crash) {
+			for (int s = 0; s < nservers; s++)
+				kvcfg_shutdown_server(cfg, s);
+			/* Wait for a while for servers to shutdown, since
+			 * shutdown isn't a real crash and isn't
+			 * instantaneous */
+			kvcfg_sleep_ms(cfg, ELECTION_TIMEOUT_MS);
+			/* crash and re-start all */
+			for (int s = 0; s < nservers; s++)
+				kvcfg_start_server(cfg, s);
+			kvcfg_connect_all(cfg);
+		}
+
+		for (int c = 0; c < nclients; c++) {
+			int j = wait_client(cfg, &clients[c]);
+			char key[16];
+			snprintf(key, sizeof key, "%d", c);
+			char *v = do_get(cfg, ck, key, &log, 0);
+			if (!randomkeys)
+				check_clnt_appends(cfg, c, v, j);
+			free(v);
+		}
+
+		if (maxraftstate > 0) {
+			/* Check maximum after the servers have processed
+			 * all client requests */
+			int sz = kvcfg_log_size(cfg);
+			if (sz > 8 * maxraftstate)
+				runner_fatalf("logs were not trimmed (%d > "
+				              "8*%d)",
+				              sz, maxraftstate);
+		}
+		if (maxraftstate < 0) {
+			/* Check that snapshots are not used */
+			int ssz = kvcfg_snapshot_size(cfg);
+			if (ssz > 0)
+				runner_fatalf("snapshot too large (%d), should "
+				              "not be used when maxraftstate = "
+				              "%d",
+				              ssz, maxraftstate);
+		}
+	}
+
+	check_linearizable(&log);
+
+	kvcfg_end(cfg);
+	free(clients);
+	oplog_free(&log);
+	kvcfg_cleanup(cfg);
+}
+
+/* Formats a duration the way Go's %v prints a time.Duration (roughly:
+ * "250µs", "1.5ms", "33.333333ms", "2s"). Returns buf. */
+static const char *format_duration(int64_t ns, char *buf, size_t size)
+{
+	if (ns < 1000)
+		snprintf(buf, size, "%lldns", (long long)ns);
+	else if (ns < 1000000)
+		snprintf(buf, size, "%.9gµs", (double)ns / 1e3);
+	else if (ns < INT64_C(1000000000))
+		snprintf(buf, size, "%.9gms", (double)ns / 1e6);
+	else
+		snprintf(buf, size, "%.9gs", (double)ns / 1e9);
+	return buf;
+}
+
+/* Checks that ops complete fast enough (Go: GenericTestSpeed). */
+static void GenericTestSpeed(const char *part, int maxraftstate)
+{
+	const int nservers = 3;
+	const int numOps = 1000;
+	struct kvcfg *cfg = kvcfg_make(nservers, false, maxraftstate);
+
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
+
+	char title[128];
+	snprintf(title, sizeof title, "Test: ops complete fast enough (%s)",
+	         part);
+	kvcfg_begin(cfg, title);
+
+	/* wait until first op completes, so we know a leader is elected and
+	 * KV servers are ready to process client requests */
+	free(kv_get(ck, "x"));
+
+	int64_t start = labtime_now_ns();
+	for (int i = 0; i < numOps; i++) {
+		char v[VALUE_SIZE];
+		snprintf(v, sizeof v, "x 0 %d y", i);
+		kv_append(ck, "x", v);
+	}
+	int64_t dur = labtime_now_ns() - start;
+
+	char *v = kv_get(ck, "x");
+	check_clnt_appends(cfg, 0, v, numOps);
+	free(v);
+
+	/* heartbeat interval should be ~ 100 ms; require at least 3 ops per */
+	const int64_t opsPerInterval = 3;
+	const int64_t timePerOp = INT64_C(100000000) / opsPerInterval;
+	int64_t perOp = dur / numOps;
+	/* Not a check: how fast the service is, for whoever measures it. */
+	printf("info: %d ops in %.3f s, %.3f ms/op\n", numOps,
+	       (double)dur / 1e9, (double)dur / 1e6 / numOps);
+	if (perOp > timePerOp) {
+		char a[32], b[32];
+		runner_fatalf("Operations completed too slowly %s/op > %s/op\n",
+		              format_duration(perOp, a, sizeof a),
+		              format_duration(timePerOp, b, sizeof b));
+	}
+
+	kvcfg_end(cfg);
+	kvcfg_cleanup(cfg);
+}
+
+/* ---- 4A ---- */
+
+static void TestBasic4A(void)
+{
+	/* Test: one client (4A) ... */
+	GenericTest("4A", 1, 5, false, false, false, -1, false);
+}
+
+static void TestSpeed4A(void)
+{
+	GenericTestSpeed("4A", -1);
+}
+
+static void TestConcurrent4A(void)
+{
+	/* Test: many clients (4A) ... */
+	GenericTest("4A", 5, 5, false, false, false, -1, false);
+}
+
+static void TestUnreliable4A(void)
+{
+	/* Test: unreliable net, many clients (4A) ... */
+	GenericTest("4A", 5, 5, true, false, false, -1, false);
+}
+
+/* A client of TestUnreliableOneKey4A: ten appends to "k". */
+static bool one_key_client(struct client *c, struct kv_clerk *myck)
+{
+	int n = 0;
+	while (n < 10) {
+		char v[VALUE_SIZE];
+		snprintf(v, sizeof v, "x %d %d y", c->me, n);
+		do_append(c->cfg, myck, "k", v, NULL, -1);
+		n++;
+	}
+	return true;
+}
+
+static void TestUnreliableOneKey4A(void)
+{
+	const int nservers = 3;
+	struct kvcfg *cfg = kvcfg_make(nservers, true, -1);
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
+
+	kvcfg_begin(cfg,
+	            "Test: concurrent append to same key, unreliable (4A)");
+
+	do_put(cfg, ck, "k", "", NULL, -1);
+
+	enum { nclient = 5, upto = 10 };
+	spawn_clients_and_wait(cfg, nclient, one_key_client, NULL);
+
+	int counts[nclient];
+	for (int i = 0; i < nclient; i++)
+		counts[i] = upto;
+
+	char *vx = do_get(cfg, ck, "k", NULL, -1);
+	check_concurrent_appends(cfg, vx, counts, nclient);
+	free(vx);
+
+	kvcfg_end(cfg);
+	kvcfg_cleanup(cfg);
+}
+
+/* A call made in the minority of TestOnePartition4A, on its own thread. */
+struct minority_call {
+	pthread_t thread;
+	struct kvcfg *cfg;
+	struct kv_clerk *ck;
+	bool is_put;      /* Put("1", "15"), else Get("1") */
+	atomic_bool done; /* the call returned (Go: done0 / done1) */
+};
+
+static void *minority_call_main(void *arg)
+{
+	struct minority_call *m = arg;
+	if (m->is_put)
+		do_put(m->cfg, m->ck, "1", "15", NULL, -1);
+	else
+		free(do_get(m->cfg, m->ck, "1", NULL, -1));
+	atomic_store(&m->done, true);
+	kvcfg_notify(m->cfg);
+	return NULL;
+}
+
+static bool minority_call_done(void *arg)
+{
+	struct minority_call *m = arg;
+	return atomic_load(&m->done);
+}
+
+static bool either_done(void *arg)
+{
+	struct minority_call *m = arg;
+	return atomic_load(&m[0].done) || atomic_load(&m[1].done);
+}
+
+/* Submit a request in the minority partition and check that the requests
+ * doesn't go through until the partition heals. The leader in the original
+ * network ends up in the minority partition. */
+static void TestOnePartition4A(void)
+{
+	const int nservers = 5;
+	struct kvcfg *cfg = kvcfg_make(nservers, false, -1);
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
+
+	do_put(cfg, ck, "1", "13", NULL, -1);
+
+	kvcfg_begin(cfg, "Test: progress in majority (4A)");
+
+	int p1[KVCFG_MAX_SERVERS], p2[KVCFG_MAX_SERVERS];
+	int n1 = nservers / 2 + 1, n2 = nservers / 2;
+	kvcfg_make_partition(cfg, p1, p2);
+	kvcfg_partition(cfg, p1, n1, p2, n2);
+
+	struct kv_clerk *ckp1 = kvcfg_make_client(cfg, p1, n1);  /* majority */
+	struct kv_clerk *ckp2a = kvcfg_make_client(cfg, p2, n2); /* minority */
+	struct kv_clerk *ckp2b = kvcfg_make_client(cfg, p2, n2); /* minority */
+
+	do_put(cfg, ckp1, "1", "14", NULL, -1);
+	check(cfg, ckp1, "1", "14");
+
+	kvcfg_end(cfg);
+
+	struct minority_call calls[2] = {
+	        {.cfg = cfg, .ck = ckp2a, .is_put = true},
+	        {.cfg = cfg, .ck = ckp2b, .is_put = false},
+	};
+
+	kvcfg_begin(cfg, "Test: no progress in minority (4A)");
+	for (int k = 0; k < 2; k++) {
+		atomic_init(&calls[k].done, false);
+		start_thread(&calls[k].thread, minority_call_main, &calls[k]);
+	}
+
+	if (kvcfg_wait(cfg, either_done, calls, 1000)) {
+		if (atomic_load(&calls[0].done))
+			runner_fatalf("Put in minority completed");
+		runner_fatalf("Get in minority completed");
+	}
+
+	check(cfg, ckp1, "1", "14");
+	do_put(cfg, ckp1, "1", "16", NULL, -1);
+	check(cfg, ckp1, "1", "16");
+
+	kvcfg_end(cfg);
+
+	kvcfg_begin(cfg, "Test: completion after heal (4A)");
+
+	kvcfg_connect_all(cfg);
+	kvcfg_connect_client(cfg, ckp2a, all, nservers);
+	kvcfg_connect_client(cfg, ckp2b, all, nservers);
+
+	kvcfg_sleep_ms(cfg, ELECTION_TIMEOUT_MS);
+
+	if (!kvcfg_wait(cfg, minority_call_done, &calls[0], 30 * 100))
+		runner_fatalf("Put did not complete");
+	/* The original only glances at the Get (a select with a default
+	 * branch): it is not required to have completed yet. */
+
+	check(cfg, ck, "1", "15");
+
+	kvcfg_end(cfg);
+
+	/* Every thread is joined before the world is torn down: the Get
+	 * completes now that its clerk reaches the majority. */
+	for (int k = 0; k < 2; k++)
+		pthread_join(calls[k].thread, NULL);
+	kvcfg_cleanup(cfg);
+}
+
+static void TestManyPartitionsOneClient4A(void)
+{
+	/* Test: partitions, one client (4A) ... */
+	GenericTest("4A", 1, 5, false, false, true, -1, false);
+}
+
+static void TestManyPartitionsManyClients4A(void)
+{
+	/* Test: partitions, many clients (4A) ... */
+	GenericTest("4A", 5, 5, false, false, true, -1, false);
+}
+
+static void TestPersistOneClient4A(void)
+{
+	/* Test: restarts, one client (4A) ... */
+	GenericTest("4A", 1, 5, false, true, false, -1, false);
+}
+
+static void TestPersistConcurrent4A(void)
+{
+	/* Test: restarts, many clients (4A) ... */
+	GenericTest("4A", 5, 5, false, true, false, -1, false);
+}
+
+static void TestPersistConcurrentUnreliable4A(void)
+{
+	/* Test: unreliable net, restarts, many clients (4A) ... */
+	GenericTest("4A", 5, 5, true, true, false, -1, false);
+}
+
+static void TestPersistPartition4A(void)
+{
+	/* Test: restarts, partitions, many clients (4A) ... */
+	GenericTest("4A", 5, 5, false, true, true, -1, false);
+}
+
+static void TestPersistPartitionUnreliable4A(void)
+{
+	/* Test: unreliable net, restarts, partitions, many clients (4A) ... */
+	GenericTest("4A", 5, 5, true, true, true, -1, false);
+}
+
+static void TestPersistPartitionUnreliableLinearizable4A(void)
+{
+	/* Test: unreliable net, restarts, partitions, random keys, many
+	 * clients (4A) ... */
+	GenericTest("4A", 15, 7, true, true, true, -1, true);
+}
+
+/* ---- 4B ---- */
+
+/* A lagging server catches up through InstallSnapshot, and the majority
+ * trims its log even when the minority does not respond. */
+static void TestSnapshotRPC4B(void)
+{
+	const int nservers = 3;
+	const int maxraftstate = 1000;
+	struct kvcfg *cfg = kvcfg_make(nservers, false, maxraftstate);
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
+
+	kvcfg_begin(cfg, "Test: InstallSnapshot RPC (4B)");
+
+	do_put(cfg, ck, "a", "A", NULL, -1);
+	check(cfg, ck, "a", "A");
+
+	/* a bunch of puts into the majority partition. */
+	kvcfg_partition(cfg, (int[]){0, 1}, 2, (int[]){2}, 1);
+	{
+		struct kv_clerk *ck1 = kvcfg_make_client(cfg, (int[]){0, 1}, 2);
+		for (int i = 0; i < 50; i++) {
+			char s[16];
+			snprintf(s, sizeof s, "%d", i);
+			do_put(cfg, ck1, s, s, NULL, -1);
+		}
+		kvcfg_sleep_ms(cfg, ELECTION_TIMEOUT_MS);
+		do_put(cfg, ck1, "b", "B", NULL, -1);
+	}
+
+	/* check that the majority partition has thrown away most of its
+	 * log entries. */
+	int sz = kvcfg_log_size(cfg);
+	if (sz > 8 * maxraftstate)
+		runner_fatalf("logs were not trimmed (%d > 8*%d)", sz,
+		              maxraftstate);
+
+	/* now make group that requires participation of lagging server, so
+	 * that it has to catch up. */
+	kvcfg_partition(cfg, (int[]){0, 2}, 2, (int[]){1}, 1);
+	{
+		struct kv_clerk *ck1 = kvcfg_make_client(cfg, (int[]){0, 2}, 2);
+		do_put(cfg, ck1, "c", "C", NULL, -1);
+		do_put(cfg, ck1, "d", "D", NULL, -1);
+		check(cfg, ck1, "a", "A");
+		check(cfg, ck1, "b", "B");
+		check(cfg, ck1, "1", "1");
+		check(cfg, ck1, "49", "49");
+	}
+
+	/* now everybody */
+	kvcfg_partition(cfg, (int[]){0, 1, 2}, 3, NULL, 0);
+
+	do_put(cfg, ck, "e", "E", NULL, -1);
+	check(cfg, ck, "c", "C");
+	check(cfg, ck, "e", "E");
+	check(cfg, ck, "1", "1");
+
+	kvcfg_end(cfg);
+	kvcfg_cleanup(cfg);
+}
+
+/* are the snapshots not too huge? 500 bytes is a generous bound for the
+ * operations we're doing here. */
+static void TestSnapshotSize4B(void)
+{
+	const int nservers = 3;
+	const int maxraftstate = 1000;
+	const int maxsnapshotstate = 500;
+	struct kvcfg *cfg = kvcfg_make(nservers, false, maxraftstate);
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
+
+	kvcfg_begin(cfg, "Test: snapshot size is reasonable (4B)");
+
+	for (int i = 0; i < 200; i++) {
+		do_put(cfg, ck, "x", "0", NULL, -1);
+		check(cfg, ck, "x", "0");
+		do_put(cfg, ck, "x", "1", NULL, -1);
+		check(cfg, ck, "x", "1");
+	}
+
+	/* check that servers have thrown away most of their log entries */
+	int sz = kvcfg_log_size(cfg);
+	if (sz > 8 * maxraftstate)
+		runner_fatalf("logs were not trimmed (%d > 8*%d)", sz,
+		              maxraftstate);
+
+	/* check that the snapshots are not unreasonably large */
+	int ssz = kvcfg_snapshot_size(cfg);
+	if (ssz > maxsnapshotstate)
+		runner_fatalf("snapshot too large (%d > %d)", ssz,
+		              maxsnapshotstate);
+
+	kvcfg_end(cfg);
+	kvcfg_cleanup(cfg);
+}
+
+static void TestSpeed4B(void)
+{
+	GenericTestSpeed("4B", 1000);
+}
+
+static void TestSnapshotRecover4B(void)
+{
+	/* Test: restarts, snapshots, one client (4B) ... */
+	GenericTest("4B", 1, 5, false, true, false, 1000, false);
+}
+
+static void TestSnapshotRecoverManyClients4B(void)
+{
+	/* Test: restarts, snapshots, many clients (4B) ... */
+	GenericTest("4B", 20, 5, false, true, false, 1000, false);
+}
+
+static void TestSnapshotUnreliable4B(void)
+{
+	/* Test: unreliable net, snapshots, many clients (4B) ... */
+	GenericTest("4B", 5, 5, true, false, false, 1000, false);
+}
+
+static void TestSnapshotUnreliableRecover4B(void)
+{
+	/* Test: unreliable net, restarts, snapshots, many clients (4B) ... */
+	GenericTest("4B", 5, 5, true, true, false, 1000, false);
+}
+
+static void TestSnapshotUnreliableRecoverConcurrentPartition4B(void)
+{
+	/* Test: unreliable net, restarts, partitions, snapshots, many
+	 * clients (4B) ... */
+	GenericTest("4B", 5, 5, true, true, true, 1000, false);
+}
+
+static void TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B(void)
+{
+	/* Test: unreliable net, restarts, partitions, snapshots, random keys,
+	 * many clients (4B) ... */
+	GenericTest("4B", 15, 7, true, true, true, 1000, true);
+}
+
+/* In the original's order; `-run 4A` selects a part. */
+static const struct runner_test tests[] = {
+        {"TestBasic4A", TestBasic4A, 0},
+        {"TestSpeed4A", TestSpeed4A, 0},
+        {"TestConcurrent4A", TestConcurrent4A, 0},
+        {"TestUnreliable4A", TestUnreliable4A, 0},
+        {"TestUnreliableOneKey4A", TestUnreliableOneKey4A, 0},
+        {"TestOnePartition4A", TestOnePartition4A, 0},
+        {"TestManyPartitionsOneClient4A", TestManyPartitionsOneClient4A, 0},
+        {"TestManyPartitionsManyClients4A", TestManyPartitionsManyClients4A, 0},
+        {"TestPersistOneClient4A", TestPersistOneClient4A, 0},
+        {"TestPersistConcurrent4A", TestPersistConcurrent4A, 0},
+        {"TestPersistConcurrentUnreliable4A", TestPersistConcurrentUnreliable4A,
+         0},
+        {"TestPersistPartition4A", TestPersistPartition4A, 0},
+        {"TestPersistPartitionUnreliable4A", TestPersistPartitionUnreliable4A,
+         0},
+        {"TestPersistPartitionUnreliableLinearizable4A",
+         TestPersistPartitionUnreliableLinearizable4A, 0},
+        {"TestSnapshotRPC4B", TestSnapshotRPC4B, 0},
+        {"TestSnapshotSize4B", TestSnapshotSize4B, 0},
+        {"TestSpeed4B", TestSpeed4B, 0},
+        {"TestSnapshotRecover4B", TestSnapshotRecover4B, 0},
+        {"TestSnapshotRecoverManyClients4B", TestSnapshotRecoverManyClients4B,
+         0},
+        {"TestSnapshotUnreliable4B", TestSnapshotUnreliable4B, 0},
+        {"TestSnapshotUnreliableRecover4B", TestSnapshotUnreliableRecover4B, 0},
+        {"TestSnapshotUnreliableRecoverConcurrentPartition4B",
+         TestSnapshotUnreliableRecoverConcurrentPartition4B, 0},
+        {"TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B",
+         TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B, 0},
+};
+
+int main(int argc, char **argv)
+{
+	return runner_main(argc, argv, "kvraft", tests,
+	                   sizeof tests / sizeof tests[0]);
+}
