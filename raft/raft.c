@@ -1,0 +1,1420 @@
+/*
+ * raft.c: raftlab's reference Raft peer (raft/raft.h), following the extended
+ * Raft paper: leader election and log replication (Figure 2, §5), the
+ * election restriction (§5.4.1), committing only entries of the current term
+ * (§5.4.2) and log compaction with a whole snapshot per InstallSnapshot RPC
+ * (§7, Figure 13 without chunking). The apply messages themselves are made in
+ * raft/apply_msg.c. Not for: the tester or the key/value service.
+ *
+ * One mutex guards the whole peer. Its threads, all joined by raft_kill:
+ *   ticker   waits for the next deadline: the election timeout of a follower
+ *            or candidate, the heartbeat time of a leader;
+ *   applier  the only thread that sends on the apply channel: it takes the
+ *            next snapshot or committed entry under the lock, then sends it
+ *            without the lock;
+ *   senders  for each other peer, threads started on demand, at most
+ *            SENDERS_PER_PEER. They wait for work flags (a RequestVote to
+ *            send for the current election; an AppendEntries or
+ *            InstallSnapshot to send), build the arguments under the lock,
+ *            call without it, and handle the reply under it. New work for a
+ *            peer waits for the reply to the latest call to it, so that one
+ *            message carries it all; but a call that hangs (a call to an
+ *            unreachable peer fails only after up to 7 s) holds nothing up
+ *            for longer than a heartbeat interval: the next heartbeat goes
+ *            out on another thread.
+ *
+ * The log is an array starting at the snapshot: log[0] stands for the last
+ * entry the snapshot covers (index snap_index, its term, no command), and
+ * log[i] is the entry at index snap_index + i. Without a snapshot,
+ * snap_index is 0 and log[0] is a term-0 sentinel, so log indices start at 1.
+ */
+#include "raft/raft.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/codec.h"
+#include "labtime/labtime.h"
+#include "prng/prng.h"
+
+enum {
+	HEARTBEAT_MS = 100,            /* the tester allows at most 10 per second */
+	ELECTION_TIMEOUT_MIN_MS = 300, /* election timeouts are drawn from */
+	ELECTION_TIMEOUT_SPAN_MS = 300, /*   [300, 600) ms */
+	/* A call to an unreachable peer can take 7 s to fail, and only a call
+	 * started after the peer is back gets through: with 16 threads, some
+	 * call starts every 0.2 s or so even while the peer is unreachable. */
+	SENDERS_PER_PEER = 16,
+	NO_VOTE = -1,                  /* votedFor is null */
+	NO_TERM = -1,                  /* a conflict reply: the log is too short */
+};
+
+#define MS_NS INT64_C(1000000)
+
+enum raft_role { FOLLOWER, CANDIDATE, LEADER };
+
+/* One log entry; also how entries travel in AppendEntries. */
+struct raft_entry {
+	int term;
+	uint8_t *command; /* owned; NULL for log[0] */
+	size_t command_len;
+	size_t enc_off;   /* in the log only: where its encoding starts in enc */
+};
+
+/* What the leader (or candidate) keeps for one other peer. */
+struct raft_peer {
+	struct raft *rf;
+	int id;
+	int next_index;   /* Figure 2: next log entry to send to this peer */
+	int match_index;  /* Figure 2: highest entry known replicated there */
+	int vote_term;    /* send a RequestVote while this is the current term */
+	int granted_term; /* the term in which this peer granted us its vote */
+	bool need_append; /* send an AppendEntries (or InstallSnapshot) */
+	unsigned calls;   /* AppendEntries/InstallSnapshot calls started */
+	bool awaiting;    /* the latest of them has not returned yet */
+	int64_t heartbeat_ns; /* leader: when to send a heartbeat if nothing
+	                       * else has gone to this peer by then */
+	int idle;         /* sender threads waiting on cond */
+	int nthreads;
+	pthread_t threads[SENDERS_PER_PEER];
+	pthread_cond_t cond;
+};
+
+struct raft {
+	pthread_mutex_t mu;
+	struct labrpc_end **ends;
+	int npeers;
+	int me;
+	struct persister *persister;
+	struct chan *apply_ch;
+	bool dead;
+	bool joined;
+
+	/* Persistent state (Figure 2), plus the snapshot and its metadata. */
+	int current_term;
+	int voted_for;
+	struct raft_entry *log; /* log[0]: the snapshot's last included entry */
+	size_t log_len;
+	size_t log_cap;
+	int snap_index;         /* index of log[0]; log[0].term is its term */
+	/* log[1..] encoded as persist saves them, kept in step with the log,
+	 * so that a save copies these bytes instead of encoding every entry
+	 * again. */
+	struct codec_buf enc;
+	uint8_t *snapshot;      /* NULL when there is none */
+	size_t snapshot_len;
+
+	/* Volatile state. */
+	enum raft_role role;
+	int commit_index;
+	int last_applied;       /* the last index handed to the applier's send */
+	bool snapshot_pending;  /* an installed snapshot awaits delivery */
+	int votes;
+	int64_t election_deadline_ns;
+	struct prng prng;
+
+	struct raft_peer *peers; /* peers[me] is unused */
+	pthread_cond_t ticker_cond;
+	pthread_cond_t applier_cond;
+	pthread_t ticker;
+	pthread_t applier;
+};
+
+/* ---- memory ---- */
+
+/* malloc that never returns NULL: a peer has no way to report running out
+ * of memory halfway through a state change, so it ends the program. */
+static void *xmalloc(size_t size)
+{
+	void *p = malloc(size > 0 ? size : 1);
+	if (!p) {
+		fprintf(stderr, "raft: out of memory (%zu bytes)\n", size);
+		abort();
+	}
+	return p;
+}
+
+static uint8_t *copy_bytes(const void *bytes, size_t len)
+{
+	uint8_t *copy = xmalloc(len);
+	if (len > 0)
+		memcpy(copy, bytes, len);
+	return copy;
+}
+
+/* ---- RPC messages and their encodings ---- */
+
+struct request_vote_args {
+	int term;
+	int candidate;
+	int last_log_index;
+	int last_log_term;
+};
+
+struct request_vote_reply {
+	int term;
+	bool vote_granted;
+};
+
+struct append_entries_args {
+	int term;
+	int leader;
+	int prev_log_index;
+	int prev_log_term;
+	struct raft_entry *entries; /* owned, with their commands */
+	size_t nentries;
+	int leader_commit;
+};
+
+/* On failure, conflict_term is the term of the follower's entry at
+ * prev_log_index and conflict_index the first index of that term in its log;
+ * conflict_term is NO_TERM when its log has no entry at prev_log_index.
+ * log_len is the follower's last log index + 1. */
+struct append_entries_reply {
+	int term;
+	bool success;
+	int conflict_term;
+	int conflict_index;
+	int log_len;
+};
+
+struct install_snapshot_args {
+	int term;
+	int leader;
+	int last_included_index;
+	int last_included_term;
+	uint8_t *data; /* owned */
+	size_t data_len;
+};
+
+struct install_snapshot_reply {
+	int term;
+};
+
+/* Terms and indices are never negative; a decoder rejects those that are. */
+static void get_nonneg(struct codec_reader *r, int *v)
+{
+	if (codec_get_int(r, v) == CODEC_OK && *v < 0)
+		r->err = CODEC_ERANGE; /* sticky, like the codec's own errors */
+}
+
+static void put_entry(struct codec_buf *b, const struct raft_entry *e)
+{
+	codec_put_varint(b, e->term);
+	codec_put_bytes(b, e->command, e->command_len);
+}
+
+static int get_entry(struct codec_reader *r, struct raft_entry *e)
+{
+	get_nonneg(r, &e->term);
+	codec_get_bytes(r, &e->command, &e->command_len);
+	return r->err;
+}
+
+/* Every entry takes at least two bytes: its term and its length. */
+#define ENTRY_MIN_BYTES 2
+
+static void free_entries(struct raft_entry *entries, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(entries[i].command);
+	free(entries);
+}
+
+static void request_vote_args_encode(struct codec_buf *b, const void *value)
+{
+	const struct request_vote_args *a = value;
+	codec_put_varint(b, a->term);
+	codec_put_varint(b, a->candidate);
+	codec_put_varint(b, a->last_log_index);
+	codec_put_varint(b, a->last_log_term);
+}
+
+static int request_vote_args_decode(struct codec_reader *r, void *value)
+{
+	struct request_vote_args *a = value;
+	get_nonneg(r, &a->term);
+	get_nonneg(r, &a->candidate);
+	get_nonneg(r, &a->last_log_index);
+	get_nonneg(r, &a->last_log_term);
+	return r->err;
+}
+
+static void request_vote_reply_encode(struct codec_buf *b, const void *value)
+{
+	const struct request_vote_reply *a = value;
+	codec_put_varint(b, a->term);
+	codec_put_bool(b, a->vote_granted);
+}
+
+static int request_vote_reply_decode(struct codec_reader *r, void *value)
+{
+	struct request_vote_reply *a = value;
+	get_nonneg(r, &a->term);
+	codec_get_bool(r, &a->vote_granted);
+	return r->err;
+}
+
+static void append_entries_args_encode(struct codec_buf *b, const void *value)
+{
+	const struct append_entries_args *a = value;
+	codec_put_varint(b, a->term);
+	codec_put_varint(b, a->leader);
+	codec_put_varint(b, a->prev_log_index);
+	codec_put_varint(b, a->prev_log_term);
+	codec_put_seq(b, a->nentries);
+	for (size_t i = 0; i < a->nentries; i++)
+		put_entry(b, &a->entries[i]);
+	codec_put_varint(b, a->leader_commit);
+}
+
+static int append_entries_args_decode(struct codec_reader *r, void *value)
+{
+	struct append_entries_args *a = value;
+	size_t n = 0;
+	get_nonneg(r, &a->term);
+	get_nonneg(r, &a->leader);
+	get_nonneg(r, &a->prev_log_index);
+	get_nonneg(r, &a->prev_log_term);
+	if (codec_get_seq(r, &n, ENTRY_MIN_BYTES) == CODEC_OK && n > 0) {
+		a->entries = calloc(n, sizeof *a->entries);
+		if (!a->entries) {
+			fprintf(stderr, "raft: out of memory\n");
+			abort();
+		}
+		a->nentries = n;
+		for (size_t i = 0; i < n && get_entry(r, &a->entries[i]) == CODEC_OK; i++)
+			;
+	}
+	get_nonneg(r, &a->leader_commit);
+	return r->err;
+}
+
+static void append_entries_args_release(void *value)
+{
+	struct append_entries_args *a = value;
+	free_entries(a->entries, a->nentries);
+	a->entries = NULL;
+	a->nentries = 0;
+}
+
+static void append_entries_reply_encode(struct codec_buf *b, const void *value)
+{
+	const struct append_entries_reply *a = value;
+	codec_put_varint(b, a->term);
+	codec_put_bool(b, a->success);
+	codec_put_varint(b, a->conflict_term);
+	codec_put_varint(b, a->conflict_index);
+	codec_put_varint(b, a->log_len);
+}
+
+static int append_entries_reply_decode(struct codec_reader *r, void *value)
+{
+	struct append_entries_reply *a = value;
+	get_nonneg(r, &a->term);
+	codec_get_bool(r, &a->success);
+	codec_get_int(r, &a->conflict_term); /* NO_TERM is allowed */
+	get_nonneg(r, &a->conflict_index);
+	get_nonneg(r, &a->log_len);
+	return r->err;
+}
+
+static void install_snapshot_args_encode(struct codec_buf *b, const void *value)
+{
+	const struct install_snapshot_args *a = value;
+	codec_put_varint(b, a->term);
+	codec_put_varint(b, a->leader);
+	codec_put_varint(b, a->last_included_index);
+	codec_put_varint(b, a->last_included_term);
+	codec_put_bytes(b, a->data, a->data_len);
+}
+
+static int install_snapshot_args_decode(struct codec_reader *r, void *value)
+{
+	struct install_snapshot_args *a = value;
+	get_nonneg(r, &a->term);
+	get_nonneg(r, &a->leader);
+	get_nonneg(r, &a->last_included_index);
+	get_nonneg(r, &a->last_included_term);
+	codec_get_bytes(r, &a->data, &a->data_len);
+	return r->err;
+}
+
+static void install_snapshot_args_release(void *value)
+{
+	struct install_snapshot_args *a = value;
+	free(a->data);
+	a->data = NULL;
+	a->data_len = 0;
+}
+
+static void install_snapshot_reply_encode(struct codec_buf *b, const void *value)
+{
+	const struct install_snapshot_reply *a = value;
+	codec_put_varint(b, a->term);
+}
+
+static int install_snapshot_reply_decode(struct codec_reader *r, void *value)
+{
+	struct install_snapshot_reply *a = value;
+	get_nonneg(r, &a->term);
+	return r->err;
+}
+
+static const struct codec_type request_vote_args_type = {
+	"RequestVoteArgs", sizeof(struct request_vote_args),
+	request_vote_args_encode, request_vote_args_decode, NULL,
+};
+static const struct codec_type request_vote_reply_type = {
+	"RequestVoteReply", sizeof(struct request_vote_reply),
+	request_vote_reply_encode, request_vote_reply_decode, NULL,
+};
+static const struct codec_type append_entries_args_type = {
+	"AppendEntriesArgs", sizeof(struct append_entries_args),
+	append_entries_args_encode, append_entries_args_decode,
+	append_entries_args_release,
+};
+static const struct codec_type append_entries_reply_type = {
+	"AppendEntriesReply", sizeof(struct append_entries_reply),
+	append_entries_reply_encode, append_entries_reply_decode, NULL,
+};
+static const struct codec_type install_snapshot_args_type = {
+	"InstallSnapshotArgs", sizeof(struct install_snapshot_args),
+	install_snapshot_args_encode, install_snapshot_args_decode,
+	install_snapshot_args_release,
+};
+static const struct codec_type install_snapshot_reply_type = {
+	"InstallSnapshotReply", sizeof(struct install_snapshot_reply),
+	install_snapshot_reply_encode, install_snapshot_reply_decode, NULL,
+};
+
+/* ---- the log ---- */
+
+static int last_index(const struct raft *rf)
+{
+	return rf->snap_index + (int)rf->log_len - 1;
+}
+
+/* The entry at index, which must lie in [snap_index, last_index]. */
+static struct raft_entry *entry_at(const struct raft *rf, int index)
+{
+	return &rf->log[index - rf->snap_index];
+}
+
+static int term_at(const struct raft *rf, int index)
+{
+	return entry_at(rf, index)->term;
+}
+
+static void log_reserve(struct raft *rf, size_t need)
+{
+	if (need <= rf->log_cap)
+		return;
+	size_t cap = rf->log_cap > 0 ? rf->log_cap : 16;
+	while (cap < need)
+		cap *= 2;
+	struct raft_entry *log = realloc(rf->log, cap * sizeof *log);
+	if (!log) {
+		fprintf(stderr, "raft: out of memory (log of %zu entries)\n", cap);
+		abort();
+	}
+	rf->log = log;
+	rf->log_cap = cap;
+}
+
+/* Gives memory back once the log, or its encoding, uses a quarter of its
+ * array or less. */
+static void log_shrink(struct raft *rf)
+{
+	if (rf->log_cap > 64 && rf->log_len * 4 <= rf->log_cap) {
+		size_t cap = rf->log_len * 2 > 16 ? rf->log_len * 2 : 16;
+		struct raft_entry *log = realloc(rf->log, cap * sizeof *log);
+		if (log) {
+			rf->log = log;
+			rf->log_cap = cap;
+		}
+	}
+	if (rf->enc.cap > 4096 && rf->enc.len * 4 <= rf->enc.cap) {
+		size_t cap = rf->enc.len * 2 > 1024 ? rf->enc.len * 2 : 1024;
+		uint8_t *data = realloc(rf->enc.data, cap);
+		if (data) {
+			rf->enc.data = data;
+			rf->enc.cap = cap;
+		}
+	}
+}
+
+/* Makes e (whose command the log now owns) the new last entry. */
+static void log_push(struct raft *rf, struct raft_entry e)
+{
+	log_reserve(rf, rf->log_len + 1);
+	e.enc_off = rf->enc.len;
+	put_entry(&rf->enc, &e);
+	rf->log[rf->log_len++] = e;
+}
+
+/* Appends a copy of command as a new last entry. */
+static void log_append(struct raft *rf, int term, const void *command,
+                       size_t len)
+{
+	log_push(rf, (struct raft_entry){
+		.term = term,
+		.command = copy_bytes(command, len),
+		.command_len = len,
+	});
+}
+
+/* Deletes the entries from index (> snap_index) to the end. */
+static void log_truncate_from(struct raft *rf, int index)
+{
+	size_t keep = (size_t)(index - rf->snap_index);
+	if (keep >= rf->log_len)
+		return;
+	rf->enc.len = rf->log[keep].enc_off;
+	for (size_t i = keep; i < rf->log_len; i++)
+		free(rf->log[i].command);
+	rf->log_len = keep;
+	log_shrink(rf);
+}
+
+/* §7: makes (index, term) the last entry covered by the snapshot: discards
+ * every entry up to index, and also those after it unless the log holds an
+ * entry at index with that term. */
+static void log_compact(struct raft *rf, int index, int term)
+{
+	if (index > last_index(rf) || term_at(rf, index) != term) {
+		log_truncate_from(rf, rf->snap_index + 1);
+		rf->log_len = 1;
+	} else {
+		size_t cut = (size_t)(index - rf->snap_index);
+		size_t gone = cut + 1 < rf->log_len ? rf->log[cut + 1].enc_off :
+		                                      rf->enc.len;
+		for (size_t i = 1; i <= cut; i++)
+			free(rf->log[i].command);
+		memmove(&rf->log[1], &rf->log[cut + 1],
+		        (rf->log_len - cut - 1) * sizeof *rf->log);
+		rf->log_len -= cut;
+		if (gone > 0) {
+			memmove(rf->enc.data, rf->enc.data + gone,
+			        rf->enc.len - gone);
+			rf->enc.len -= gone;
+		}
+		for (size_t i = 1; i < rf->log_len; i++)
+			rf->log[i].enc_off -= gone;
+	}
+	rf->log[0] = (struct raft_entry){ .term = term };
+	rf->snap_index = index;
+	log_shrink(rf);
+}
+
+/* ---- persistence ---- */
+
+/*
+ * Figure 2, "Persistent state on all servers: updated on stable storage
+ * before responding to RPCs": saves currentTerm, votedFor and the log, with
+ * the snapshot's metadata and the snapshot itself (§7).
+ */
+static void persist(struct raft *rf)
+{
+	struct codec_buf head;
+	codec_buf_init(&head);
+	codec_put_varint(&head, rf->current_term);
+	codec_put_varint(&head, rf->voted_for);
+	codec_put_varint(&head, rf->snap_index);
+	codec_put_varint(&head, rf->log[0].term);
+	codec_put_seq(&head, rf->log_len - 1);
+	/* then the entries, already encoded */
+	size_t len = head.len + rf->enc.len;
+	uint8_t *state = xmalloc(len);
+	memcpy(state, head.data, head.len);
+	if (rf->enc.len > 0)
+		memcpy(state + head.len, rf->enc.data, rf->enc.len);
+	persister_save(rf->persister, state, len, rf->snapshot,
+	               rf->snapshot_len);
+	free(state);
+	codec_buf_free(&head);
+}
+
+/* Reads back what persist saved; an empty state is a fresh start. */
+static int restore(struct raft *rf, const uint8_t *data, size_t len)
+{
+	struct codec_reader r;
+	int snap_term = 0;
+	size_t n = 0;
+
+	if (len == 0)
+		return CODEC_OK;
+	codec_reader_init(&r, data, len);
+	get_nonneg(&r, &rf->current_term);
+	codec_get_int(&r, &rf->voted_for);
+	get_nonneg(&r, &rf->snap_index);
+	get_nonneg(&r, &snap_term);
+	codec_get_seq(&r, &n, ENTRY_MIN_BYTES);
+	if (r.err == CODEC_OK && (rf->voted_for < NO_VOTE || rf->voted_for >= rf->npeers))
+		r.err = CODEC_ERANGE;
+	if (r.err != CODEC_OK)
+		return r.err;
+	log_reserve(rf, n + 1);
+	rf->log[0].term = snap_term;
+	for (size_t i = 0; i < n; i++) {
+		struct raft_entry e = { 0 };
+		if (get_entry(&r, &e) != CODEC_OK) {
+			free(e.command);
+			break;
+		}
+		log_push(rf, e);
+	}
+	return codec_finish(&r);
+}
+
+/* ---- roles and timers ---- */
+
+/* §5.2: each election timeout is chosen at random, here from [300, 600) ms,
+ * so that split votes are rare. */
+static void reset_election_timer(struct raft *rf)
+{
+	int64_t ms = ELECTION_TIMEOUT_MIN_MS +
+	             prng_below(&rf->prng, ELECTION_TIMEOUT_SPAN_MS);
+	rf->election_deadline_ns = labtime_now_ns() + ms * MS_NS;
+}
+
+static void *sender_main(void *arg);
+
+/* Hands work (already flagged in p) to one of p's sender threads, starting
+ * one if none is idle and fewer than SENDERS_PER_PEER run. */
+static void wake_sender(struct raft *rf, struct raft_peer *p)
+{
+	if (rf->dead)
+		return;
+	if (p->idle > 0) {
+		pthread_cond_signal(&p->cond);
+	} else if (p->nthreads < SENDERS_PER_PEER &&
+	           pthread_create(&p->threads[p->nthreads], NULL, sender_main, p) == 0) {
+		p->nthreads++;
+	}
+	/* Otherwise every thread is busy; the first to finish takes the work. */
+}
+
+/*
+ * Asks for an AppendEntries (or InstallSnapshot) to peer j, built when it is
+ * sent, so one message carries everything asked for until then. It goes at
+ * once, unless the latest call to j has not returned: then its sender sends
+ * it when it does, or, if the call hangs, the ticker at j's heartbeat time.
+ */
+static void post_append(struct raft *rf, int j)
+{
+	if (j == rf->me)
+		return;
+	rf->peers[j].need_append = true;
+	if (!rf->peers[j].awaiting)
+		wake_sender(rf, &rf->peers[j]);
+}
+
+/* Sends an AppendEntries to peer j now, even if a call is under way. */
+static void send_append_now(struct raft *rf, int j)
+{
+	if (j == rf->me)
+		return;
+	rf->peers[j].need_append = true;
+	wake_sender(rf, &rf->peers[j]);
+}
+
+/*
+ * Figure 2, All Servers: if an RPC request or response contains term T >
+ * currentTerm, set currentTerm = T and convert to follower. Returns whether
+ * the persistent state changed (the caller persists). A leader's election
+ * timer starts when it stops leading: until then it heard from the leader.
+ */
+static bool become_follower(struct raft *rf, int term)
+{
+	bool changed = false;
+	if (term > rf->current_term) {
+		rf->current_term = term;
+		rf->voted_for = NO_VOTE;
+		changed = true;
+	}
+	if (rf->role == LEADER) {
+		reset_election_timer(rf);
+		for (int j = 0; j < rf->npeers; j++)
+			rf->peers[j].need_append = false;
+	}
+	rf->role = FOLLOWER;
+	return changed;
+}
+
+/*
+ * Figure 2, Leaders: upon election, nextIndex = last log index + 1 and
+ * matchIndex = 0 for every server, and send initial empty AppendEntries RPCs
+ * (heartbeat) to each server at once.
+ */
+static void become_leader(struct raft *rf)
+{
+	rf->role = LEADER;
+	for (int j = 0; j < rf->npeers; j++) {
+		rf->peers[j].next_index = last_index(rf) + 1;
+		rf->peers[j].match_index = 0;
+		send_append_now(rf, j);
+	}
+	pthread_cond_signal(&rf->ticker_cond); /* now on heartbeat duty */
+}
+
+/*
+ * Figure 2, Candidates: on conversion to candidate, increment currentTerm,
+ * vote for self, reset the election timer and send RequestVote RPCs to all
+ * other servers.
+ */
+static void start_election(struct raft *rf)
+{
+	rf->role = CANDIDATE;
+	rf->current_term++;
+	rf->voted_for = rf->me;
+	rf->votes = 1;
+	persist(rf);
+	reset_election_timer(rf);
+	if (2 * rf->votes > rf->npeers) {
+		become_leader(rf);
+		return;
+	}
+	for (int j = 0; j < rf->npeers; j++) {
+		if (j == rf->me)
+			continue;
+		rf->peers[j].vote_term = rf->current_term;
+		wake_sender(rf, &rf->peers[j]);
+	}
+}
+
+/* Figure 2, All Servers: if commitIndex > lastApplied, apply the next entry
+ * (the applier does it). */
+static void set_commit_index(struct raft *rf, int index)
+{
+	if (index <= rf->commit_index)
+		return;
+	rf->commit_index = index;
+	pthread_cond_signal(&rf->applier_cond);
+}
+
+/*
+ * Figure 2, Leaders 4 and §5.4.2: if there is an N > commitIndex with
+ * log[N].term == currentTerm and matchIndex[i] >= N for a majority, set
+ * commitIndex = N; entries of earlier terms are committed only indirectly
+ * (Figure 8). The followers hear about it at once.
+ */
+static void leader_advance_commit(struct raft *rf)
+{
+	for (int n = last_index(rf);
+	     n > rf->commit_index && term_at(rf, n) == rf->current_term; n--) {
+		int count = 1;
+		for (int j = 0; j < rf->npeers; j++)
+			if (j != rf->me && rf->peers[j].match_index >= n)
+				count++;
+		if (2 * count <= rf->npeers)
+			continue;
+		set_commit_index(rf, n);
+		for (int j = 0; j < rf->npeers; j++)
+			post_append(rf, j);
+		return;
+	}
+}
+
+/* ---- RequestVote ---- */
+
+/* §5.4.1: a log is more up-to-date if its last term is later, or if the
+ * last terms are equal and it is longer. */
+static bool candidate_log_ok(const struct raft *rf, int last_log_term,
+                             int last_log_index)
+{
+	int my_term = term_at(rf, last_index(rf));
+	return last_log_term > my_term ||
+	       (last_log_term == my_term && last_log_index >= last_index(rf));
+}
+
+/*
+ * Figure 2, RequestVote receiver: 1. reply false if term < currentTerm;
+ * 2. grant if votedFor is null or candidateId and the candidate's log is at
+ * least as up-to-date as ours (§5.4.1), and then reset the election timer.
+ */
+static void request_vote_handler(void *receiver, const void *vargs,
+                                 void *vreply)
+{
+	struct raft *rf = receiver;
+	const struct request_vote_args *args = vargs;
+	struct request_vote_reply *reply = vreply;
+	bool dirty = false;
+
+	pthread_mutex_lock(&rf->mu);
+	if (rf->dead || args->candidate >= rf->npeers)
+		goto out;
+	if (args->term > rf->current_term)
+		dirty = become_follower(rf, args->term);
+	reply->term = rf->current_term;
+	if (args->term < rf->current_term)
+		goto out;
+	if ((rf->voted_for == NO_VOTE || rf->voted_for == args->candidate) &&
+	    candidate_log_ok(rf, args->last_log_term, args->last_log_index)) {
+		if (rf->voted_for != args->candidate) {
+			rf->voted_for = args->candidate;
+			dirty = true;
+		}
+		reply->vote_granted = true;
+		reset_election_timer(rf);
+	}
+out:
+	if (dirty)
+		persist(rf);
+	pthread_mutex_unlock(&rf->mu);
+}
+
+/* Figure 2, Candidates: if votes are received from a majority of servers,
+ * become leader. A reply from an older election counts for nothing. */
+static void handle_vote_reply(struct raft *rf, struct raft_peer *p,
+                              const struct request_vote_args *args,
+                              const struct request_vote_reply *reply)
+{
+	if (reply->term > rf->current_term) {
+		if (become_follower(rf, reply->term))
+			persist(rf);
+		return;
+	}
+	if (rf->role != CANDIDATE || rf->current_term != args->term ||
+	    !reply->vote_granted || p->granted_term == args->term)
+		return;
+	p->granted_term = args->term;
+	if (2 * ++rf->votes > rf->npeers)
+		become_leader(rf);
+}
+
+/* Sends one RequestVote for the current election to p (lock held on entry
+ * and on return; released during the call). */
+static void send_request_vote(struct raft *rf, struct raft_peer *p)
+{
+	struct request_vote_args args = {
+		.term = rf->current_term,
+		.candidate = rf->me,
+		.last_log_index = last_index(rf),
+		.last_log_term = term_at(rf, last_index(rf)),
+	};
+	struct request_vote_reply reply = { 0 };
+
+	pthread_mutex_unlock(&rf->mu);
+	bool ok = labrpc_call(rf->ends[p->id], "Raft.RequestVote",
+	                      &request_vote_args_type, &args,
+	                      &request_vote_reply_type, &reply);
+	pthread_mutex_lock(&rf->mu);
+	if (ok && !rf->dead)
+		handle_vote_reply(rf, p, &args, &reply);
+}
+
+/* ---- AppendEntries ---- */
+
+/* Notes that an AppendEntries or InstallSnapshot call to p starts (which
+ * postpones p's next heartbeat) and returns its number for call_end. */
+static unsigned call_begin(struct raft_peer *p)
+{
+	p->awaiting = true;
+	p->heartbeat_ns = labtime_now_ns() + HEARTBEAT_MS * MS_NS;
+	return ++p->calls;
+}
+
+static void call_end(struct raft_peer *p, unsigned call)
+{
+	if (call == p->calls)
+		p->awaiting = false;
+}
+
+/*
+ * Figure 2, AppendEntries receiver: 1. reply false if term < currentTerm;
+ * 2. reply false if the log has no entry at prevLogIndex whose term matches
+ * prevLogTerm (with the conflict hints of the fast log backup); 3. if an
+ * existing entry conflicts with a new one (same index, different terms),
+ * delete it and all that follow; 4. append any new entries not already in
+ * the log; 5. if leaderCommit > commitIndex, set commitIndex =
+ * min(leaderCommit, index of last new entry). Only a real conflict
+ * truncates, so duplicated and reordered calls do no harm.
+ */
+static void append_entries_handler(void *receiver, const void *vargs,
+                                   void *vreply)
+{
+	struct raft *rf = receiver;
+	const struct append_entries_args *args = vargs;
+	struct append_entries_reply *reply = vreply;
+	bool dirty = false;
+
+	pthread_mutex_lock(&rf->mu);
+	if (rf->dead)
+		goto out;
+	if (args->term > rf->current_term)
+		dirty = become_follower(rf, args->term);
+	reply->term = rf->current_term;
+	reply->log_len = last_index(rf) + 1;
+	if (args->term < rf->current_term)
+		goto out;
+	/* A valid AppendEntries from the current leader: a candidate steps
+	 * down (Figure 2, Candidates) and the election timer restarts. */
+	become_follower(rf, args->term);
+	reset_election_timer(rf);
+
+	int prev = args->prev_log_index;
+	if (prev > last_index(rf)) {
+		reply->conflict_term = NO_TERM;
+		reply->conflict_index = last_index(rf) + 1;
+		goto out;
+	}
+	/* Entries up to snap_index are committed and covered by the snapshot,
+	 * so they match the leader's; only later ones need checking. */
+	if (prev >= rf->snap_index && term_at(rf, prev) != args->prev_log_term) {
+		int term = term_at(rf, prev);
+		int first = prev;
+		while (first - 1 > rf->snap_index && term_at(rf, first - 1) == term)
+			first--;
+		reply->conflict_term = term;
+		reply->conflict_index = first;
+		goto out;
+	}
+	size_t i = 0;
+	for (; i < args->nentries; i++) {
+		int index = prev + 1 + (int)i;
+		if (index <= rf->snap_index)
+			continue;
+		if (index > last_index(rf))
+			break;
+		if (term_at(rf, index) != args->entries[i].term) {
+			log_truncate_from(rf, index);
+			break;
+		}
+	}
+	if (i < args->nentries)
+		dirty = true;
+	for (; i < args->nentries; i++)
+		log_append(rf, args->entries[i].term, args->entries[i].command,
+		           args->entries[i].command_len);
+	reply->success = true;
+	reply->log_len = last_index(rf) + 1;
+	if (args->leader_commit > rf->commit_index) {
+		int last_new = prev + (int)args->nentries;
+		set_commit_index(rf, args->leader_commit < last_new ?
+		                 args->leader_commit : last_new);
+	}
+out:
+	if (dirty)
+		persist(rf);
+	pthread_mutex_unlock(&rf->mu);
+}
+
+/*
+ * Fast log backup (the handout's XTerm/XIndex/XLen): after a rejection,
+ * nextIndex skips a whole conflicting term at once. If the follower's log is
+ * too short, nextIndex = its length; if the leader has entries of the
+ * conflicting term, just after its last one; otherwise the first index of
+ * that term in the follower's log.
+ */
+static int backed_up_next_index(const struct raft *rf,
+                                const struct append_entries_args *args,
+                                const struct append_entries_reply *reply)
+{
+	if (reply->conflict_term == NO_TERM)
+		return reply->log_len;
+	int i = args->prev_log_index < last_index(rf) ? args->prev_log_index :
+	                                                last_index(rf);
+	while (i > rf->snap_index && term_at(rf, i) > reply->conflict_term)
+		i--;
+	if (i >= rf->snap_index && term_at(rf, i) == reply->conflict_term)
+		return i + 1;
+	return reply->conflict_index;
+}
+
+/*
+ * Figure 2, Leaders 3: on success update nextIndex and matchIndex for the
+ * follower (never moving them back: replies may arrive out of order); on a
+ * log inconsistency decrement nextIndex (here: fast backup) and retry. A
+ * reply from an older term, or to a call whose prevLogIndex no longer matches
+ * nextIndex, is stale and ignored.
+ */
+static void handle_append_reply(struct raft *rf, struct raft_peer *p,
+                                const struct append_entries_args *args,
+                                const struct append_entries_reply *reply)
+{
+	if (reply->term > rf->current_term) {
+		if (become_follower(rf, reply->term))
+			persist(rf);
+		return;
+	}
+	if (rf->role != LEADER || rf->current_term != args->term ||
+	    reply->term != args->term)
+		return;
+	if (reply->success) {
+		int match = args->prev_log_index + (int)args->nentries;
+		if (match > p->match_index)
+			p->match_index = match;
+		if (match + 1 > p->next_index)
+			p->next_index = match + 1;
+		leader_advance_commit(rf);
+		/* More to send, or a newer commit index to tell. */
+		if (p->match_index < last_index(rf) ||
+		    args->leader_commit < rf->commit_index)
+			post_append(rf, p->id);
+		return;
+	}
+	if (p->next_index != args->prev_log_index + 1)
+		return;
+	int next = backed_up_next_index(rf, args, reply);
+	if (next > args->prev_log_index)
+		next = args->prev_log_index;
+	if (next < p->match_index + 1)
+		next = p->match_index + 1;
+	if (next < 1)
+		next = 1;
+	if (next != p->next_index) {
+		p->next_index = next;
+		post_append(rf, p->id);
+	}
+}
+
+/* Figure 2, Leaders 3: if last log index >= nextIndex, send AppendEntries
+ * with the entries from nextIndex (none: a heartbeat). Lock held on entry
+ * and on return; released during the call. */
+static void send_append_entries(struct raft *rf, struct raft_peer *p)
+{
+	int last = last_index(rf);
+	int prev = p->next_index - 1;
+	if (prev > last)
+		prev = last;
+	struct append_entries_args args = {
+		.term = rf->current_term,
+		.leader = rf->me,
+		.prev_log_index = prev,
+		.prev_log_term = term_at(rf, prev),
+		.nentries = (size_t)(last - prev),
+		.leader_commit = rf->commit_index,
+	};
+	struct append_entries_reply reply = { 0 };
+
+	if (args.nentries > 0) {
+		args.entries = xmalloc(args.nentries * sizeof *args.entries);
+		for (size_t i = 0; i < args.nentries; i++) {
+			const struct raft_entry *e = entry_at(rf, prev + 1 + (int)i);
+			args.entries[i] = (struct raft_entry){
+				.term = e->term,
+				.command = copy_bytes(e->command, e->command_len),
+				.command_len = e->command_len,
+			};
+		}
+	}
+	unsigned call = call_begin(p);
+	pthread_mutex_unlock(&rf->mu);
+	bool ok = labrpc_call(rf->ends[p->id], "Raft.AppendEntries",
+	                      &append_entries_args_type, &args,
+	                      &append_entries_reply_type, &reply);
+	pthread_mutex_lock(&rf->mu);
+	call_end(p, call);
+	if (ok && !rf->dead)
+		handle_append_reply(rf, p, &args, &reply);
+	append_entries_args_release(&args);
+}
+
+/* ---- InstallSnapshot ---- */
+
+/*
+ * Figure 13, InstallSnapshot receiver (one chunk: offset 0, done): reply
+ * immediately if term < currentTerm; ignore a snapshot no newer than ours;
+ * if the log has the last included entry with its term, keep the entries
+ * after it, else discard the whole log; save the snapshot and hand it to the
+ * service (the applier delivers it unless the service is already past it).
+ */
+static void install_snapshot_handler(void *receiver, const void *vargs,
+                                     void *vreply)
+{
+	struct raft *rf = receiver;
+	const struct install_snapshot_args *args = vargs;
+	struct install_snapshot_reply *reply = vreply;
+	bool dirty = false;
+
+	pthread_mutex_lock(&rf->mu);
+	if (rf->dead)
+		goto out;
+	if (args->term > rf->current_term)
+		dirty = become_follower(rf, args->term);
+	reply->term = rf->current_term;
+	if (args->term < rf->current_term)
+		goto out;
+	become_follower(rf, args->term);
+	reset_election_timer(rf);
+
+	int index = args->last_included_index;
+	if (index <= rf->snap_index)
+		goto out;
+	log_compact(rf, index, args->last_included_term);
+	free(rf->snapshot);
+	rf->snapshot = copy_bytes(args->data, args->data_len);
+	rf->snapshot_len = args->data_len;
+	dirty = true;
+	set_commit_index(rf, index);
+	if (index > rf->last_applied) {
+		rf->snapshot_pending = true;
+		pthread_cond_signal(&rf->applier_cond);
+	}
+out:
+	if (dirty)
+		persist(rf);
+	pthread_mutex_unlock(&rf->mu);
+}
+
+/* §7: after a successful InstallSnapshot the follower holds everything up
+ * to the snapshot; the rest follows by AppendEntries. */
+static void handle_snapshot_reply(struct raft *rf, struct raft_peer *p,
+                                  const struct install_snapshot_args *args,
+                                  const struct install_snapshot_reply *reply)
+{
+	if (reply->term > rf->current_term) {
+		if (become_follower(rf, reply->term))
+			persist(rf);
+		return;
+	}
+	if (rf->role != LEADER || rf->current_term != args->term ||
+	    reply->term != args->term)
+		return;
+	if (args->last_included_index > p->match_index)
+		p->match_index = args->last_included_index;
+	if (args->last_included_index + 1 > p->next_index)
+		p->next_index = args->last_included_index + 1;
+	post_append(rf, p->id);
+}
+
+/* §7: the leader sends its snapshot to a follower whose next entry it has
+ * already discarded. Lock held on entry and on return. */
+static void send_install_snapshot(struct raft *rf, struct raft_peer *p)
+{
+	struct install_snapshot_args args = {
+		.term = rf->current_term,
+		.leader = rf->me,
+		.last_included_index = rf->snap_index,
+		.last_included_term = rf->log[0].term,
+		.data = copy_bytes(rf->snapshot, rf->snapshot_len),
+		.data_len = rf->snapshot_len,
+	};
+	struct install_snapshot_reply reply = { 0 };
+
+	unsigned call = call_begin(p);
+	pthread_mutex_unlock(&rf->mu);
+	bool ok = labrpc_call(rf->ends[p->id], "Raft.InstallSnapshot",
+	                      &install_snapshot_args_type, &args,
+	                      &install_snapshot_reply_type, &reply);
+	install_snapshot_args_release(&args);
+	pthread_mutex_lock(&rf->mu);
+	call_end(p, call);
+	if (ok && !rf->dead)
+		handle_snapshot_reply(rf, p, &args, &reply);
+}
+
+/* ---- threads ---- */
+
+/* A sender thread for one peer: sends whatever its flags ask for, one call
+ * at a time, until the peer is killed. */
+static void *sender_main(void *arg)
+{
+	struct raft_peer *p = arg;
+	struct raft *rf = p->rf;
+
+	pthread_mutex_lock(&rf->mu);
+	while (!rf->dead) {
+		if (rf->role == CANDIDATE && p->vote_term == rf->current_term) {
+			p->vote_term = 0;
+			send_request_vote(rf, p);
+		} else if (rf->role == LEADER && p->need_append) {
+			p->need_append = false;
+			if (p->next_index <= rf->snap_index)
+				send_install_snapshot(rf, p);
+			else
+				send_append_entries(rf, p);
+		} else {
+			p->idle++;
+			pthread_cond_wait(&p->cond, &rf->mu);
+			p->idle--;
+		}
+	}
+	pthread_mutex_unlock(&rf->mu);
+	return NULL;
+}
+
+/*
+ * Figure 2, Followers and Candidates: if the election timeout elapses
+ * without hearing from the current leader or granting a vote, start a new
+ * election. Leaders: send heartbeats during idle periods to prevent election
+ * timeouts (§5.2): to each peer that has been sent nothing for HEARTBEAT_MS,
+ * even if calls to it hang (only a new call can find it reachable again).
+ */
+static void *ticker_main(void *arg)
+{
+	struct raft *rf = arg;
+
+	pthread_mutex_lock(&rf->mu);
+	while (!rf->dead) {
+		int64_t now = labtime_now_ns();
+		if (rf->role == LEADER) {
+			int64_t wake = now + HEARTBEAT_MS * MS_NS;
+			for (int j = 0; j < rf->npeers; j++) {
+				struct raft_peer *p = &rf->peers[j];
+				if (j == rf->me)
+					continue;
+				if (now >= p->heartbeat_ns) {
+					/* once per interval, even if no sender is free */
+					p->heartbeat_ns = now + HEARTBEAT_MS * MS_NS;
+					send_append_now(rf, j);
+				} else if (p->heartbeat_ns < wake) {
+					wake = p->heartbeat_ns;
+				}
+			}
+			labtime_cond_wait_until(&rf->ticker_cond, &rf->mu, wake);
+		} else if (now >= rf->election_deadline_ns) {
+			start_election(rf);
+		} else {
+			labtime_cond_wait_until(&rf->ticker_cond, &rf->mu,
+			                        rf->election_deadline_ns);
+		}
+	}
+	pthread_mutex_unlock(&rf->mu);
+	return NULL;
+}
+
+/*
+ * Figure 2, All Servers: if commitIndex > lastApplied, increment lastApplied
+ * and apply log[lastApplied]; an installed snapshot newer than lastApplied
+ * goes first and moves lastApplied to its index (§7), so the service never
+ * moves backwards. The only thread that sends on the apply channel, always
+ * without the lock (the service may call raft_snapshot meanwhile).
+ */
+static void *applier_main(void *arg)
+{
+	struct raft *rf = arg;
+
+	pthread_mutex_lock(&rf->mu);
+	while (!rf->dead) {
+		struct raft_apply_msg *msg = NULL;
+		if (rf->snapshot_pending) {
+			rf->snapshot_pending = false;
+			if (rf->snap_index <= rf->last_applied)
+				continue;
+			msg = raft_apply_msg_snapshot(rf->snapshot, rf->snapshot_len,
+			                              rf->log[0].term, rf->snap_index);
+			rf->last_applied = rf->snap_index;
+		} else if (rf->last_applied < rf->commit_index) {
+			int index = ++rf->last_applied;
+			const struct raft_entry *e = entry_at(rf, index);
+			msg = raft_apply_msg_command(e->command, e->command_len, index);
+		} else {
+			pthread_cond_wait(&rf->applier_cond, &rf->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&rf->mu);
+		int err = chan_send(rf->apply_ch, msg);
+		pthread_mutex_lock(&rf->mu);
+		if (err != CHAN_OK) {
+			raft_apply_msg_free(msg);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rf->mu);
+	return NULL;
+}
+
+/* ---- the API ---- */
+
+struct raft *raft_make(struct labrpc_end **peers, int npeers, int me,
+                       struct persister *persister, struct chan *apply_ch)
+{
+	struct raft *rf = calloc(1, sizeof *rf);
+	int ncond = 0;
+	size_t len;
+
+	if (!rf)
+		return NULL;
+	rf->ends = peers;
+	rf->npeers = npeers;
+	rf->me = me;
+	rf->persister = persister;
+	rf->apply_ch = apply_ch;
+	rf->voted_for = NO_VOTE;
+	rf->role = FOLLOWER;
+	codec_buf_init(&rf->enc);
+	prng_seed(&rf->prng, prng_entropy_seed() ^ (uint64_t)me);
+
+	if (pthread_mutex_init(&rf->mu, NULL) != 0)
+		goto free_rf;
+	if (labtime_cond_init(&rf->ticker_cond) != 0)
+		goto destroy_mu;
+	if (labtime_cond_init(&rf->applier_cond) != 0)
+		goto destroy_ticker_cond;
+	rf->peers = calloc((size_t)npeers, sizeof *rf->peers);
+	if (!rf->peers)
+		goto destroy_applier_cond;
+	for (; ncond < npeers; ncond++) {
+		rf->peers[ncond].rf = rf;
+		rf->peers[ncond].id = ncond;
+		if (labtime_cond_init(&rf->peers[ncond].cond) != 0)
+			goto destroy_peer_conds;
+	}
+
+	/* Restart from the persisted state; the service has already restored
+	 * the snapshot, so it is not delivered again. */
+	log_reserve(rf, 16);
+	rf->log[0] = (struct raft_entry){ 0 };
+	rf->log_len = 1;
+	uint8_t *state = persister_read_raft_state(persister, &len);
+	int err = restore(rf, state, len);
+	free(state);
+	if (err != CODEC_OK) {
+		fprintf(stderr, "raft %d: corrupt persisted state: %s\n", me,
+		        codec_strerror(err));
+		goto free_log;
+	}
+	rf->snapshot = persister_read_snapshot(persister, &rf->snapshot_len);
+	if (rf->snapshot_len == 0) {
+		free(rf->snapshot);
+		rf->snapshot = NULL;
+	}
+	rf->commit_index = rf->snap_index;
+	rf->last_applied = rf->snap_index;
+	reset_election_timer(rf);
+
+	/* The threads start under the lock, so that if the second cannot be
+	 * made the first sees dead before doing anything. */
+	pthread_mutex_lock(&rf->mu);
+	if (pthread_create(&rf->ticker, NULL, ticker_main, rf) != 0) {
+		pthread_mutex_unlock(&rf->mu);
+		goto free_log;
+	}
+	if (pthread_create(&rf->applier, NULL, applier_main, rf) != 0) {
+		rf->dead = true;
+		pthread_mutex_unlock(&rf->mu);
+		pthread_join(rf->ticker, NULL);
+		goto free_log;
+	}
+	pthread_mutex_unlock(&rf->mu);
+	return rf;
+
+free_log:
+	for (size_t i = 0; i < rf->log_len; i++)
+		free(rf->log[i].command);
+	free(rf->log);
+	codec_buf_free(&rf->enc);
+	free(rf->snapshot);
+destroy_peer_conds:
+	while (ncond-- > 0)
+		pthread_cond_destroy(&rf->peers[ncond].cond);
+	free(rf->peers);
+destroy_applier_cond:
+	pthread_cond_destroy(&rf->applier_cond);
+destroy_ticker_cond:
+	pthread_cond_destroy(&rf->ticker_cond);
+destroy_mu:
+	pthread_mutex_destroy(&rf->mu);
+free_rf:
+	free(rf);
+	return NULL;
+}
+
+/*
+ * Figure 2, Leaders 2: if a command is received from the client, append the
+ * entry to the local log (persisted before it counts towards a majority)
+ * and replicate it at once; the reply comes later, on the apply channel.
+ */
+struct raft_start_result raft_start(struct raft *rf, const void *command,
+                                    size_t len)
+{
+	struct raft_start_result res = { .index = -1, .term = 0 };
+
+	pthread_mutex_lock(&rf->mu);
+	res.term = rf->current_term;
+	if (!rf->dead && rf->role == LEADER) {
+		log_append(rf, rf->current_term, command, len);
+		persist(rf);
+		res.index = last_index(rf);
+		res.is_leader = true;
+		for (int j = 0; j < rf->npeers; j++)
+			post_append(rf, j);
+		leader_advance_commit(rf); /* a cluster of one commits alone */
+	}
+	pthread_mutex_unlock(&rf->mu);
+	return res;
+}
+
+void raft_get_state(struct raft *rf, int *term, bool *is_leader)
+{
+	pthread_mutex_lock(&rf->mu);
+	*term = rf->current_term;
+	*is_leader = rf->role == LEADER && !rf->dead;
+	pthread_mutex_unlock(&rf->mu);
+}
+
+/*
+ * §7: the service snapshotted everything through index: discard the log up
+ * to it and save the snapshot with the state. An index the snapshot already
+ * covers, or one not yet applied, is ignored.
+ */
+void raft_snapshot(struct raft *rf, int index, const void *snapshot,
+                   size_t len)
+{
+	pthread_mutex_lock(&rf->mu);
+	if (!rf->dead && index > rf->snap_index && index <= rf->last_applied &&
+	    index <= rf->commit_index) {
+		log_compact(rf, index, term_at(rf, index));
+		free(rf->snapshot);
+		rf->snapshot = copy_bytes(snapshot, len);
+		rf->snapshot_len = len;
+		persist(rf);
+	}
+	pthread_mutex_unlock(&rf->mu);
+}
+
+void raft_kill(struct raft *rf)
+{
+	pthread_mutex_lock(&rf->mu);
+	rf->dead = true;
+	bool join = !rf->joined;
+	rf->joined = true;
+	pthread_cond_broadcast(&rf->ticker_cond);
+	pthread_cond_broadcast(&rf->applier_cond);
+	for (int j = 0; j < rf->npeers; j++)
+		pthread_cond_broadcast(&rf->peers[j].cond);
+	pthread_mutex_unlock(&rf->mu);
+	if (!join)
+		return;
+
+	pthread_join(rf->ticker, NULL);
+	pthread_join(rf->applier, NULL);
+	/* No thread starts once dead is set, so nthreads is final. */
+	for (int j = 0; j < rf->npeers; j++)
+		for (int t = 0; t < rf->peers[j].nthreads; t++)
+			pthread_join(rf->peers[j].threads[t], NULL);
+}
+
+void raft_free(struct raft *rf)
+{
+	if (!rf)
+		return;
+	for (size_t i = 0; i < rf->log_len; i++)
+		free(rf->log[i].command);
+	free(rf->log);
+	codec_buf_free(&rf->enc);
+	free(rf->snapshot);
+	for (int j = 0; j < rf->npeers; j++)
+		pthread_cond_destroy(&rf->peers[j].cond);
+	free(rf->peers);
+	pthread_cond_destroy(&rf->applier_cond);
+	pthread_cond_destroy(&rf->ticker_cond);
+	pthread_mutex_destroy(&rf->mu);
+	free(rf);
+}
+
+static const struct labrpc_method raft_methods[] = {
+	{ "RequestVote", &request_vote_args_type, &request_vote_reply_type,
+	  request_vote_handler },
+	{ "AppendEntries", &append_entries_args_type, &append_entries_reply_type,
+	  append_entries_handler },
+	{ "InstallSnapshot", &install_snapshot_args_type,
+	  &install_snapshot_reply_type, install_snapshot_handler },
+};
+
+const struct labrpc_service_def raft_service = { "Raft", raft_methods, 3 };
