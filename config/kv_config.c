@@ -22,6 +22,7 @@
 
 #include "labtime/labtime.h"
 #include "prng/prng.h"
+#include "rlog/rlog.h"
 #include "tests/runner.h"
 
 /* Length of the random names of the ends (Go: randstring(20)). */
@@ -108,6 +109,7 @@ void kvcfg_fail_at(struct kvcfg *cfg, const char *file, int line,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	rlog(RLOG_TEST, -1, -1, "FAIL %s:%d: %s", file, line, msg);
 
 	if (on_test_thread(cfg))
 		runner_fail_at(file, line, "%s", msg);
@@ -226,6 +228,17 @@ void kvcfg_connect_all(struct kvcfg *cfg)
 	for (int i = 0; i < cfg->n; i++)
 		enable_locked(cfg, i, all, cfg->n, true);
 	pthread_mutex_unlock(&cfg->mu);
+	rlog(RLOG_TEST, -1, -1, "connect all");
+}
+
+/* "0 1 4": a group of servers, for the log. */
+static void format_group(char *buf, size_t size, const int *g, int n)
+{
+	size_t at = 0;
+	buf[0] = '\0';
+	for (int k = 0; k < n && at < size; k++)
+		at += (size_t)snprintf(buf + at, size - at, "%s%d",
+		                       k > 0 ? " " : "", g[k]);
 }
 
 void kvcfg_partition(struct kvcfg *cfg, const int *p1, int n1, const int *p2,
@@ -241,6 +254,12 @@ void kvcfg_partition(struct kvcfg *cfg, const int *p1, int n1, const int *p2,
 		enable_locked(cfg, p2[k], p2, n2, true);
 	}
 	pthread_mutex_unlock(&cfg->mu);
+	if (rlog_on(RLOG_TEST, 1)) {
+		char a[4 * KVCFG_MAX_SERVERS], b[4 * KVCFG_MAX_SERVERS];
+		format_group(a, sizeof a, p1, n1);
+		format_group(b, sizeof b, p2, n2);
+		rlog(RLOG_TEST, -1, -1, "partition [%s] [%s]", a, b);
+	}
 }
 
 bool kvcfg_leader(struct kvcfg *cfg, int *leader)
@@ -291,6 +310,8 @@ void kvcfg_shutdown_server(struct kvcfg *cfg, int i)
 	kvcfg_all(cfg, all);
 
 	pthread_mutex_lock(&cfg->mu);
+	if (s->inst != NULL)
+		rlog(RLOG_TEST, i, -1, "shut down");
 	enable_locked(cfg, i, all, cfg->n, false);
 
 	/* Disable client connections to the server; it's important to do
@@ -365,6 +386,7 @@ void kvcfg_start_server(struct kvcfg *cfg, int i)
 	in->persister = s->saved;
 	pthread_mutex_unlock(&cfg->mu);
 
+	rlog(RLOG_TEST, i, -1, "start");
 	in->kv = kv_server_start(in->ends, cfg->n, i, in->persister,
 	                         cfg->maxraftstate);
 	if (in->kv == NULL) {
@@ -600,6 +622,7 @@ void kvcfg_begin(struct kvcfg *cfg, const char *description)
 {
 	printf("%s ...\n", description);
 	fflush(stdout);
+	rlog(RLOG_TEST, -1, -1, "begin: %s", description);
 	cfg->t0_ns = labtime_now_ns();
 	cfg->rpcs0 = labrpc_total_count(cfg->net);
 	atomic_store(&cfg->ops, 0);

@@ -25,6 +25,7 @@
 #include "codec/codec.h"
 #include "labtime/labtime.h"
 #include "prng/prng.h"
+#include "rlog/rlog.h"
 #include "tests/runner.h"
 
 /* Length of the random names of the ends (Go: randstring(20)). */
@@ -135,6 +136,7 @@ void cfg_fail_at(struct cfg *cfg, const char *file, int line, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	rlog(RLOG_TEST, -1, -1, "FAIL %s:%d: %s", file, line, msg);
 
 	if (on_test_thread(cfg))
 		runner_fail_at(file, line, "%s", msg);
@@ -595,6 +597,7 @@ void cfg_connect(struct cfg *cfg, int i)
 	pthread_mutex_lock(&cfg->mu);
 	peers[i].connected = true;
 	pthread_mutex_unlock(&cfg->mu);
+	rlog(RLOG_TEST, i, -1, "connect");
 
 	/* Only the test thread writes connected, so it may read it freely. */
 	for (int j = 0; j < cfg->n; j++) /* outgoing ends */
@@ -611,6 +614,7 @@ void cfg_disconnect(struct cfg *cfg, int i)
 	pthread_mutex_lock(&cfg->mu);
 	peers[i].connected = false;
 	pthread_mutex_unlock(&cfg->mu);
+	rlog(RLOG_TEST, i, -1, "disconnect");
 
 	for (int j = 0; j < cfg->n; j++) /* outgoing ends */
 		if (peers[i].endnames != NULL)
@@ -652,6 +656,7 @@ void cfg_crash1(struct cfg *cfg, int i)
 	}
 
 	if (in != NULL) {
+		rlog(RLOG_TEST, i, -1, "crash");
 		/* Fail the instance's own calls in flight at once, so that
 		 * raft_kill can join its threads without waiting out the
 		 * network's long delays. */
@@ -739,6 +744,7 @@ void cfg_start1(struct cfg *cfg, int i)
 		fputs("raft_config: out of memory\n", stderr);
 		abort();
 	}
+	rlog(RLOG_TEST, i, -1, "start (last applied %d)", p->last_applied);
 	in->rf = raft_make(in->ends, cfg->n, i, in->persister, in->apply_ch);
 
 	pthread_mutex_lock(&cfg->mu);
@@ -1071,6 +1077,7 @@ void cfg_begin(struct cfg *cfg, const char *description)
 {
 	printf("%s ...\n", description);
 	fflush(stdout);
+	rlog(RLOG_TEST, -1, -1, "begin: %s", description);
 	cfg->t0_ns = labtime_now_ns();
 	cfg->rpcs0 = cfg_rpc_total(cfg);
 	cfg->bytes0 = cfg_bytes_total(cfg);

@@ -13,6 +13,7 @@
 
 #include "labtime/labtime.h"
 #include "prng/prng.h"
+#include "rlog/rlog.h"
 
 /* After asking every server in turn without success (no leader yet, or a
  * partition), wait this long before the next round, rather than spin. */
@@ -74,6 +75,10 @@ char *kv_get(struct kv_clerk *ck, const char *key)
 		bool ok = labrpc_call(ck->servers[ck->leader], "KVServer.Get",
 		                      &kv_get_args_type, &args,
 		                      &kv_get_reply_type, &reply);
+		rlog2(RLOG_CLIENT, -1, -1, "C%016llx #%llu Get(%s) at %d: %s",
+		      (unsigned long long)ck->client_id,
+		      (unsigned long long)args.seq, key, ck->leader,
+		      ok ? reply.err : "no reply");
 		if (ok && strcmp(reply.err, KV_OK) == 0) {
 			char *value = reply.value;
 			free(reply.err);
@@ -106,6 +111,10 @@ static void put_append(struct kv_clerk *ck, const char *key, const char *value,
 		                      &kv_put_append_args_type, &args,
 		                      &kv_put_append_reply_type, &reply);
 		bool done = ok && strcmp(reply.err, KV_OK) == 0;
+		rlog2(RLOG_CLIENT, -1, -1, "C%016llx #%llu %s(%s) at %d: %s",
+		      (unsigned long long)ck->client_id,
+		      (unsigned long long)args.seq, op, key, ck->leader,
+		      ok ? reply.err : "no reply");
 		if (ok)
 			kv_put_append_reply_type.release(&reply);
 		if (done)

@@ -24,6 +24,7 @@
 
 #include "chan/chan.h"
 #include "labtime/labtime.h"
+#include "rlog/rlog.h"
 
 /* A handler gives up waiting for its operation after this long... */
 #define WAIT_LIMIT_MS 500
@@ -428,7 +429,17 @@ static void apply_op(struct kv_server *kv, const struct op *op, int index)
 		map_write(&kv->map, op->key, op->value, strlen(op->value),
 		          op->type == OP_APPEND);
 		dups_set(&kv->dups, op->client_id, op->seq);
+	} else {
+		rlog(RLOG_SERVER, kv->me, -1,
+		     "index %d: C%016llx #%llu is a duplicate, not executed",
+		     index, (unsigned long long)op->client_id,
+		     (unsigned long long)op->seq);
 	}
+	rlog2(RLOG_SERVER, kv->me, -1, "index %d: applied C%016llx #%llu %s(%s)",
+	      index, (unsigned long long)op->client_id,
+	      (unsigned long long)op->seq,
+	      op->type == OP_GET ? "Get" : op->type == OP_PUT ? "Put" : "Append",
+	      op->key);
 	kv->last_applied = index;
 
 	for (struct waiter *w = kv->waiters; w != NULL; w = w->next) {
@@ -461,6 +472,9 @@ static void install_snapshot(struct kv_server *kv,
 		abort();
 	}
 	kv->last_applied = m->snapshot_index;
+	rlog(RLOG_SNAP, kv->me, m->snapshot_term,
+	     "installed the snapshot through %d (%zu bytes, %zu keys)",
+	     m->snapshot_index, m->snapshot_len, kv->map.count);
 	/* A waiter whose index the snapshot covers cannot tell whether its
 	 * operation made it: the clerk retries, and duplicate detection
 	 * keeps the retry from executing twice. */
@@ -524,6 +538,10 @@ static void *applier_main(void *arg)
 		if (snapshot_due(kv)) {
 			snapshot = snapshot_encode(kv, &snapshot_len);
 			snapshot_index = kv->last_applied;
+			rlog(RLOG_SNAP, kv->me, -1,
+			     "snapshot through %d: %zu bytes, raft state %zu bytes",
+			     snapshot_index, snapshot_len,
+			     persister_raft_state_size(kv->persister));
 			kv->last_snapshot = snapshot_index;
 			kv->unsnapshotted = 0;
 		}
@@ -598,8 +616,15 @@ static enum submit_result submit(struct kv_server *kv, const struct op *op,
 			pthread_mutex_unlock(&kv->mu);
 			raft_get_state(kv->rf, &term, &is_leader);
 			pthread_mutex_lock(&kv->mu);
-			if (term != started.term || !is_leader)
+			if (term != started.term || !is_leader) {
+				rlog(RLOG_SERVER, kv->me, term,
+				     "index %d: leadership of term %d lost, "
+				     "C%016llx #%llu to retry",
+				     w.index, started.term,
+				     (unsigned long long)op->client_id,
+				     (unsigned long long)op->seq);
 				break;
+			}
 		}
 	}
 	for (struct waiter **pw = &kv->waiters; *pw != NULL;

@@ -39,6 +39,7 @@
 #include "codec/codec.h"
 #include "labtime/labtime.h"
 #include "prng/prng.h"
+#include "rlog/rlog.h"
 
 enum {
 	HEARTBEAT_MS = 100,            /* the tester allows at most 10 per second */
@@ -535,6 +536,10 @@ static void persist(struct raft *rf)
 	persister_save(rf->persister, state, len, rf->snapshot,
 	               rf->snapshot_len);
 	free(state);
+	rlog2(RLOG_PERSIST, rf->me, rf->current_term,
+	      "saved: voted for %d, log (%d, %d], %zu state bytes, %zu snapshot bytes",
+	      rf->voted_for, rf->snap_index, last_index(rf), len,
+	      rf->snapshot_len);
 	codec_buf_free(&head);
 }
 
@@ -636,6 +641,9 @@ static bool become_follower(struct raft *rf, int term)
 		rf->voted_for = NO_VOTE;
 		changed = true;
 	}
+	if (rf->role != FOLLOWER)
+		rlog(RLOG_LEADER, rf->me, rf->current_term, "%s -> follower",
+		     rf->role == LEADER ? "leader" : "candidate");
 	if (rf->role == LEADER) {
 		reset_election_timer(rf);
 		for (int j = 0; j < rf->npeers; j++)
@@ -653,6 +661,9 @@ static bool become_follower(struct raft *rf, int term)
 static void become_leader(struct raft *rf)
 {
 	rf->role = LEADER;
+	rlog(RLOG_LEADER, rf->me, rf->current_term,
+	     "became leader with %d votes, log (%d, %d], commit %d", rf->votes,
+	     rf->snap_index, last_index(rf), rf->commit_index);
 	for (int j = 0; j < rf->npeers; j++) {
 		rf->peers[j].next_index = last_index(rf) + 1;
 		rf->peers[j].match_index = 0;
@@ -674,6 +685,9 @@ static void start_election(struct raft *rf)
 	rf->votes = 1;
 	persist(rf);
 	reset_election_timer(rf);
+	rlog(RLOG_TIMER, rf->me, rf->current_term,
+	     "election timeout: candidate, last log entry %d term %d",
+	     last_index(rf), term_at(rf, last_index(rf)));
 	if (2 * rf->votes > rf->npeers) {
 		become_leader(rf);
 		return;
@@ -692,6 +706,8 @@ static void set_commit_index(struct raft *rf, int index)
 {
 	if (index <= rf->commit_index)
 		return;
+	rlog(RLOG_COMMIT, rf->me, rf->current_term, "commit index %d -> %d",
+	     rf->commit_index, index);
 	rf->commit_index = index;
 	pthread_cond_signal(&rf->applier_cond);
 }
@@ -760,6 +776,14 @@ static void request_vote_handler(void *receiver, const void *vargs,
 		}
 		reply->vote_granted = true;
 		reset_election_timer(rf);
+		rlog(RLOG_VOTE, rf->me, rf->current_term, "granted vote to S%d",
+		     args->candidate);
+	} else {
+		rlog(RLOG_VOTE, rf->me, rf->current_term,
+		     "denied vote to S%d (voted for %d, candidate's last entry "
+		     "%d term %d)",
+		     args->candidate, rf->voted_for, args->last_log_index,
+		     args->last_log_term);
 	}
 out:
 	if (dirty)
@@ -782,6 +806,7 @@ static void handle_vote_reply(struct raft *rf, struct raft_peer *p,
 	    !reply->vote_granted || p->granted_term == args->term)
 		return;
 	p->granted_term = args->term;
+	rlog2(RLOG_VOTE, rf->me, rf->current_term, "got vote from S%d", p->id);
 	if (2 * ++rf->votes > rf->npeers)
 		become_leader(rf);
 }
@@ -798,6 +823,8 @@ static void send_request_vote(struct raft *rf, struct raft_peer *p)
 	};
 	struct request_vote_reply reply = { 0 };
 
+	rlog2(RLOG_VOTE, rf->me, rf->current_term, "-> S%d: RequestVote",
+	      p->id);
 	pthread_mutex_unlock(&rf->mu);
 	bool ok = labrpc_call(rf->ends[p->id], "Raft.RequestVote",
 	                      &request_vote_args_type, &args,
@@ -860,6 +887,9 @@ static void append_entries_handler(void *receiver, const void *vargs,
 	if (prev > last_index(rf)) {
 		reply->conflict_term = NO_TERM;
 		reply->conflict_index = last_index(rf) + 1;
+		rlog(RLOG_APPEND, rf->me, rf->current_term,
+		     "rejected S%d: no entry at prev %d (log ends at %d)",
+		     args->leader, prev, last_index(rf));
 		goto out;
 	}
 	/* Entries up to snap_index are committed and covered by the snapshot,
@@ -871,6 +901,10 @@ static void append_entries_handler(void *receiver, const void *vargs,
 			first--;
 		reply->conflict_term = term;
 		reply->conflict_index = first;
+		rlog(RLOG_APPEND, rf->me, rf->current_term,
+		     "rejected S%d: entry %d has term %d, not %d (term %d "
+		     "starts at %d)",
+		     args->leader, prev, term, args->prev_log_term, term, first);
 		goto out;
 	}
 	size_t i = 0;
@@ -881,6 +915,9 @@ static void append_entries_handler(void *receiver, const void *vargs,
 		if (index > last_index(rf))
 			break;
 		if (term_at(rf, index) != args->entries[i].term) {
+			rlog(RLOG_APPEND, rf->me, rf->current_term,
+			     "conflict at %d: deleting (%d, %d]", index,
+			     index - 1, last_index(rf));
 			log_truncate_from(rf, index);
 			break;
 		}
@@ -890,6 +927,11 @@ static void append_entries_handler(void *receiver, const void *vargs,
 	for (; i < args->nentries; i++)
 		log_append(rf, args->entries[i].term, args->entries[i].command,
 		           args->entries[i].command_len);
+	if (args->nentries > 0)
+		rlog2(RLOG_APPEND, rf->me, rf->current_term,
+		      "from S%d: entries (%d, %d], log now ends at %d",
+		      args->leader, prev, prev + (int)args->nentries,
+		      last_index(rf));
 	reply->success = true;
 	reply->log_len = last_index(rf) + 1;
 	if (args->leader_commit > rf->commit_index) {
@@ -967,6 +1009,9 @@ static void handle_append_reply(struct raft *rf, struct raft_peer *p,
 	if (next < 1)
 		next = 1;
 	if (next != p->next_index) {
+		rlog(RLOG_APPEND, rf->me, rf->current_term,
+		     "S%d rejected prev %d: next index %d -> %d", p->id,
+		     args->prev_log_index, p->next_index, next);
 		p->next_index = next;
 		post_append(rf, p->id);
 	}
@@ -1002,6 +1047,9 @@ static void send_append_entries(struct raft *rf, struct raft_peer *p)
 			};
 		}
 	}
+	rlog2(RLOG_APPEND, rf->me, rf->current_term,
+	      "-> S%d: prev %d term %d, %zu entries, commit %d", p->id, prev,
+	      args.prev_log_term, args.nentries, args.leader_commit);
 	unsigned call = call_begin(p);
 	pthread_mutex_unlock(&rf->mu);
 	bool ok = labrpc_call(rf->ends[p->id], "Raft.AppendEntries",
@@ -1045,6 +1093,9 @@ static void install_snapshot_handler(void *receiver, const void *vargs,
 	int index = args->last_included_index;
 	if (index <= rf->snap_index)
 		goto out;
+	rlog(RLOG_SNAP, rf->me, rf->current_term,
+	     "installing S%d's snapshot through %d (term %d), %zu bytes",
+	     args->leader, index, args->last_included_term, args->data_len);
 	log_compact(rf, index, args->last_included_term);
 	free(rf->snapshot);
 	rf->snapshot = copy_bytes(args->data, args->data_len);
@@ -1096,6 +1147,9 @@ static void send_install_snapshot(struct raft *rf, struct raft_peer *p)
 	};
 	struct install_snapshot_reply reply = { 0 };
 
+	rlog(RLOG_SNAP, rf->me, rf->current_term,
+	     "sending S%d the snapshot through %d (its next index is %d)",
+	     p->id, rf->snap_index, p->next_index);
 	unsigned call = call_begin(p);
 	pthread_mutex_unlock(&rf->mu);
 	bool ok = labrpc_call(rf->ends[p->id], "Raft.InstallSnapshot",
@@ -1198,11 +1252,15 @@ static void *applier_main(void *arg)
 				continue;
 			msg = raft_apply_msg_snapshot(rf->snapshot, rf->snapshot_len,
 			                              rf->log[0].term, rf->snap_index);
+			rlog(RLOG_APPLY, rf->me, rf->current_term,
+			     "delivering the snapshot through %d", rf->snap_index);
 			rf->last_applied = rf->snap_index;
 		} else if (rf->last_applied < rf->commit_index) {
 			int index = ++rf->last_applied;
 			const struct raft_entry *e = entry_at(rf, index);
 			msg = raft_apply_msg_command(e->command, e->command_len, index);
+			rlog2(RLOG_APPLY, rf->me, rf->current_term,
+			      "delivering entry %d", index);
 		} else {
 			pthread_cond_wait(&rf->applier_cond, &rf->mu);
 			continue;
@@ -1277,6 +1335,9 @@ struct raft *raft_make(struct labrpc_end **peers, int npeers, int me,
 	rf->commit_index = rf->snap_index;
 	rf->last_applied = rf->snap_index;
 	reset_election_timer(rf);
+	rlog(RLOG_PERSIST, me, rf->current_term,
+	     "started: voted for %d, log (%d, %d], snapshot %zu bytes",
+	     rf->voted_for, rf->snap_index, last_index(rf), rf->snapshot_len);
 
 	/* The threads start under the lock, so that if the second cannot be
 	 * made the first sees dead before doing anything. */
@@ -1332,6 +1393,8 @@ struct raft_start_result raft_start(struct raft *rf, const void *command,
 		persist(rf);
 		res.index = last_index(rf);
 		res.is_leader = true;
+		rlog2(RLOG_LEADER, rf->me, rf->current_term,
+		      "start: entry %d, %zu bytes", res.index, len);
 		for (int j = 0; j < rf->npeers; j++)
 			post_append(rf, j);
 		leader_advance_commit(rf); /* a cluster of one commits alone */
@@ -1359,6 +1422,9 @@ void raft_snapshot(struct raft *rf, int index, const void *snapshot,
 	pthread_mutex_lock(&rf->mu);
 	if (!rf->dead && index > rf->snap_index && index <= rf->last_applied &&
 	    index <= rf->commit_index) {
+		rlog(RLOG_SNAP, rf->me, rf->current_term,
+		     "service snapshot through %d, %zu bytes; log was (%d, %d]",
+		     index, len, rf->snap_index, last_index(rf));
 		log_compact(rf, index, term_at(rf, index));
 		free(rf->snapshot);
 		rf->snapshot = copy_bytes(snapshot, len);
@@ -1371,6 +1437,8 @@ void raft_snapshot(struct raft *rf, int index, const void *snapshot,
 void raft_kill(struct raft *rf)
 {
 	pthread_mutex_lock(&rf->mu);
+	if (!rf->dead)
+		rlog(RLOG_INFO, rf->me, rf->current_term, "killed");
 	rf->dead = true;
 	bool join = !rf->joined;
 	rf->joined = true;
