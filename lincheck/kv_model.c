@@ -1,11 +1,12 @@
 /*
  * kv_model.c: lin_kv_model, the key/value store's sequential specification
  * (6.5840's models.KvModel): one partition per key, the state of a partition
- * is that key's value as a malloc'd string.
+ * is that key's value (struct kv_state below).
  */
 #include "lincheck/lincheck.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,21 +53,104 @@ static const char *kv_partition(const struct lin_op *op)
 	return str_or_empty(in->key);
 }
 
-static void *kv_init(void)
+/*
+ * A state is a key's value, as the first len bytes of an append-only buffer
+ * that states share. The histories the kvraft tests record append to one
+ * value tens of thousands of times, so a state cannot be a string of its
+ * own: every step would copy the whole value, and the search cache keeps
+ * every state it meets. Appending to a state that ends where its buffer
+ * ends writes in place (the bytes below len are never changed, so every
+ * state on the buffer stays valid); appending to an older state copies it
+ * into a new buffer. A state also carries a polynomial hash of its bytes,
+ * extended in O(appended bytes), for the cache.
+ */
+struct kv_buf {
+	size_t refs; /* the states on it: all in one partition, one thread */
+	size_t used, cap;
+	char *data;
+};
+
+struct kv_state {
+	struct kv_buf *buf;
+	size_t len;
+	uint64_t hash; /* sum of data[i] * HASH_BASE^(len-1-i), mod 2^64 */
+};
+
+#define HASH_BASE UINT64_C(0x100000001b3)
+
+static struct kv_state *state_make(struct kv_buf *buf, size_t len,
+                                   uint64_t hash)
 {
-	return kv_strdup("");
+	struct kv_state *st = kv_xmalloc(sizeof *st);
+	buf->refs++;
+	*st = (struct kv_state){buf, len, hash};
+	return st;
 }
 
-/* state + suffix, or state itself when suffix is empty. */
-static void *kv_appended(const char *state, const char *suffix)
+static struct kv_buf *buf_make(size_t cap)
 {
-	size_t a = strlen(state), b = strlen(suffix);
-	if (b == 0)
-		return (void *)state;
-	char *s = kv_xmalloc(a + b + 1);
-	memcpy(s, state, a);
-	memcpy(s + a, suffix, b + 1);
-	return s;
+	struct kv_buf *b = kv_xmalloc(sizeof *b);
+	*b = (struct kv_buf){0, 0, cap > 16 ? cap : 16, NULL};
+	b->data = kv_xmalloc(b->cap);
+	return b;
+}
+
+/* Room for n more bytes at the end of b. */
+static void buf_reserve(struct kv_buf *b, size_t n)
+{
+	if (b->cap - b->used >= n)
+		return;
+	size_t cap = b->cap;
+	while (cap - b->used < n)
+		cap *= 2;
+	char *data = realloc(b->data, cap);
+	if (!data) {
+		fputs("lincheck: out of memory\n", stderr);
+		abort();
+	}
+	b->data = data;
+	b->cap = cap;
+}
+
+/* The hash of st's bytes followed by s[0..n). */
+static uint64_t hash_extend(uint64_t h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = h * HASH_BASE + (unsigned char)s[i];
+	return h;
+}
+
+/* A new state holding s[0..n) after the first prefix bytes of st (none
+ * when st is NULL). */
+static struct kv_state *state_extend(const struct kv_state *st, size_t prefix,
+                                     const char *s, size_t n)
+{
+	struct kv_buf *b;
+	if (st && st->buf->used == prefix) {
+		b = st->buf; /* st ends where its buffer does: write in place */
+	} else {
+		b = buf_make(prefix + n);
+		if (prefix > 0)
+			memcpy(b->data, st->buf->data, prefix);
+		b->used = prefix;
+	}
+	buf_reserve(b, n);
+	memcpy(b->data + b->used, s, n);
+	b->used += n;
+	uint64_t h = st && prefix > 0 ? st->hash : 0;
+	return state_make(b, prefix + n, hash_extend(h, s, n));
+}
+
+static void *kv_init(void)
+{
+	return state_make(buf_make(16), 0, 0);
+}
+
+/* Whether the NUL-terminated s equals st's value. strncmp stops at the end
+ * of either, so s is never read past its terminator. */
+static bool state_is(const struct kv_state *st, const char *s)
+{
+	return strncmp(s, st->buf->data, st->len) == 0 && s[st->len] == '\0';
 }
 
 /*
@@ -79,49 +163,58 @@ static void *kv_appended(const char *state, const char *suffix)
 static bool kv_step(const void *state, const void *input, const void *output,
                     void **new_state)
 {
-	const char *st = state;
+	const struct kv_state *st = state;
 	const struct lin_kv_input *in = input;
 	const struct lin_kv_output *out = output;
 	const char *value = str_or_empty(in->value);
+	const char *got = str_or_empty(out ? out->value : NULL);
 
 	switch (in->op) {
 	case LIN_KV_GET:
-		if (strcmp(str_or_empty(out ? out->value : NULL), st) != 0)
+		if (!state_is(st, got))
 			return false;
 		*new_state = (void *)st;
 		return true;
 	case LIN_KV_PUT:
-		*new_state =
-		        strcmp(value, st) == 0 ? (void *)st : kv_strdup(value);
+		*new_state = state_is(st, value)
+		                     ? (void *)st
+		                     : state_extend(NULL, 0, value, strlen(value));
 		return true;
 	case LIN_KV_APPEND:
-		*new_state = kv_appended(st, value);
-		return true;
+		break;
 	default:
-		if (strcmp(str_or_empty(out ? out->value : NULL), st) != 0)
+		if (!state_is(st, got))
 			return false;
-		*new_state = kv_appended(st, value);
-		return true;
+		break;
 	}
+	size_t n = strlen(value);
+	*new_state = n == 0 ? (void *)st : state_extend(st, st->len, value, n);
+	return true;
 }
 
 static bool kv_equal(const void *a, const void *b)
 {
-	return strcmp(a, b) == 0;
+	const struct kv_state *x = a, *y = b;
+	if (x->len != y->len || x->hash != y->hash)
+		return false;
+	/* The same buffer holds the same bytes below both lengths. */
+	return x->buf == y->buf || memcmp(x->buf->data, y->buf->data, x->len) == 0;
 }
 
-/* FNV-1a; the checker mixes it further. */
 static uint64_t kv_hash(const void *state)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (const unsigned char *p = state; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	return h;
+	const struct kv_state *st = state;
+	return st->hash ^ st->len;
 }
 
 static void kv_free_state(void *state)
 {
-	free(state);
+	struct kv_state *st = state;
+	if (--st->buf->refs == 0) {
+		free(st->buf->data);
+		free(st->buf);
+	}
+	free(st);
 }
 
 static char *kv_describe_op(const void *input, const void *output)
@@ -146,7 +239,11 @@ static char *kv_describe_op(const void *input, const void *output)
 
 static char *kv_describe_state(const void *state)
 {
-	return kv_strdup(state);
+	const struct kv_state *st = state;
+	char *s = kv_xmalloc(st->len + 1);
+	memcpy(s, st->buf->data, st->len);
+	s[st->len] = '\0';
+	return s;
 }
 
 const struct lin_model lin_kv_model = {

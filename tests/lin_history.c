@@ -93,7 +93,8 @@ static void store_apply(struct store *s, int key, int op, const char *value)
 }
 
 void lin_history_generate(struct lin_history *h, struct prng *rng, int nclients,
-                          size_t nops, int nkeys, int64_t spread)
+                          size_t nops, int nkeys, int64_t spread,
+                          int put_percent)
 {
 	struct store st = {xrealloc(NULL, nkeys * sizeof(char *)), nkeys};
 	for (int k = 0; k < nkeys; k++)
@@ -139,7 +140,8 @@ void lin_history_generate(struct lin_history *h, struct prng *rng, int nclients,
 			lin_history_add(h, c, call, ret, LIN_KV_GET, key_name,
 			                NULL, st.values[key]);
 		} else {
-			int op = dice < 65 ? LIN_KV_PUT : LIN_KV_APPEND;
+			int op = (dice - 50) * 2 < put_percent ? LIN_KV_PUT
+			                                       : LIN_KV_APPEND;
 			lin_history_add(h, c, call, ret, op, key_name, value,
 			                NULL);
 			store_apply(&st, key, op, value);

@@ -44,10 +44,12 @@ void lin_history_set_output(struct lin_history *h, size_t i,
  * 100 * (k + 1) on a sequential store, which gives gets their outputs, and
  * its call and return are drawn around that point (at most `spread` before
  * and after), each client having one operation outstanding at a time. About
- * half the operations are gets, the rest puts and appends of unique values
- * "x <client> <n> y". The history must have room for them.
+ * half the operations are gets, the rest puts (put_percent of them) and
+ * appends of unique values "x <client> <n> y". The history must have room
+ * for them.
  */
 void lin_history_generate(struct lin_history *h, struct prng *rng, int nclients,
-                          size_t nops, int nkeys, int64_t spread);
+                          size_t nops, int nkeys, int64_t spread,
+                          int put_percent);
 
 #endif

@@ -365,14 +365,20 @@ static void test_partitions_by_key(void)
  * too slow and too variable for a unit test under the sanitizers;
  * lincheck_bench measures that case.)
  */
-enum { GEN_CLIENTS = 10, GEN_OPS = 10 * 1000, GEN_SPREAD = 300 };
+enum {
+	GEN_CLIENTS = 10,
+	GEN_OPS = 10 * 1000,
+	GEN_SPREAD = 300,
+	GEN_PUT_PERCENT = 30,
+};
 
 static void generated(struct lin_history *h, int nkeys)
 {
 	struct prng rng;
 	prng_seed(&rng, runner_seed());
 	lin_history_init(h, GEN_OPS);
-	lin_history_generate(h, &rng, GEN_CLIENTS, GEN_OPS, nkeys, GEN_SPREAD);
+	lin_history_generate(h, &rng, GEN_CLIENTS, GEN_OPS, nkeys, GEN_SPREAD,
+	                     GEN_PUT_PERCENT);
 }
 
 /* A read in the middle of the history, made to return a value no one
