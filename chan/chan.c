@@ -1,9 +1,13 @@
 /*
  * chan.c: Go-like channels (see chan.h) on one mutex and condition variables.
- * An unbuffered channel keeps a FIFO queue of blocked senders, each waiting
- * on its own condition variable until a receiver takes its item; a buffered
- * channel is a ring of capacity slots. Not a general message queue: items
- * are opaque pointers and the channel never frees them.
+ * An unbuffered channel keeps two FIFO queues, as Go's runtime does: blocked
+ * senders, each waiting on its own condition variable until a receiver takes
+ * its item, and blocked receivers, each waiting until a sender hands it an
+ * item. A send that finds a receiver waiting completes at once, without
+ * blocking; a receive that finds a sender waiting likewise. At most one of
+ * the queues is non-empty. A buffered channel is a ring of capacity slots.
+ * Not a general message queue: items are opaque pointers and the channel
+ * never frees them.
  */
 #include "chan/chan.h"
 
@@ -25,9 +29,19 @@ struct chan_sender {
 	struct chan_sender *next;
 };
 
+/* A receiver blocked on an unbuffered channel, on the receiver's stack and
+ * linked into the channel's queue until a sender fills it, chan_close
+ * unlinks it, or its deadline passes (it unlinks itself). */
+struct chan_receiver {
+	void *item;
+	bool filled;              /* a sender handed item over */
+	pthread_cond_t cond;      /* signalled when filled, or on close */
+	struct chan_receiver *next;
+};
+
 struct chan {
 	pthread_mutex_t mu;
-	pthread_cond_t recv_cond; /* something to receive, or closed */
+	pthread_cond_t recv_cond; /* buffered: something to receive, or closed */
 	pthread_cond_t send_cond; /* buffered: room in the ring, or closed */
 	bool closed;
 
@@ -38,9 +52,12 @@ struct chan {
 	size_t head;
 	size_t count;
 
-	/* Unbuffered (capacity == 0): blocked senders, oldest first. */
+	/* Unbuffered (capacity == 0): blocked senders and blocked receivers,
+	 * oldest first; one of the two queues is always empty. */
 	struct chan_sender *senders_head;
 	struct chan_sender *senders_tail;
+	struct chan_receiver *receivers_head;
+	struct chan_receiver *receivers_tail;
 };
 
 struct chan *chan_make(size_t capacity)
@@ -87,22 +104,40 @@ void chan_free(struct chan *ch)
 	free(ch);
 }
 
-/* Unbuffered send: queue up as a waiting sender, then wait until a receiver
- * has taken the item or the channel is closed. Called with ch->mu held. */
-static int send_unbuffered(struct chan *ch, void *item)
+/* A condition variable for a waiter on the stack. Default attributes (or
+ * the monotonic clock) fail only for lack of resources. */
+static void waiter_cond_init(pthread_cond_t *cond, bool timed)
 {
-	struct chan_sender self = { .item = item };
-	if (pthread_cond_init(&self.cond, NULL)) {
-		/* Default attributes: fails only for lack of resources. */
-		fprintf(stderr, "chan_send: pthread_cond_init failed\n");
+	if (timed ? labtime_cond_init(cond) : pthread_cond_init(cond, NULL)) {
+		fprintf(stderr, "chan: cannot make a condition variable\n");
 		abort();
 	}
+}
+
+/* Unbuffered send: hand the item to the oldest waiting receiver, if any, and
+ * return at once; otherwise queue up as a waiting sender, then wait until a
+ * receiver has taken the item or the channel is closed. ch->mu held. */
+static int send_unbuffered(struct chan *ch, void *item)
+{
+	struct chan_receiver *r = ch->receivers_head;
+	if (r) {
+		ch->receivers_head = r->next;
+		if (!ch->receivers_head)
+			ch->receivers_tail = NULL;
+		r->next = NULL;
+		r->item = item;
+		r->filled = true;
+		pthread_cond_signal(&r->cond);
+		return CHAN_OK;
+	}
+
+	struct chan_sender self = { .item = item };
+	waiter_cond_init(&self.cond, false);
 	if (ch->senders_tail)
 		ch->senders_tail->next = &self;
 	else
 		ch->senders_head = &self;
 	ch->senders_tail = &self;
-	pthread_cond_signal(&ch->recv_cond);
 
 	/* A receiver sets taken and unlinks us; chan_close unlinks us
 	 * without setting it. Either way we are off the queue on return. */
@@ -167,6 +202,61 @@ static void *take_item(struct chan *ch)
 	return item;
 }
 
+/* Takes r out of ch's queue of waiting receivers, if it is still in it. */
+static void unlink_receiver(struct chan *ch, struct chan_receiver *r)
+{
+	struct chan_receiver *prev = NULL;
+	for (struct chan_receiver *q = ch->receivers_head; q; q = q->next) {
+		if (q != r) {
+			prev = q;
+			continue;
+		}
+		if (prev)
+			prev->next = r->next;
+		else
+			ch->receivers_head = r->next;
+		if (ch->receivers_tail == r)
+			ch->receivers_tail = prev;
+		r->next = NULL;
+		return;
+	}
+}
+
+/* Unbuffered receive with no sender waiting: queue up as a waiting receiver
+ * until a sender fills it, the channel is closed or the deadline passes
+ * (deadline_ns < 0: none). ch->mu held. */
+static int recv_unbuffered_wait(struct chan *ch, void **item,
+                                int64_t deadline_ns)
+{
+	struct chan_receiver self = { 0 };
+	waiter_cond_init(&self.cond, deadline_ns >= 0);
+	if (ch->receivers_tail)
+		ch->receivers_tail->next = &self;
+	else
+		ch->receivers_head = &self;
+	ch->receivers_tail = &self;
+
+	int err = CHAN_OK;
+	while (!self.filled && !ch->closed) {
+		if (deadline_ns < 0) {
+			pthread_cond_wait(&self.cond, &ch->mu);
+		} else if (labtime_cond_wait_until(&self.cond, &ch->mu,
+		                                   deadline_ns) == ETIMEDOUT &&
+		           !self.filled && !ch->closed) {
+			err = CHAN_TIMEOUT;
+			break;
+		}
+	}
+	/* A sender or chan_close unlinked us; a timeout did not. */
+	unlink_receiver(ch, &self);
+	pthread_cond_destroy(&self.cond);
+	if (self.filled) {
+		*item = self.item;
+		return CHAN_OK;
+	}
+	return err == CHAN_TIMEOUT ? CHAN_TIMEOUT : CHAN_CLOSED;
+}
+
 /* The receive behind chan_recv (deadline_ns < 0: wait forever) and
  * chan_recv_timeout. *item is NULL unless CHAN_OK is returned. */
 static int recv_until(struct chan *ch, void **item, int64_t deadline_ns)
@@ -174,6 +264,11 @@ static int recv_until(struct chan *ch, void **item, int64_t deadline_ns)
 	int err = CHAN_OK;
 	*item = NULL;
 	pthread_mutex_lock(&ch->mu);
+	if (ch->capacity == 0 && !can_recv(ch) && !ch->closed) {
+		err = recv_unbuffered_wait(ch, item, deadline_ns);
+		pthread_mutex_unlock(&ch->mu);
+		return err;
+	}
 	while (!can_recv(ch) && !ch->closed) {
 		if (deadline_ns < 0) {
 			pthread_cond_wait(&ch->recv_cond, &ch->mu);
@@ -227,6 +322,14 @@ void chan_close(struct chan *ch)
 			s = next;
 		}
 		ch->senders_head = ch->senders_tail = NULL;
+		/* ...and every blocked receiver with nothing. */
+		for (struct chan_receiver *r = ch->receivers_head; r;) {
+			struct chan_receiver *next = r->next;
+			r->next = NULL;
+			pthread_cond_signal(&r->cond);
+			r = next;
+		}
+		ch->receivers_head = ch->receivers_tail = NULL;
 		pthread_cond_broadcast(&ch->send_cond);
 		pthread_cond_broadcast(&ch->recv_cond);
 	}
