@@ -40,6 +40,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -69,6 +70,11 @@ enum {
 	/* The is-server-dead poll while a handler runs. */
 	DEAD_POLL_MS = 100,
 };
+
+/* How many times a caller polls for its reply, and an idle worker for a
+ * job, before sleeping: the first SPIN_PAUSES with a pause instruction in
+ * between, the others yielding the CPU. */
+enum { SPIN_POLLS = 40, SPIN_PAUSES = 20 };
 
 #define MS_NS INT64_C(1000000)
 #define NOT_IN_HEAP SIZE_MAX
@@ -528,6 +534,36 @@ static void sem_wait_intr(sem_t *sem)
 		;
 }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/*
+ * sem_wait, but first polls the semaphore for a few microseconds. A reply
+ * (or a job) that comes within them costs no sleep and no wake-up, each of
+ * which takes the kernel several microseconds; one that takes longer costs
+ * the poll on top of the sleep. Between most polls the thread yields its
+ * CPU, so that a poller never keeps a thread with work to do (such as the
+ * one it waits for) from running.
+ */
+static void sem_wait_spin(sem_t *sem)
+{
+	for (int i = 0; i < SPIN_POLLS; i++) {
+		if (sem_trywait(sem) == 0)
+			return;
+		if (i < SPIN_PAUSES)
+			cpu_relax();
+		else
+			sched_yield();
+	}
+	sem_wait_intr(sem);
+}
+
 static void req_get(struct labrpc_req *req)
 {
 	atomic_fetch_add(&req->refs, 1);
@@ -812,7 +848,7 @@ static void *worker_main(void *arg)
 			pthread_mutex_unlock(&net->mu);
 			if (stopping)
 				break;
-			sem_wait_intr(&self->wake);
+			sem_wait_spin(&self->wake);
 			waking = true;
 			continue;
 		}
@@ -954,7 +990,7 @@ bool labrpc_call(struct labrpc_end *end, const char *svc_meth,
 
 	/* Once woken, ok and reply are final and no other thread touches them.
 	 */
-	sem_wait_intr(&req->woken);
+	sem_wait_spin(&req->woken);
 	bool ok = req->ok;
 	uint8_t *bytes = req->reply;
 	size_t len = req->reply_len;
