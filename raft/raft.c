@@ -3,10 +3,13 @@
  * Raft paper: leader election and log replication (Figure 2, §5), the
  * election restriction (§5.4.1), committing only entries of the current term
  * (§5.4.2) and log compaction with a whole snapshot per InstallSnapshot RPC
- * (§7, Figure 13 without chunking). The apply messages themselves are made in
- * raft/apply_msg.c. Not for: the tester or the key/value service.
+ * (§7, Figure 13 without chunking), and, from the Raft thesis, a leader
+ * stepping down when no majority has answered it lately (§6.2). The apply
+ * messages themselves are made in raft/apply_msg.c. Not for: the tester or
+ * the key/value service.
  *
- * One mutex guards the whole peer. Its threads, all joined by raft_kill:
+ * One mutex guards the whole peer; the threads it wakes are woken once it
+ * is released (raft_unlock). Its threads, all joined by raft_kill:
  *   ticker   waits for the next deadline: the election timeout of a follower
  *            or candidate, the heartbeat time of a leader;
  *   applier  the only thread that sends on the apply channel: it takes the
@@ -43,6 +46,9 @@
 
 enum {
 	HEARTBEAT_MS = 100,            /* the tester allows at most 10 per second */
+	/* A leader that has heard from no majority for this long steps down
+	 * (two heartbeats missed by a majority). */
+	QUORUM_MS = 2 * HEARTBEAT_MS,
 	ELECTION_TIMEOUT_MIN_MS = 300, /* election timeouts are drawn from */
 	ELECTION_TIMEOUT_SPAN_MS = 300, /*   [300, 600) ms */
 	/* A call to an unreachable peer can take 7 s to fail, and only a call
@@ -78,6 +84,7 @@ struct raft_peer {
 	bool awaiting;    /* the latest of them has not returned yet */
 	int64_t heartbeat_ns; /* leader: when to send a heartbeat if nothing
 	                       * else has gone to this peer by then */
+	int64_t ack_ns;   /* leader: when this peer last answered, in our term */
 	int idle;         /* sender threads waiting on cond */
 	int nthreads;
 	pthread_t threads[SENDERS_PER_PEER];
@@ -118,6 +125,13 @@ struct raft {
 	struct prng prng;
 
 	struct raft_peer *peers; /* peers[me] is unused */
+	/* Wake-ups owed, made once mu is released (raft_unlock): a thread
+	 * woken while mu is still held would only block again on mu. Bit j
+	 * of wake_senders: a sender of peer j (j < 64; others are woken at
+	 * once). */
+	uint64_t wake_senders;
+	bool wake_ticker;
+	bool wake_applier;
 	pthread_cond_t ticker_cond;
 	pthread_cond_t applier_cond;
 	pthread_t ticker;
@@ -586,6 +600,41 @@ static void reset_election_timer(struct raft *rf)
 	rf->election_deadline_ns = labtime_now_ns() + ms * MS_NS;
 }
 
+/* Makes the wake-ups owed, with mu held: before waiting on a condition
+ * variable, which releases mu without raft_unlock. */
+static void wake_owed_locked(struct raft *rf)
+{
+	for (int j = 0; rf->wake_senders != 0; j++) {
+		if (rf->wake_senders & (UINT64_C(1) << j))
+			pthread_cond_signal(&rf->peers[j].cond);
+		rf->wake_senders &= ~(UINT64_C(1) << j);
+	}
+	if (rf->wake_ticker)
+		pthread_cond_signal(&rf->ticker_cond);
+	if (rf->wake_applier)
+		pthread_cond_signal(&rf->applier_cond);
+	rf->wake_ticker = rf->wake_applier = false;
+}
+
+/* Releases mu, then makes the wake-ups owed. */
+static void raft_unlock(struct raft *rf)
+{
+	uint64_t senders = rf->wake_senders;
+	bool ticker = rf->wake_ticker, applier = rf->wake_applier;
+	rf->wake_senders = 0;
+	rf->wake_ticker = rf->wake_applier = false;
+	pthread_mutex_unlock(&rf->mu);
+	for (int j = 0; senders != 0; j++) {
+		if (senders & (UINT64_C(1) << j))
+			pthread_cond_signal(&rf->peers[j].cond);
+		senders &= ~(UINT64_C(1) << j);
+	}
+	if (ticker)
+		pthread_cond_signal(&rf->ticker_cond);
+	if (applier)
+		pthread_cond_signal(&rf->applier_cond);
+}
+
 static void *sender_main(void *arg);
 
 /* Hands work (already flagged in p) to one of p's sender threads, starting
@@ -595,7 +644,10 @@ static void wake_sender(struct raft *rf, struct raft_peer *p)
 	if (rf->dead)
 		return;
 	if (p->idle > 0) {
-		pthread_cond_signal(&p->cond);
+		if (p->id < 64)
+			rf->wake_senders |= UINT64_C(1) << p->id;
+		else
+			pthread_cond_signal(&p->cond);
 	} else if (p->nthreads < SENDERS_PER_PEER &&
 	           pthread_create(&p->threads[p->nthreads], NULL, sender_main, p) == 0) {
 		p->nthreads++;
@@ -664,12 +716,14 @@ static void become_leader(struct raft *rf)
 	rlog(RLOG_LEADER, rf->me, rf->current_term,
 	     "became leader with %d votes, log (%d, %d], commit %d", rf->votes,
 	     rf->snap_index, last_index(rf), rf->commit_index);
+	int64_t now = labtime_now_ns();
 	for (int j = 0; j < rf->npeers; j++) {
 		rf->peers[j].next_index = last_index(rf) + 1;
 		rf->peers[j].match_index = 0;
+		rf->peers[j].ack_ns = now;
 		send_append_now(rf, j);
 	}
-	pthread_cond_signal(&rf->ticker_cond); /* now on heartbeat duty */
+	rf->wake_ticker = true; /* now on heartbeat duty */
 }
 
 /*
@@ -709,7 +763,7 @@ static void set_commit_index(struct raft *rf, int index)
 	rlog(RLOG_COMMIT, rf->me, rf->current_term, "commit index %d -> %d",
 	     rf->commit_index, index);
 	rf->commit_index = index;
-	pthread_cond_signal(&rf->applier_cond);
+	rf->wake_applier = true;
 }
 
 /*
@@ -788,7 +842,7 @@ static void request_vote_handler(void *receiver, const void *vargs,
 out:
 	if (dirty)
 		persist(rf);
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 }
 
 /* Figure 2, Candidates: if votes are received from a majority of servers,
@@ -825,7 +879,7 @@ static void send_request_vote(struct raft *rf, struct raft_peer *p)
 
 	rlog2(RLOG_VOTE, rf->me, rf->current_term, "-> S%d: RequestVote",
 	      p->id);
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 	bool ok = labrpc_call(rf->ends[p->id], "Raft.RequestVote",
 	                      &request_vote_args_type, &args,
 	                      &request_vote_reply_type, &reply);
@@ -942,7 +996,7 @@ static void append_entries_handler(void *receiver, const void *vargs,
 out:
 	if (dirty)
 		persist(rf);
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 }
 
 /*
@@ -986,6 +1040,7 @@ static void handle_append_reply(struct raft *rf, struct raft_peer *p,
 	if (rf->role != LEADER || rf->current_term != args->term ||
 	    reply->term != args->term)
 		return;
+	p->ack_ns = labtime_now_ns();
 	if (reply->success) {
 		int match = args->prev_log_index + (int)args->nentries;
 		if (match > p->match_index)
@@ -1051,7 +1106,7 @@ static void send_append_entries(struct raft *rf, struct raft_peer *p)
 	      "-> S%d: prev %d term %d, %zu entries, commit %d", p->id, prev,
 	      args.prev_log_term, args.nentries, args.leader_commit);
 	unsigned call = call_begin(p);
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 	bool ok = labrpc_call(rf->ends[p->id], "Raft.AppendEntries",
 	                      &append_entries_args_type, &args,
 	                      &append_entries_reply_type, &reply);
@@ -1104,12 +1159,12 @@ static void install_snapshot_handler(void *receiver, const void *vargs,
 	set_commit_index(rf, index);
 	if (index > rf->last_applied) {
 		rf->snapshot_pending = true;
-		pthread_cond_signal(&rf->applier_cond);
+		rf->wake_applier = true;
 	}
 out:
 	if (dirty)
 		persist(rf);
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 }
 
 /* §7: after a successful InstallSnapshot the follower holds everything up
@@ -1126,6 +1181,7 @@ static void handle_snapshot_reply(struct raft *rf, struct raft_peer *p,
 	if (rf->role != LEADER || rf->current_term != args->term ||
 	    reply->term != args->term)
 		return;
+	p->ack_ns = labtime_now_ns();
 	if (args->last_included_index > p->match_index)
 		p->match_index = args->last_included_index;
 	if (args->last_included_index + 1 > p->next_index)
@@ -1151,7 +1207,7 @@ static void send_install_snapshot(struct raft *rf, struct raft_peer *p)
 	     "sending S%d the snapshot through %d (its next index is %d)",
 	     p->id, rf->snap_index, p->next_index);
 	unsigned call = call_begin(p);
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 	bool ok = labrpc_call(rf->ends[p->id], "Raft.InstallSnapshot",
 	                      &install_snapshot_args_type, &args,
 	                      &install_snapshot_reply_type, &reply);
@@ -1184,12 +1240,30 @@ static void *sender_main(void *arg)
 				send_append_entries(rf, p);
 		} else {
 			p->idle++;
+			wake_owed_locked(rf);
 			pthread_cond_wait(&p->cond, &rf->mu);
 			p->idle--;
 		}
 	}
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 	return NULL;
+}
+
+/*
+ * Thesis §6.2 ("a leader steps down if an election timeout elapses without
+ * a successful round of heartbeats to a majority of its cluster"): whether
+ * a majority, counting the leader, answered in the last QUORUM_MS. A leader
+ * cut off from the majority thus stops accepting commands (which could
+ * never commit) long before it hears of its successor, as the tester's
+ * one() would otherwise give it one and wait two seconds for nothing.
+ */
+static bool leader_has_quorum(const struct raft *rf, int64_t now)
+{
+	int heard = 1;
+	for (int j = 0; j < rf->npeers; j++)
+		if (j != rf->me && now - rf->peers[j].ack_ns < QUORUM_MS * MS_NS)
+			heard++;
+	return 2 * heard > rf->npeers;
 }
 
 /*
@@ -1197,7 +1271,8 @@ static void *sender_main(void *arg)
  * without hearing from the current leader or granting a vote, start a new
  * election. Leaders: send heartbeats during idle periods to prevent election
  * timeouts (§5.2): to each peer that has been sent nothing for HEARTBEAT_MS,
- * even if calls to it hang (only a new call can find it reachable again).
+ * even if calls to it hang (only a new call can find it reachable again);
+ * and step down without a quorum (leader_has_quorum).
  */
 static void *ticker_main(void *arg)
 {
@@ -1206,7 +1281,12 @@ static void *ticker_main(void *arg)
 	pthread_mutex_lock(&rf->mu);
 	while (!rf->dead) {
 		int64_t now = labtime_now_ns();
-		if (rf->role == LEADER) {
+		if (rf->role == LEADER && !leader_has_quorum(rf, now)) {
+			rlog(RLOG_LEADER, rf->me, rf->current_term,
+			     "no majority answered in %d ms: stepping down",
+			     QUORUM_MS);
+			become_follower(rf, rf->current_term);
+		} else if (rf->role == LEADER) {
 			int64_t wake = now + HEARTBEAT_MS * MS_NS;
 			for (int j = 0; j < rf->npeers; j++) {
 				struct raft_peer *p = &rf->peers[j];
@@ -1220,15 +1300,17 @@ static void *ticker_main(void *arg)
 					wake = p->heartbeat_ns;
 				}
 			}
+			wake_owed_locked(rf);
 			labtime_cond_wait_until(&rf->ticker_cond, &rf->mu, wake);
 		} else if (now >= rf->election_deadline_ns) {
 			start_election(rf);
 		} else {
+			wake_owed_locked(rf);
 			labtime_cond_wait_until(&rf->ticker_cond, &rf->mu,
 			                        rf->election_deadline_ns);
 		}
 	}
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 	return NULL;
 }
 
@@ -1262,10 +1344,11 @@ static void *applier_main(void *arg)
 			rlog2(RLOG_APPLY, rf->me, rf->current_term,
 			      "delivering entry %d", index);
 		} else {
+			wake_owed_locked(rf);
 			pthread_cond_wait(&rf->applier_cond, &rf->mu);
 			continue;
 		}
-		pthread_mutex_unlock(&rf->mu);
+		raft_unlock(rf);
 		int err = chan_send(rf->apply_ch, msg);
 		pthread_mutex_lock(&rf->mu);
 		if (err != CHAN_OK) {
@@ -1273,7 +1356,7 @@ static void *applier_main(void *arg)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 	return NULL;
 }
 
@@ -1343,16 +1426,16 @@ struct raft *raft_make(struct labrpc_end **peers, int npeers, int me,
 	 * made the first sees dead before doing anything. */
 	pthread_mutex_lock(&rf->mu);
 	if (pthread_create(&rf->ticker, NULL, ticker_main, rf) != 0) {
-		pthread_mutex_unlock(&rf->mu);
+		raft_unlock(rf);
 		goto free_log;
 	}
 	if (pthread_create(&rf->applier, NULL, applier_main, rf) != 0) {
 		rf->dead = true;
-		pthread_mutex_unlock(&rf->mu);
+		raft_unlock(rf);
 		pthread_join(rf->ticker, NULL);
 		goto free_log;
 	}
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 	return rf;
 
 free_log:
@@ -1399,7 +1482,7 @@ struct raft_start_result raft_start(struct raft *rf, const void *command,
 			post_append(rf, j);
 		leader_advance_commit(rf); /* a cluster of one commits alone */
 	}
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 	return res;
 }
 
@@ -1408,7 +1491,7 @@ void raft_get_state(struct raft *rf, int *term, bool *is_leader)
 	pthread_mutex_lock(&rf->mu);
 	*term = rf->current_term;
 	*is_leader = rf->role == LEADER && !rf->dead;
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 }
 
 /*
@@ -1431,7 +1514,7 @@ void raft_snapshot(struct raft *rf, int index, const void *snapshot,
 		rf->snapshot_len = len;
 		persist(rf);
 	}
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 }
 
 void raft_kill(struct raft *rf)
@@ -1446,7 +1529,7 @@ void raft_kill(struct raft *rf)
 	pthread_cond_broadcast(&rf->applier_cond);
 	for (int j = 0; j < rf->npeers; j++)
 		pthread_cond_broadcast(&rf->peers[j].cond);
-	pthread_mutex_unlock(&rf->mu);
+	raft_unlock(rf);
 	if (!join)
 		return;
 
