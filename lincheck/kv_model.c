@@ -146,11 +146,18 @@ static void *kv_init(void)
 	return state_make(buf_make(16), 0, 0);
 }
 
-/* Whether the NUL-terminated s equals st's value. strncmp stops at the end
- * of either, so s is never read past its terminator. */
-static bool state_is(const struct kv_state *st, const char *s)
+/* Whether the n bytes at s are st's value. */
+static bool state_is(const struct kv_state *st, const char *s, size_t n)
 {
-	return strncmp(s, st->buf->data, st->len) == 0 && s[st->len] == '\0';
+	return n == st->len && (n == 0 || memcmp(s, st->buf->data, n) == 0);
+}
+
+/* What a get returned, as bytes; NULL outputs read as "". */
+static void output_bytes(const struct lin_kv_output *out, const char **s,
+                         size_t *n)
+{
+	*s = out && out->value ? out->value : "";
+	*n = out && out->value ? out->len : 0;
 }
 
 /*
@@ -167,23 +174,25 @@ static bool kv_step(const void *state, const void *input, const void *output,
 	const struct lin_kv_input *in = input;
 	const struct lin_kv_output *out = output;
 	const char *value = str_or_empty(in->value);
-	const char *got = str_or_empty(out ? out->value : NULL);
+	const char *got;
+	size_t got_len;
+	output_bytes(out, &got, &got_len);
 
 	switch (in->op) {
 	case LIN_KV_GET:
-		if (!state_is(st, got))
+		if (!state_is(st, got, got_len))
 			return false;
 		*new_state = (void *)st;
 		return true;
 	case LIN_KV_PUT:
-		*new_state = state_is(st, value)
+		*new_state = state_is(st, value, strlen(value))
 		                     ? (void *)st
 		                     : state_extend(NULL, 0, value, strlen(value));
 		return true;
 	case LIN_KV_APPEND:
 		break;
 	default:
-		if (!state_is(st, got))
+		if (!state_is(st, got, got_len))
 			return false;
 		break;
 	}
@@ -222,10 +231,12 @@ static char *kv_describe_op(const void *input, const void *output)
 	const struct lin_kv_input *in = input;
 	const struct lin_kv_output *out = output;
 	const char *key = str_or_empty(in->key);
+	const char *got;
+	size_t got_len;
+	output_bytes(out, &got, &got_len);
 	switch (in->op) {
 	case LIN_KV_GET:
-		return kv_sprintf("get('%s') -> '%s'", key,
-		                  str_or_empty(out ? out->value : NULL));
+		return kv_sprintf("get('%s') -> '%.*s'", key, (int)got_len, got);
 	case LIN_KV_PUT:
 		return kv_sprintf("put('%s', '%s')", key,
 		                  str_or_empty(in->value));

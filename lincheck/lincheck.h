@@ -174,10 +174,22 @@ struct lin_kv_input {
 	const char *value;
 };
 
-/* value is what a get returned; unused (may be NULL) for put and append. */
+/* What a get returned: the len bytes at value, which need not be followed
+ * by a NUL (so that a recorder may point many outputs into one buffer);
+ * unused for put and append. A NULL value reads as "". */
 struct lin_kv_output {
 	const char *value;
+	size_t len;
 };
+
+/* The output of a get that returned the NUL-terminated s (NULL: ""). */
+static inline struct lin_kv_output lin_kv_output_str(const char *s)
+{
+	size_t len = 0;
+	while (s && s[len] != '\0')
+		len++;
+	return (struct lin_kv_output){s, len};
+}
 
 /*
  * The KV model: partitioned by key; the state is the key's string value,

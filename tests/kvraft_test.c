@@ -69,7 +69,8 @@ static void start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
 
 /* ---- the history of operations (Go: OpLog) ---- */
 
-/* One completed Clerk call, owning its strings. */
+/* One completed Clerk call, owning its input strings; a get's output points
+ * into its key's values (below). */
 struct logged_op {
 	int client_id;
 	int64_t call_ns, return_ns;
@@ -77,17 +78,39 @@ struct logged_op {
 	struct lin_kv_output output;
 };
 
+/*
+ * The values gets returned for one key. A key's value mostly grows by
+ * appends, and a fast service makes tens of thousands of calls in a test,
+ * so a copy per get would take gigabytes: instead the outputs are prefixes
+ * of one buffer, extended in place while each new output begins with the
+ * buffer's bytes. Bytes once written are never changed, so every output
+ * stays valid; a buffer outgrown or diverged from is retired, not freed.
+ */
+struct key_values {
+	char *key;
+	char *buf;
+	size_t len, cap;
+};
+
 struct oplog {
 	pthread_mutex_t mu;
 	struct logged_op *ops;
 	size_t n, cap;
+	struct key_values *keys;
+	size_t nkeys;
+	char **retired; /* buffers some outputs still point into */
+	size_t nretired;
 };
 
 static void oplog_init(struct oplog *log)
 {
-	pthread_mutex_init(&log->mu, NULL);
 	log->ops = NULL;
 	log->n = log->cap = 0;
+	log->keys = NULL;
+	log->nkeys = 0;
+	log->retired = NULL;
+	log->nretired = 0;
+	pthread_mutex_init(&log->mu, NULL);
 }
 
 static void oplog_free(struct oplog *log)
@@ -95,10 +118,65 @@ static void oplog_free(struct oplog *log)
 	for (size_t k = 0; k < log->n; k++) {
 		free((char *)log->ops[k].input.key);
 		free((char *)log->ops[k].input.value);
-		free((char *)log->ops[k].output.value);
 	}
+	for (size_t k = 0; k < log->nkeys; k++) {
+		free(log->keys[k].key);
+		free(log->keys[k].buf);
+	}
+	for (size_t k = 0; k < log->nretired; k++)
+		free(log->retired[k]);
+	free(log->keys);
+	free(log->retired);
 	free(log->ops);
 	pthread_mutex_destroy(&log->mu);
+}
+
+static void oplog_retire(struct oplog *log, char *buf)
+{
+	if (buf == NULL)
+		return;
+	log->retired = xrealloc(log->retired,
+	                        (log->nretired + 1) * sizeof *log->retired);
+	log->retired[log->nretired++] = buf;
+}
+
+/* Stores what a get of key returned and says where; log->mu held. */
+static struct lin_kv_output oplog_keep_output(struct oplog *log,
+                                              const char *key, const char *v)
+{
+	size_t n = strlen(v);
+	struct key_values *kv = NULL;
+	for (size_t k = 0; k < log->nkeys && kv == NULL; k++)
+		if (strcmp(log->keys[k].key, key) == 0)
+			kv = &log->keys[k];
+	if (kv == NULL) {
+		log->keys = xrealloc(log->keys,
+		                     (log->nkeys + 1) * sizeof *log->keys);
+		kv = &log->keys[log->nkeys++];
+		*kv = (struct key_values){.key = xstrdup(key)};
+	}
+
+	size_t same = n < kv->len ? n : kv->len;
+	if (kv->buf == NULL || memcmp(kv->buf, v, same) != 0) {
+		/* not a prefix of what was seen, nor an extension of it */
+		oplog_retire(log, kv->buf);
+		kv->buf = NULL;
+		kv->len = kv->cap = 0;
+	} else if (n <= kv->len) {
+		return (struct lin_kv_output){kv->buf, n};
+	}
+	if (n > kv->cap) {
+		size_t cap = kv->cap * 2 > n ? kv->cap * 2 : n + 64;
+		char *buf = xrealloc(NULL, cap);
+		if (kv->len > 0)
+			memcpy(buf, kv->buf, kv->len);
+		oplog_retire(log, kv->buf);
+		kv->buf = buf;
+		kv->cap = cap;
+	}
+	memcpy(kv->buf + kv->len, v + kv->len, n - kv->len);
+	kv->len = n;
+	return (struct lin_kv_output){kv->buf, n};
 }
 
 /* Records a call (copying its strings); value and output may be NULL.
@@ -122,9 +200,10 @@ static void oplog_append(struct kvcfg *cfg, struct oplog *log, int client_id,
 	        .call_ns = call_ns,
 	        .return_ns = return_ns,
 	        .input = {op, xstrdup(key), value ? xstrdup(value) : NULL},
-	        .output = {output ? xstrdup(output) : NULL},
 	};
 	pthread_mutex_lock(&log->mu);
+	if (output != NULL)
+		e.output = oplog_keep_output(log, key, output);
 	if (log->n == log->cap) {
 		log->cap = log->cap ? 2 * log->cap : 256;
 		log->ops = xrealloc(log->ops, log->cap * sizeof *log->ops);

@@ -63,14 +63,14 @@ size_t lin_history_add(struct lin_history *h, int client, int64_t call,
 	}
 	size_t i = h->n++;
 	h->in[i] = (struct lin_kv_input){op, keep(h, key), keep(h, value)};
-	h->out[i] = (struct lin_kv_output){keep(h, output)};
+	h->out[i] = lin_kv_output_str(keep(h, output));
 	h->ops[i] = (struct lin_op){client, call, ret, &h->in[i], &h->out[i]};
 	return i;
 }
 
 void lin_history_set_output(struct lin_history *h, size_t i, const char *output)
 {
-	h->out[i].value = keep(h, output);
+	h->out[i] = lin_kv_output_str(keep(h, output));
 }
 
 /* The sequential store the generator runs: one growing string per key. */

@@ -389,7 +389,10 @@ static bool parse_field(struct parser *ps, enum field f, struct record *r)
 	case F_VALUE:
 		return parse_string(ps, (char **)&r->in.value);
 	case F_OUTPUT:
-		return parse_string(ps, (char **)&r->out.value);
+		if (!parse_string(ps, (char **)&r->out.value))
+			return false;
+		r->out = lin_kv_output_str(r->out.value);
+		return true;
 	default:
 		return false;
 	}
