@@ -1,7 +1,7 @@
 /*
  * runner_selftest.c: a test program whose tests misbehave on purpose, one
  * way each (a failed assertion, runner_fatalf, a crash, a hang, an early
- * exit, a leak), so tests/runner_selftest.sh can check that the runner
+ * exit, a leak, a data race), so tests/runner_selftest.sh can check that the runner
  * reports every one of them as it should. Not part of any graded suite:
  * most of these tests are meant to fail.
  */
@@ -24,6 +24,17 @@
 #endif
 #ifndef LEAK_CHECKED
 #define LEAK_CHECKED 0
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define RACE_CHECKED 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RACE_CHECKED 1
+#endif
+#endif
+#ifndef RACE_CHECKED
+#define RACE_CHECKED 0
 #endif
 
 static void test_pass(void)
@@ -112,6 +123,29 @@ static void test_leak(void)
 	p = NULL;
 }
 
+/* Two threads write one plain int with no lock: ThreadSanitizer must report
+ * it, and the runner must fail the test. */
+static int racy;
+
+static void *race_writer(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 1000; i++)
+		racy++;
+	return NULL;
+}
+
+static void test_data_race(void)
+{
+	pthread_t a, b;
+	if (pthread_create(&a, NULL, race_writer, NULL) != 0 ||
+	    pthread_create(&b, NULL, race_writer, NULL) != 0)
+		runner_fatalf("pthread_create failed");
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	printf("race_checked=%d racy=%d\n", RACE_CHECKED, racy);
+}
+
 static void test_time_scale(void)
 {
 	printf("time_scale=%g\n", runner_time_scale());
@@ -123,6 +157,7 @@ static const struct runner_test tests[] = {
         {"TestHang", test_hang, 2},   {"TestSeed", test_seed, 0},
         {"TestFlaky", test_flaky, 0}, {"TestEarlyExit", test_early_exit, 0},
         {"TestLeak", test_leak, 0},   {"TestTimeScale", test_time_scale, 0},
+        {"TestDataRace", test_data_race, 0},
 };
 
 int main(int argc, char **argv)

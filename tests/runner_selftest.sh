@@ -85,8 +85,8 @@ expect_out "gdb --args"
 
 run -list
 expect_rc 0
-if [ "$(wc -l <"$tmp/out")" -eq 10 ] && [ "$(head -n 1 "$tmp/out")" = TestPass ]; then ok; else
-	bad "-list should print the 10 tests, TestPass first"; fi
+if [ "$(wc -l <"$tmp/out")" -eq 11 ] && [ "$(head -n 1 "$tmp/out")" = TestPass ]; then ok; else
+	bad "-list should print the 11 tests, TestPass first"; fi
 
 run -list -run 'Pass|Seed'
 expect_rc 0
@@ -188,6 +188,15 @@ expect_out "exited with status 0 before the test returned"
 run -run '^TestLeak$'
 if grep -q "leak_checked=1" "$tmp/out"; then
 	expect_rc 1
+	expect_out_re '^        exit status [0-9]+ \(a sanitizer report above\?\)$'
+else
+	expect_rc 0
+fi
+
+run -run '^TestDataRace$'
+if grep -q "race_checked=1" "$tmp/out"; then
+	expect_rc 1
+	expect_out "WARNING: ThreadSanitizer: data race"
 	expect_out_re '^        exit status [0-9]+ \(a sanitizer report above\?\)$'
 else
 	expect_rc 0
