@@ -630,8 +630,8 @@ void kvcfg_begin(struct kvcfg *cfg, const char *description)
 
 void kvcfg_end(struct kvcfg *cfg)
 {
+	kvcfg_check_failure(cfg); /* a recorded failure first: it says more */
 	kvcfg_check_timeout(cfg);
-	kvcfg_check_failure(cfg);
 
 	double t = (double)(labtime_now_ns() - cfg->t0_ns) / 1e9;
 	int npeers = cfg->n;

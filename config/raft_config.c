@@ -1088,8 +1088,8 @@ void cfg_begin(struct cfg *cfg, const char *description)
 
 void cfg_end(struct cfg *cfg)
 {
+	cfg_check_failure(cfg); /* a recorded failure first: it says more */
 	cfg_check_timeout(cfg);
-	cfg_check_failure(cfg);
 
 	double t = (double)(labtime_now_ns() - cfg->t0_ns) / 1e9;
 	int npeers = cfg->n;
