@@ -15,10 +15,10 @@ rm -rf "$dir" "$dir.tar.gz"
 mkdir "$dir"
 
 # Every file of the repository (tracked, or new and not ignored), except the
-# reference implementations, their skeletons' folders and local outputs.
+# reference implementations, their skeletons' folders, CI and local outputs.
 git ls-files --cached --others --exclude-standard |
 	grep -v -E -e '^(raft/raft\.c|kvraft/client\.c|kvraft/server\.c)$' \
-		-e '^(raft|kvraft)/skeleton/' -e '^(test-logs|handout)/' -e '^README\.md$' |
+		-e '^(raft|kvraft)/skeleton/' -e '^(test-logs|handout|\.ci)/' -e '^README\.md$' |
 	while IFS= read -r f; do
 		[ -f "$f" ] || continue # deleted but still in the index
 		mkdir -p "$dir/$(dirname "$f")"
