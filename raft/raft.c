@@ -600,39 +600,42 @@ static void reset_election_timer(struct raft *rf)
 	rf->election_deadline_ns = labtime_now_ns() + ms * MS_NS;
 }
 
-/* Makes the wake-ups owed, with mu held: before waiting on a condition
- * variable, which releases mu without raft_unlock. */
-static void wake_owed_locked(struct raft *rf)
+/* Signals the threads in a set of wake-ups owed (see struct raft). */
+static void make_wakes(struct raft *rf, uint64_t senders, bool ticker,
+                       bool applier)
 {
-	for (int j = 0; rf->wake_senders != 0; j++) {
-		if (rf->wake_senders & (UINT64_C(1) << j))
+	for (int j = 0; senders != 0; j++, senders >>= 1)
+		if (senders & 1)
 			pthread_cond_signal(&rf->peers[j].cond);
-		rf->wake_senders &= ~(UINT64_C(1) << j);
-	}
-	if (rf->wake_ticker)
+	if (ticker)
 		pthread_cond_signal(&rf->ticker_cond);
-	if (rf->wake_applier)
+	if (applier)
 		pthread_cond_signal(&rf->applier_cond);
-	rf->wake_ticker = rf->wake_applier = false;
 }
 
-/* Releases mu, then makes the wake-ups owed. */
-static void raft_unlock(struct raft *rf)
+/* Takes the wake-ups owed: makes them, with mu held if release is false
+ * (before waiting on a condition variable, which releases mu itself), or
+ * after releasing mu. */
+static void take_wakes(struct raft *rf, bool release)
 {
 	uint64_t senders = rf->wake_senders;
 	bool ticker = rf->wake_ticker, applier = rf->wake_applier;
 	rf->wake_senders = 0;
 	rf->wake_ticker = rf->wake_applier = false;
-	pthread_mutex_unlock(&rf->mu);
-	for (int j = 0; senders != 0; j++) {
-		if (senders & (UINT64_C(1) << j))
-			pthread_cond_signal(&rf->peers[j].cond);
-		senders &= ~(UINT64_C(1) << j);
-	}
-	if (ticker)
-		pthread_cond_signal(&rf->ticker_cond);
-	if (applier)
-		pthread_cond_signal(&rf->applier_cond);
+	if (release)
+		pthread_mutex_unlock(&rf->mu);
+	make_wakes(rf, senders, ticker, applier);
+}
+
+static void wake_owed_locked(struct raft *rf)
+{
+	take_wakes(rf, false);
+}
+
+/* Releases mu, then makes the wake-ups owed. */
+static void raft_unlock(struct raft *rf)
+{
+	take_wakes(rf, true);
 }
 
 static void *sender_main(void *arg);
