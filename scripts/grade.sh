@@ -2,7 +2,8 @@
 # grade.sh: grades the labs as the course's grading script does: runs each
 # part's suite (3A-3D, 4A-4B) GRADE_RUNS times, fails any test over the
 # per-test limit (120 s) and a lab whose suites take over the lab limit
-# (600 s), and writes build/grade/report.json and build/grade/junit.xml.
+# (600 s), and writes build/grade/report.json and build/grade/junit.xml,
+# with CUnit's own XML results of each part's run (cunit-PART-RUN-Results.xml).
 # Run through `make grade`; it does not build anything itself.
 #
 #   scripts/grade.sh --build DIR [--runs N] [--test-limit S] [--lab-limit S]
@@ -60,7 +61,7 @@ for part in $parts; do
 		echo "grade: part $part, run $r/$runs ..."
 		t0=$(now_ms)
 		RAFTLAB_LOG_DIR=$logs "$prog" -v -run "${part}\$" -timeout "$test_limit" \
-			</dev/null >"$out/$part-$r.out" 2>&1
+			-xml "$out/cunit-$part-$r" </dev/null >"$out/$part-$r.out" 2>&1
 		lab_ms[$lab]=$((${lab_ms[$lab]:-0} + $(now_ms) - t0))
 		# The runner's -v output: === RUN, the test's lines, --- PASS/FAIL.
 		awk -v p="$part" -v l="$lab" -v r="$r" -v limit="$test_limit" '
@@ -165,5 +166,5 @@ END {
 	exit allok == all ? 0 : 1
 }' "$out/results.tsv" | tee "$out/summary.txt"
 status=${PIPESTATUS[0]}
-echo "grade: report in $out/report.json, $out/junit.xml; outputs and failed logs in $out/"
+echo "grade: report in $out/report.json, $out/junit.xml; CUnit's XML, outputs and failed logs in $out/"
 exit "$status"

@@ -14,6 +14,7 @@
  */
 #include "tests/runner.h"
 
+#include <CUnit/Automated.h>
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
 #include <errno.h>
@@ -39,7 +40,7 @@
 
 #define USAGE_FLAGS                                                            \
 	"[-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] "         \
-	"[-count N] [-v] [-no-fork] [-h]"
+	"[-count N] [-v] [-xml PREFIX] [-no-fork] [-h]"
 #define DEFAULT_LOG_DIR "/tmp/raftlab-logs"
 #define INDENT "        "      /* go test indents a failure's lines by 8 */
 #define INDENT2 "            " /* ...and what we quote under them by 12 */
@@ -239,6 +240,7 @@ static struct options {
 	int parallel; /* -parallel N */
 	int count;    /* -count N */
 	bool verbose; /* -v */
+	const char *xml; /* -xml PREFIX: CUnit's XML results too */
 	bool no_fork; /* -no-fork */
 } opt;
 
@@ -408,7 +410,9 @@ static void print_help(void)
 	       "                test's output is printed whole when it ends\n"
 	       "  -count N      run each selected test N times\n"
 	       "  -v            verbose: print === RUN and --- PASS lines,\n"
-	       "                as go test -v does\n",
+	       "                as go test -v does\n"
+	       "  -xml PREFIX   also write CUnit's XML results to\n"
+	       "                PREFIX-Results.xml (CUnit's automated mode)\n",
 	       RUNNER_DEFAULT_TIMEOUT_S);
 	printf("  -no-fork      run the tests inside this process, one after\n"
 	       "                another, with no watchdog and no log, so that\n"
@@ -491,6 +495,7 @@ enum flag_id {
 	F_PARALLEL,
 	F_COUNT,
 	F_V,
+	F_XML,
 	F_NO_FORK,
 	F_HELP
 };
@@ -507,6 +512,7 @@ static const struct flag {
         {"parallel", F_PARALLEL, "a number of tests"},
         {"count", F_COUNT, "a number of runs"},
         {"v", F_V, NULL},
+        {"xml", F_XML, "a file name prefix"},
         {"no-fork", F_NO_FORK, NULL},
         {"h", F_HELP, NULL},
         {"help", F_HELP, NULL},
@@ -592,6 +598,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case F_V:
 			opt.verbose = true;
+			break;
+		case F_XML:
+			opt.xml = val;
 			break;
 		case F_NO_FORK:
 			opt.no_fork = true;
@@ -1654,6 +1663,13 @@ static int report_through_cunit(int64_t start_ns)
 	if (CU_basic_run_tests() != CUE_SUCCESS)
 		goto cunit_error;
 	fflush(stdout);
+	if (opt.xml) { /* the same proxies again, into CUnit's XML file */
+		proxy_next = 0;
+		CU_set_output_filename(opt.xml);
+		CU_automated_run_tests();
+		if (CU_get_error() != CUE_SUCCESS)
+			goto cunit_error;
+	}
 
 	size_t failed = 0;
 	for (size_t i = 0; i < nruns; i++)

@@ -79,7 +79,7 @@ fi
 
 run -h
 expect_rc 0
-expect_out "usage: $prog [-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] [-count N] [-v] [-no-fork] [-h]"
+expect_out "usage: $prog [-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] [-count N] [-v] [-xml PREFIX] [-no-fork] [-h]"
 expect_out "-no-fork"
 expect_out "gdb --args"
 
@@ -87,6 +87,13 @@ run -list
 expect_rc 0
 if [ "$(wc -l <"$tmp/out")" -eq 11 ] && [ "$(head -n 1 "$tmp/out")" = TestPass ]; then ok; else
 	bad "-list should print the 11 tests, TestPass first"; fi
+
+run -run '^TestPass$|^TestAssertFails$' -xml "$tmp/cunit"
+expect_rc 1
+if grep -q "<TEST_NAME> TestPass </TEST_NAME>" "$tmp/cunit-Results.xml" 2>/dev/null &&
+	grep -q "<TEST_NAME> TestAssertFails </TEST_NAME>" "$tmp/cunit-Results.xml" &&
+	grep -q "<CUNIT_RUN_TEST_FAILURE>" "$tmp/cunit-Results.xml"; then ok; else
+	bad "-xml should write CUnit's results, a failure among them, to PREFIX-Results.xml"; fi
 
 run -list -run 'Pass|Seed'
 expect_rc 0
