@@ -47,8 +47,12 @@
 enum {
 	HEARTBEAT_MS = 100,            /* the tester allows at most 10 per second */
 	/* A leader that has heard from no majority for this long steps down
-	 * (two heartbeats missed by a majority). */
+	 * (two heartbeats missed by a majority), or for longer where answers
+	 * have been slow (leader_has_quorum). */
 	QUORUM_MS = 2 * HEARTBEAT_MS,
+	/* How slow answers are is remembered over the last one or two periods
+	 * of this length (struct raft's slowest). */
+	SLOW_PERIOD_MS = 5000,
 	ELECTION_TIMEOUT_MIN_MS = 300, /* election timeouts are drawn from */
 	ELECTION_TIMEOUT_SPAN_MS = 300, /*   [300, 600) ms */
 	/* A call to an unreachable peer can take 7 s to fail, and only a call
@@ -125,6 +129,11 @@ struct raft {
 	struct prng prng;
 
 	struct raft_peer *peers; /* peers[me] is unused */
+	/* The longest any call of ours took to be answered, in the current
+	 * period of SLOW_PERIOD_MS (slowest[0], begun at slow_period_ns) and
+	 * the one before (slowest[1]), in any term and role. */
+	int64_t slowest[2];
+	int64_t slow_period_ns;
 	/* Wake-ups owed, made once mu is released (raft_unlock): a thread
 	 * woken while mu is still held would only block again on mu. Bit j
 	 * of wake_senders: a sender of peer j (j < 64; others are woken at
@@ -792,6 +801,21 @@ static void leader_advance_commit(struct raft *rf)
 	}
 }
 
+/* A call of ours sent at sent_ns was answered now: remembers how long that
+ * took, for leader_has_quorum. */
+static void note_answer_time(struct raft *rf, int64_t sent_ns, int64_t now)
+{
+	int64_t period = SLOW_PERIOD_MS * MS_NS;
+	if (now - rf->slow_period_ns >= period) {
+		bool one = now - rf->slow_period_ns < 2 * period;
+		rf->slowest[1] = one ? rf->slowest[0] : 0;
+		rf->slowest[0] = 0;
+		rf->slow_period_ns = now;
+	}
+	if (now - sent_ns > rf->slowest[0])
+		rf->slowest[0] = now - sent_ns;
+}
+
 /* ---- RequestVote ---- */
 
 /* §5.4.1: a log is more up-to-date if its last term is later, or if the
@@ -882,16 +906,28 @@ static void send_request_vote(struct raft *rf, struct raft_peer *p)
 
 	rlog2(RLOG_VOTE, rf->me, rf->current_term, "-> S%d: RequestVote",
 	      p->id);
+	int64_t sent_ns = labtime_now_ns();
 	raft_unlock(rf);
 	bool ok = labrpc_call(rf->ends[p->id], "Raft.RequestVote",
 	                      &request_vote_args_type, &args,
 	                      &request_vote_reply_type, &reply);
 	pthread_mutex_lock(&rf->mu);
-	if (ok && !rf->dead)
+	if (ok && !rf->dead) {
+		note_answer_time(rf, sent_ns, labtime_now_ns());
 		handle_vote_reply(rf, p, &args, &reply);
+	}
 }
 
 /* ---- AppendEntries ---- */
+
+/* A leader's call to p, sent at sent_ns, was answered in the leader's term:
+ * p is still with us (leader_has_quorum). */
+static void note_answer(struct raft *rf, struct raft_peer *p, int64_t sent_ns)
+{
+	int64_t now = labtime_now_ns();
+	p->ack_ns = now;
+	note_answer_time(rf, sent_ns, now);
+}
 
 /* Notes that an AppendEntries or InstallSnapshot call to p starts (which
  * postpones p's next heartbeat) and returns its number for call_end. */
@@ -1033,7 +1069,8 @@ static int backed_up_next_index(const struct raft *rf,
  */
 static void handle_append_reply(struct raft *rf, struct raft_peer *p,
                                 const struct append_entries_args *args,
-                                const struct append_entries_reply *reply)
+                                const struct append_entries_reply *reply,
+                                int64_t sent_ns)
 {
 	if (reply->term > rf->current_term) {
 		if (become_follower(rf, reply->term))
@@ -1043,7 +1080,7 @@ static void handle_append_reply(struct raft *rf, struct raft_peer *p,
 	if (rf->role != LEADER || rf->current_term != args->term ||
 	    reply->term != args->term)
 		return;
-	p->ack_ns = labtime_now_ns();
+	note_answer(rf, p, sent_ns);
 	if (reply->success) {
 		int match = args->prev_log_index + (int)args->nentries;
 		if (match > p->match_index)
@@ -1109,6 +1146,7 @@ static void send_append_entries(struct raft *rf, struct raft_peer *p)
 	      "-> S%d: prev %d term %d, %zu entries, commit %d", p->id, prev,
 	      args.prev_log_term, args.nentries, args.leader_commit);
 	unsigned call = call_begin(p);
+	int64_t sent_ns = labtime_now_ns();
 	raft_unlock(rf);
 	bool ok = labrpc_call(rf->ends[p->id], "Raft.AppendEntries",
 	                      &append_entries_args_type, &args,
@@ -1116,7 +1154,7 @@ static void send_append_entries(struct raft *rf, struct raft_peer *p)
 	pthread_mutex_lock(&rf->mu);
 	call_end(p, call);
 	if (ok && !rf->dead)
-		handle_append_reply(rf, p, &args, &reply);
+		handle_append_reply(rf, p, &args, &reply, sent_ns);
 	append_entries_args_release(&args);
 }
 
@@ -1174,7 +1212,8 @@ out:
  * to the snapshot; the rest follows by AppendEntries. */
 static void handle_snapshot_reply(struct raft *rf, struct raft_peer *p,
                                   const struct install_snapshot_args *args,
-                                  const struct install_snapshot_reply *reply)
+                                  const struct install_snapshot_reply *reply,
+                                  int64_t sent_ns)
 {
 	if (reply->term > rf->current_term) {
 		if (become_follower(rf, reply->term))
@@ -1184,7 +1223,7 @@ static void handle_snapshot_reply(struct raft *rf, struct raft_peer *p,
 	if (rf->role != LEADER || rf->current_term != args->term ||
 	    reply->term != args->term)
 		return;
-	p->ack_ns = labtime_now_ns();
+	note_answer(rf, p, sent_ns);
 	if (args->last_included_index > p->match_index)
 		p->match_index = args->last_included_index;
 	if (args->last_included_index + 1 > p->next_index)
@@ -1210,6 +1249,7 @@ static void send_install_snapshot(struct raft *rf, struct raft_peer *p)
 	     "sending S%d the snapshot through %d (its next index is %d)",
 	     p->id, rf->snap_index, p->next_index);
 	unsigned call = call_begin(p);
+	int64_t sent_ns = labtime_now_ns();
 	raft_unlock(rf);
 	bool ok = labrpc_call(rf->ends[p->id], "Raft.InstallSnapshot",
 	                      &install_snapshot_args_type, &args,
@@ -1218,7 +1258,7 @@ static void send_install_snapshot(struct raft *rf, struct raft_peer *p)
 	pthread_mutex_lock(&rf->mu);
 	call_end(p, call);
 	if (ok && !rf->dead)
-		handle_snapshot_reply(rf, p, &args, &reply);
+		handle_snapshot_reply(rf, p, &args, &reply, sent_ns);
 }
 
 /* ---- threads ---- */
@@ -1255,16 +1295,25 @@ static void *sender_main(void *arg)
 /*
  * Thesis §6.2 ("a leader steps down if an election timeout elapses without
  * a successful round of heartbeats to a majority of its cluster"): whether
- * a majority, counting the leader, answered in the last QUORUM_MS. A leader
- * cut off from the majority thus stops accepting commands (which could
- * never commit) long before it hears of its successor, as the tester's
- * one() would otherwise give it one and wait two seconds for nothing.
+ * a majority, counting the leader, answered lately. A leader cut off from
+ * the majority thus stops accepting commands (which could never commit)
+ * long before it hears of its successor, as the tester's one() would
+ * otherwise give it one and wait two seconds for nothing. "Lately" is
+ * QUORUM_MS, or twice the slowest answer of the last few seconds and a
+ * heartbeat more where the network holds answers back (long reordering
+ * delays them by up to 2.2 s), so that a leader still heard from does not
+ * step down.
  */
 static bool leader_has_quorum(const struct raft *rf, int64_t now)
 {
+	int64_t slow = rf->slowest[0] > rf->slowest[1] ? rf->slowest[0]
+	                                               : rf->slowest[1];
+	int64_t window = QUORUM_MS * MS_NS;
+	if (2 * slow + HEARTBEAT_MS * MS_NS > window)
+		window = 2 * slow + HEARTBEAT_MS * MS_NS;
 	int heard = 1;
 	for (int j = 0; j < rf->npeers; j++)
-		if (j != rf->me && now - rf->peers[j].ack_ns < QUORUM_MS * MS_NS)
+		if (j != rf->me && now - rf->peers[j].ack_ns < window)
 			heard++;
 	return 2 * heard > rf->npeers;
 }
@@ -1286,8 +1335,7 @@ static void *ticker_main(void *arg)
 		int64_t now = labtime_now_ns();
 		if (rf->role == LEADER && !leader_has_quorum(rf, now)) {
 			rlog(RLOG_LEADER, rf->me, rf->current_term,
-			     "no majority answered in %d ms: stepping down",
-			     QUORUM_MS);
+			     "no majority answered lately: stepping down");
 			become_follower(rf, rf->current_term);
 		} else if (rf->role == LEADER) {
 			int64_t wake = now + HEARTBEAT_MS * MS_NS;
