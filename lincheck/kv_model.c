@@ -112,7 +112,7 @@ static void buf_reserve(struct kv_buf *b, size_t n)
 	b->cap = cap;
 }
 
-/* The hash of st's bytes followed by s[0..n). */
+/* The hash of a string whose hash is h, followed by s[0..n). */
 static uint64_t hash_extend(uint64_t h, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -120,11 +120,12 @@ static uint64_t hash_extend(uint64_t h, const char *s, size_t n)
 	return h;
 }
 
-/* A new state holding s[0..n) after the first prefix bytes of st (none
- * when st is NULL). */
-static struct kv_state *state_extend(const struct kv_state *st, size_t prefix,
-                                     const char *s, size_t n)
+/* A new state holding st's value (none when st is NULL) followed by
+ * s[0..n). */
+static struct kv_state *state_extend(const struct kv_state *st, const char *s,
+                                     size_t n)
 {
+	size_t prefix = st ? st->len : 0;
 	struct kv_buf *b;
 	if (st && st->buf->used == prefix) {
 		b = st->buf; /* st ends where its buffer does: write in place */
@@ -137,8 +138,7 @@ static struct kv_state *state_extend(const struct kv_state *st, size_t prefix,
 	buf_reserve(b, n);
 	memcpy(b->data + b->used, s, n);
 	b->used += n;
-	uint64_t h = st && prefix > 0 ? st->hash : 0;
-	return state_make(b, prefix + n, hash_extend(h, s, n));
+	return state_make(b, prefix + n, hash_extend(st ? st->hash : 0, s, n));
 }
 
 static void *kv_init(void)
@@ -187,7 +187,7 @@ static bool kv_step(const void *state, const void *input, const void *output,
 	case LIN_KV_PUT:
 		*new_state = state_is(st, value, strlen(value))
 		                     ? (void *)st
-		                     : state_extend(NULL, 0, value, strlen(value));
+		                     : state_extend(NULL, value, strlen(value));
 		return true;
 	case LIN_KV_APPEND:
 		break;
@@ -197,7 +197,7 @@ static bool kv_step(const void *state, const void *input, const void *output,
 		break;
 	}
 	size_t n = strlen(value);
-	*new_state = n == 0 ? (void *)st : state_extend(st, st->len, value, n);
+	*new_state = n == 0 ? (void *)st : state_extend(st, value, n);
 	return true;
 }
 
