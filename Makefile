@@ -7,6 +7,9 @@
 #   make check            every test suite
 #   make SAN=thread ...   ThreadSanitizer build, in build/thread
 #   make SAN=address ...  AddressSanitizer + UBSan build, in build/address
+#   make SIM=1 ...        simulation mode: virtual time, one thread at a
+#                         time, exact replay (build/sim; with SAN=address,
+#                         build/sim-address)
 #   make RAFT=skeleton    build against the student Raft skeleton
 #   make KV=skeleton      build against the student key/value skeleton
 #   make bench            benchmarks          make fuzz     fuzz the codec
@@ -15,6 +18,7 @@
 
 CC      ?= cc
 SAN     ?=
+SIM     ?=
 RAFT    ?= reference
 KV      ?= reference
 RUN     ?=
@@ -27,7 +31,7 @@ GRADE_PARTS      ?= 3A 3B 3C 3D 4A 4B
 # One output folder per variant: build/default, build/thread, build/address,
 # with -skeleton, -kvskeleton and -clang (or another compiler) appended.
 COMPILER := $(notdir $(firstword $(CC)))
-VARIANT  := $(if $(SAN),$(SAN),default)$(if $(filter skeleton,$(RAFT)),-skeleton)$(if $(filter skeleton,$(KV)),-kvskeleton)$(if $(filter-out cc gcc,$(COMPILER)),-$(COMPILER))
+VARIANT  := $(if $(SIM),sim$(if $(SAN),-$(SAN)),$(if $(SAN),$(SAN),default))$(if $(filter skeleton,$(RAFT)),-skeleton)$(if $(filter skeleton,$(KV)),-kvskeleton)$(if $(filter-out cc gcc,$(COMPILER)),-$(COMPILER))
 B        := build/$(VARIANT)
 
 CUNIT_CFLAGS := $(shell pkg-config --cflags cunit 2>/dev/null)
@@ -48,6 +52,12 @@ else ifeq ($(SAN),)
 else
   $(error SAN must be thread or address, not '$(SAN)')
 endif
+ifneq ($(filter-out 1,$(SIM)),)
+  $(error SIM must be 1 or empty, not '$(SIM)')
+endif
+ifeq ($(SIM)$(SAN),1thread)
+  $(error ThreadSanitizer is a real-mode tool: with one thread running at a time there are no races to see. Use SIM=1 SAN=address, or SAN=thread alone)
+endif
 ifeq ($(filter reference skeleton,$(RAFT)),)
   $(error RAFT must be reference or skeleton, not '$(RAFT)')
 endif
@@ -63,6 +73,34 @@ LIB_SRCS    := labtime/labtime.c prng/prng.c chan/chan.c codec/codec.c \
 RAFT_SRC    := $(if $(filter skeleton,$(RAFT)),raft/skeleton/raft.c,raft/raft.c)
 KV_SRCS     := kvraft/rpc.c $(if $(filter skeleton,$(KV)),kvraft/skeleton/client.c kvraft/skeleton/server.c,kvraft/client.c kvraft/server.c)
 LIN_SRCS    := lincheck/lincheck.c lincheck/kv_model.c lincheck/visualize.c
+
+# Simulation mode: the scheduler, and every call it takes over by the
+# linker's --wrap (sim/wrap.c; README, Simulation mode, lists them).
+SIM_WRAPS := pthread_create pthread_join pthread_tryjoin_np \
+             pthread_timedjoin_np pthread_detach pthread_exit pthread_cancel \
+             pthread_mutex_init pthread_mutex_destroy pthread_mutex_lock \
+             pthread_mutex_trylock pthread_mutex_timedlock \
+             pthread_mutex_clocklock pthread_mutex_unlock \
+             pthread_cond_init pthread_cond_destroy pthread_cond_wait \
+             pthread_cond_timedwait pthread_cond_clockwait \
+             pthread_cond_signal pthread_cond_broadcast \
+             pthread_rwlock_init pthread_rwlock_destroy pthread_rwlock_rdlock \
+             pthread_rwlock_wrlock pthread_rwlock_tryrdlock \
+             pthread_rwlock_trywrlock pthread_rwlock_timedrdlock \
+             pthread_rwlock_timedwrlock pthread_rwlock_unlock \
+             pthread_spin_lock pthread_spin_trylock pthread_spin_unlock \
+             pthread_barrier_init pthread_barrier_destroy pthread_barrier_wait \
+             pthread_once sem_init sem_destroy sem_wait sem_trywait \
+             sem_timedwait sem_clockwait sem_post sem_getvalue sem_open \
+             nanosleep clock_nanosleep usleep sleep sched_yield \
+             clock_gettime gettimeofday time timespec_get clock \
+             getrandom getentropy poll ppoll select pselect epoll_wait \
+             pause sigwait sigsuspend thrd_create
+ifeq ($(SIM),1)
+  CFLAGS   += -DRAFTLAB_SIM=1
+  LDFLAGS  += $(foreach f,$(SIM_WRAPS),-Wl,--wrap=$(f))
+  LIB_SRCS += sim/sched.c sim/wrap.c
+endif
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIB_OBJS    := $(call obj,$(LIB_SRCS))

@@ -51,6 +51,7 @@
 
 #include "labtime/labtime.h"
 #include "prng/prng.h"
+#include "sim/sim.h"
 
 /* The constants of labrpc.go's processReq. */
 enum {
@@ -491,6 +492,7 @@ static bool server_dispatch(struct labrpc_server *srv,
 		       codec_strerror(err));
 	void *rep = xcalloc(1, m->reply_type->size);
 
+	sim_charge(SIM_RPC_COST_NS); /* the request's delivery */
 	m->handler(svc.receiver, args, rep);
 
 	struct codec_buf b;
@@ -553,6 +555,10 @@ static inline void cpu_relax(void)
  */
 static void sem_wait_spin(sem_t *sem)
 {
+	if (sim_enabled()) { /* one thread at a time: nothing to poll for */
+		sem_wait_intr(sem);
+		return;
+	}
 	for (int i = 0; i < SPIN_POLLS; i++) {
 		if (sem_trywait(sem) == 0)
 			return;
@@ -698,6 +704,7 @@ static void req_complete(struct labrpc_net *net, struct labrpc_req *req,
 	req->ok = ok;
 	if (ok) {
 		net->bytes += (int64_t)req->reply_len;
+		sim_charge(SIM_RPC_COST_NS); /* the reply's delivery */
 	} else {
 		free(req->reply);
 		req->reply = NULL;

@@ -3,6 +3,7 @@
  * and identical on every machine, so a seed replays the same draws.
  */
 #include "prng/prng.h"
+#include "sim/sim.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,8 @@ void prng_seed(struct prng *p, uint64_t seed)
 
 uint64_t prng_entropy_seed(void)
 {
+	if (sim_active()) /* the sim build: from the test's seed, for replay */
+		return sim_random();
 	uint64_t seed;
 	if (getrandom(&seed, sizeof seed, 0) == (ssize_t)sizeof seed)
 		return seed;

@@ -37,10 +37,11 @@
 
 #include "labtime/labtime.h"
 #include "prng/prng.h"
+#include "sim/sim.h"
 
 #define USAGE_FLAGS                                                            \
 	"[-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] "         \
-	"[-count N] [-v] [-xml PREFIX] [-no-fork] [-h]"
+	"[-count N] [-v] [-xml PREFIX] [-no-fork] [-sched S] [-h]"
 #define DEFAULT_LOG_DIR "/tmp/raftlab-logs"
 #define INDENT "        "      /* go test indents a failure's lines by 8 */
 #define INDENT2 "            " /* ...and what we quote under them by 12 */
@@ -242,6 +243,7 @@ static struct options {
 	bool verbose; /* -v */
 	const char *xml; /* -xml PREFIX: CUnit's XML results too */
 	bool no_fork; /* -no-fork */
+	const char *sched; /* -sched POLICY, sim build only */
 } opt;
 
 static const char *prog;      /* argv[0], as replay commands repeat it */
@@ -349,7 +351,7 @@ static double read_time_scale(void)
 {
 	const char *s = getenv("RAFTLAB_TIME_SCALE");
 	if (!s || !*s) {
-#if defined(RAFTLAB_SANITIZER) && RAFTLAB_SANITIZER
+#if defined(RAFTLAB_SANITIZER) && RAFTLAB_SANITIZER && !defined(RAFTLAB_SIM)
 		return 2.0;
 #else
 		return 1.0;
@@ -497,6 +499,7 @@ enum flag_id {
 	F_V,
 	F_XML,
 	F_NO_FORK,
+	F_SCHED,
 	F_HELP
 };
 
@@ -514,9 +517,22 @@ static const struct flag {
         {"v", F_V, NULL},
         {"xml", F_XML, "a file name prefix"},
         {"no-fork", F_NO_FORK, NULL},
+        {"sched", F_SCHED, "a schedule: random, pct or pct:D"},
         {"h", F_HELP, NULL},
         {"help", F_HELP, NULL},
 };
+
+/* Whether s names a schedule of the sim build. */
+static bool sched_valid(const char *s)
+{
+#ifdef RAFTLAB_SIM
+	struct sim_options o = {0};
+	return sim_parse_policy(s, &o);
+#else
+	(void)s;
+	return false;
+#endif
+}
 
 /* Parses the command line into opt. Returns -1 to go on, or the exit status
  * to end with at once (0 after -h, 2 after a mistake). Flags are written
@@ -605,6 +621,18 @@ static int parse_args(int argc, char **argv)
 		case F_NO_FORK:
 			opt.no_fork = true;
 			break;
+		case F_SCHED:
+			if (!sim_enabled())
+				return bad_usage("-sched works only in the sim "
+				                 "build: make SIM=1, then "
+				                 "build/sim/%s",
+				                 prog_name);
+			opt.sched = val;
+			if (!sched_valid(val))
+				return bad_usage("bad -sched '%s': want random, "
+				                 "pct or pct:D (D from 1 to 64)",
+				                 val);
+			break;
 		case F_HELP:
 			print_help();
 			return 0;
@@ -645,6 +673,92 @@ static bool check_tests(const struct runner_test *tests, size_t ntests)
 	return true;
 }
 
+/* ---- simulation mode (the sim build) ---- */
+
+static void channel_send(const char *tag, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+static void report_in_process(struct run *r);
+static double base_limit_s(const struct run *r);
+
+/* The virtual seconds the running test has taken, or -1 outside sim. */
+static double sim_seconds(void)
+{
+#ifdef RAFTLAB_SIM
+	struct sim_stats st;
+	sim_get_stats(&st);
+	return (double)st.now_ns / 1e9;
+#else
+	return -1;
+#endif
+}
+
+/* Tells the runner the test's virtual time, which its report shows. */
+static void send_sim_seconds(void)
+{
+	double s = sim_seconds();
+	if (s >= 0 && fail_channel >= 0)
+		channel_send("T", "%.17g", s);
+}
+
+#ifdef RAFTLAB_SIM
+/* The scheduler's trouble: a failure of the test (SIM_FAILED), or a stuck
+ * process for the runner to take backtraces of and kill (SIM_STUCK). */
+static noreturn void on_sim_trouble(enum sim_trouble kind, const char *reason,
+                                    const char *details)
+{
+	fflush(stdout);
+	if (details && *details)
+		fprintf(stderr, "sim: %s\n%s", reason, details);
+	fflush(stderr);
+	if (fail_channel >= 0) {
+		send_sim_seconds();
+		if (kind == SIM_STUCK) {
+			channel_send("X", "%s", reason);
+			for (;;) /* until the runner, done with gdb, kills us */
+				pause();
+		}
+		channel_send("F", "\t0\t%s", reason);
+		_exit(1);
+	}
+	if (kind == SIM_STUCK) {
+		fprintf(stderr, "sim: %s\n", reason);
+		abort(); /* -no-fork: under gdb, stop here */
+	}
+	if (cur_run) {
+		struct run *r = cur_run;
+		cur_run = NULL;
+		add_failure(r, NULL, 0, "%s", reason);
+		report_in_process(r);
+	}
+	exit(1);
+}
+#endif
+
+/* Runs what follows on the simulation's scheduler, with r's seed and its
+ * limit in virtual time (nothing happens outside the sim build). */
+static void sim_begin(const struct run *r)
+{
+#ifdef RAFTLAB_SIM
+	double limit_s = base_limit_s(r);
+	struct sim_options o = {
+	        .seed = r->seed,
+	        .limit_ns = limit_s < 1e9 ? (int64_t)(limit_s * 1e9) : 0};
+	if (opt.sched)
+		sim_parse_policy(opt.sched, &o);
+	sim_on_trouble(on_sim_trouble);
+	sim_start(&o);
+#else
+	(void)r;
+#endif
+}
+
+static void sim_end(void)
+{
+#ifdef RAFTLAB_SIM
+	sim_stop();
+#endif
+}
+
 /* ---- running a test in this process ---- */
 
 /* Makes r the running test: runner_seed() and $RAFTLAB_SEED give its seed. */
@@ -673,7 +787,9 @@ static void execute_test(struct run *r)
 		            CU_get_error_msg());
 		goto cleanup_registry;
 	}
+	sim_begin(r);
 	CU_run_test(suite, test);
+	sim_end();
 	for (CU_pFailureRecord f = CU_get_failure_list(); f; f = f->pNext) {
 		add_failure(r, f->strFileName ? f->strFileName : "?",
 		            f->uiLineNumber, "%s",
@@ -775,11 +891,12 @@ static void run_in_process(void)
  *   F<file>\t<line>\t<message>   a failure (file empty when unknown)
  *   A<n>                         n assertions held
  *   D                            the test function returned
+ *   T<seconds>                   the test's virtual time (sim build)
+ *   X<reason>                    stuck (sim build): take backtraces,
+ *                                kill it, and report reason
  * A process that ends without D ended inside its test (runner_fatalf, a
  * crash, a call to exit()).
  */
-static void channel_send(const char *tag, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
 static void channel_send(const char *tag, const char *fmt, ...)
 {
 	struct buf rec = {0};
@@ -799,9 +916,11 @@ static void channel_send_failure(const struct failure *f)
 }
 
 /* Reads what a test process sent into r; sets *returned if it sent D. */
-static void channel_decode(struct run *r, const struct buf *b, bool *returned)
+static void channel_decode(struct run *r, const struct buf *b, bool *returned,
+                           bool *stuck)
 {
 	*returned = false;
+	*stuck = false;
 	const char *p = buf_str(b), *end = p + b->len;
 	while (p < end) {
 		const char *rec = p;
@@ -811,6 +930,11 @@ static void channel_decode(struct run *r, const struct buf *b, bool *returned)
 		p = nul + 1;
 		if (rec[0] == 'D') {
 			*returned = true;
+		} else if (rec[0] == 'T') {
+			r->elapsed_s = strtod(rec + 1, NULL);
+		} else if (rec[0] == 'X') {
+			*stuck = true;
+			add_failure(r, NULL, 0, "%s", rec + 1);
 		} else if (rec[0] == 'A') {
 			r->asserts_passed =
 			        (unsigned)strtoul(rec + 1, NULL, 10);
@@ -844,6 +968,7 @@ noreturn void runner_fail_at(const char *file, int line, const char *fmt, ...)
 		                    .msg = (char *)buf_str(&msg)};
 		channel_send_failure(&f);
 		channel_send("A", "%u", CU_get_number_of_successes());
+		send_sim_seconds();
 		fflush(stdout);
 		fflush(stderr);
 		_exit(1); /* other threads may still run: no exit handlers */
@@ -1032,6 +1157,7 @@ static noreturn void test_process(struct run *r, int out_r, int out_w,
 		channel_send("F", "\t0\t(and %zu more failures)",
 		             r->nfailures - nsend);
 	channel_send("A", "%u", r->asserts_passed);
+	send_sim_seconds();
 	channel_send("D", "%s", "");
 	if (r->nfailures > 0) {
 		fflush(stdout);
@@ -1240,6 +1366,19 @@ static bool slot_done(const struct slot *s)
 	                           s->chan_fd < 0 && s->gdb_fd < 0));
 }
 
+/* Whether a test process's channel holds an X record (sim: stuck). */
+static bool channel_says_stuck(const struct buf *b)
+{
+	const char *p = b->p, *end = b->p + b->len;
+	while (p && p < end) {
+		if (*p == 'X')
+			return true;
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		p = nul ? nul + 1 : NULL;
+	}
+	return false;
+}
+
 /* Reads what is ready on one of s's pipes. */
 static void read_pipe(struct slot *s, int *fd)
 {
@@ -1259,6 +1398,8 @@ static void read_pipe(struct slot *s, int *fd)
 	} else if (fd == &s->chan_fd) {
 		if (s->chan.len < CHANNEL_CAP)
 			buf_add(&s->chan, chunk, (size_t)n);
+		if (!s->timed_out && channel_says_stuck(&s->chan))
+			on_timeout(s, labtime_now_ns());
 	} else if (s->gdb_out.len < GDB_OUTPUT_CAP) {
 		buf_add(&s->gdb_out, chunk, (size_t)n);
 	}
@@ -1371,13 +1512,15 @@ static void copy_log_to_stdout(const struct slot *s, off_t from)
 static void finish_slot(struct slot *s)
 {
 	struct run *r = s->run;
-	bool returned = false;
-	channel_decode(r, &s->chan, &returned);
+	bool returned = false, stuck = false;
+	channel_decode(r, &s->chan, &returned, &stuck);
 	if (s->not_started) {
 		/* r already says why */
 	} else if (s->interrupted) {
 		add_failure(r, NULL, 0, "interrupted by signal %d (%s)",
 		            (int)stop_signal, strsignal(stop_signal));
+	} else if (stuck) {
+		/* the simulation said why */
 	} else if (s->timed_out) {
 		double base = base_limit_s(r);
 		if (time_scale != 1.0)

@@ -1,0 +1,633 @@
+/*
+ * sched.c: the deterministic scheduler of simulation mode (sim.h). Every
+ * simulated thread is a real thread, but only the one holding the baton
+ * runs; the others wait on their own futex word. At each scheduling point the
+ * holder picks the next thread with the simulation's PRNG and passes the
+ * baton, so the interleaving depends on the seed alone. When no thread can
+ * run, virtual time jumps to the earliest deadline; when none has one either,
+ * the run is deadlocked and reported as such.
+ *
+ * A real watchdog thread, outside the simulation, notices a thread that
+ * holds the baton for a second of real time without reaching a scheduling
+ * point (a busy loop, or a call that blocks outside the scheduler).
+ */
+#define _GNU_SOURCE
+#include "sim/sched.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/futex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "prng/prng.h"
+
+/* PCT: the d-1 priority change points fall at random among the first
+ * PCT_STEPS scheduling points; a thread picked PCT_MAX_STREAK points in a
+ * row while others could run drops to the bottom (so a polling loop cannot
+ * starve the thread it polls for). */
+enum { PCT_STEPS = 1000000, PCT_MAX_STREAK = 20000, PCT_MAX_DEPTH = 64 };
+
+/* The busy-loop watchdog: how often it looks, and how long a thread may
+ * hold the baton without a scheduling point. */
+#define WATCHDOG_TICK_NS INT64_C(100000000)
+#define BUSY_LIMIT_NS INT64_C(1000000000)
+
+static struct {
+	bool running;            /* between sim_start and sim_stop */
+	struct sim_options opt;
+	struct prng sched_rng;   /* scheduling choices */
+	struct prng entropy_rng; /* sim_random */
+	struct sim_thread **threads; /* live threads, in creation order */
+	size_t nthreads, cap;
+	struct sim_thread **scratch; /* runnable threads, per pick */
+	int next_id;
+	uint64_t block_seq;
+	int64_t now;             /* virtual ns since sim_start */
+	uint64_t switches;
+	uint64_t pct_change[PCT_MAX_DEPTH]; /* step numbers, ascending */
+	int pct_nchanges, pct_next;
+	/* Threads of earlier simulations (-no-fork runs several), kept
+	 * reachable: some may still be blocked. */
+	struct sim_thread **graveyard;
+	size_t ngraveyard;
+} S;
+
+/* Read by the watchdog thread, written by the baton holder. */
+static atomic_uint_fast64_t points;
+static atomic_int current_tid, current_id;
+static atomic_bool watching; /* the simulation runs, not suspended */
+
+static _Thread_local struct sim_thread *tls_self;
+
+static sim_trouble_fn trouble_fn;
+
+static void *xmalloc(size_t n)
+{
+	void *p = calloc(1, n);
+	if (!p) {
+		fputs("sim: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+/* ---- the baton ---- */
+
+static long futex(atomic_int *word, int op, int val)
+{
+	return syscall(SYS_futex, word, op, val, NULL, NULL, 0);
+}
+
+static void baton_give(struct sim_thread *t)
+{
+	atomic_store_explicit(&current_tid, atomic_load(&t->tid),
+	                      memory_order_relaxed);
+	atomic_store_explicit(&current_id, t->id, memory_order_relaxed);
+	atomic_store(&t->go, 1);
+	futex(&t->go, FUTEX_WAKE_PRIVATE, 1);
+}
+
+static void baton_wait(struct sim_thread *t)
+{
+	while (!atomic_exchange(&t->go, 0))
+		futex(&t->go, FUTEX_WAIT_PRIVATE, 0);
+}
+
+/* ---- the table ---- */
+
+struct sim_thread *sim_self(void)
+{
+	return S.running ? tls_self : NULL;
+}
+
+bool sim_active(void)
+{
+	return sim_self() != NULL;
+}
+
+int64_t sim_elapsed_ns(void)
+{
+	return S.now;
+}
+
+static void table_add(struct sim_thread *t)
+{
+	if (S.nthreads == S.cap) {
+		S.cap = S.cap ? 2 * S.cap : 64;
+		S.threads = realloc(S.threads, S.cap * sizeof *S.threads);
+		S.scratch = realloc(S.scratch, S.cap * sizeof *S.scratch);
+		if (!S.threads || !S.scratch) {
+			fputs("sim: out of memory\n", stderr);
+			abort();
+		}
+	}
+	S.threads[S.nthreads++] = t;
+}
+
+static void table_remove(struct sim_thread *t)
+{
+	for (size_t i = 0; i < S.nthreads; i++) {
+		if (S.threads[i] == t) {
+			memmove(&S.threads[i], &S.threads[i + 1],
+			        (S.nthreads - i - 1) * sizeof *S.threads);
+			S.nthreads--;
+			return;
+		}
+	}
+}
+
+/* PCT's initial priorities sit above the d-1 change-point priorities. */
+static uint64_t initial_priority(void)
+{
+	return (uint64_t)PCT_MAX_DEPTH + (prng_next(&S.sched_rng) >> 2);
+}
+
+static struct sim_thread *thread_alloc(void)
+{
+	struct sim_thread *t = xmalloc(sizeof *t);
+	t->id = S.next_id++;
+	t->wait = W_NONE;
+	t->deadline = INT64_MAX;
+	t->prio = initial_priority();
+	table_add(t);
+	return t;
+}
+
+struct sim_thread *sim_thread_new(void *(*fn)(void *), void *arg)
+{
+	struct sim_thread *t = thread_alloc();
+	t->fn = fn;
+	t->arg = arg;
+	return t;
+}
+
+void sim_thread_discard(struct sim_thread *t)
+{
+	table_remove(t);
+	free(t);
+}
+
+struct sim_thread *sim_thread_find(pthread_t pt)
+{
+	for (size_t i = 0; i < S.nthreads; i++)
+		if (S.threads[i]->id != 0 && pthread_equal(S.threads[i]->pthread, pt))
+			return S.threads[i];
+	return NULL;
+}
+
+void sim_thread_reap(struct sim_thread *t)
+{
+	table_remove(t);
+	free(t);
+}
+
+/* ---- trouble ---- */
+
+static void describe_thread(const struct sim_thread *t, char *out, size_t n)
+{
+	char until[48] = "";
+	if (t->deadline != INT64_MAX)
+		snprintf(until, sizeof until, ", until %.3f s",
+		         (double)t->deadline / 1e9);
+	const char *running =
+	        t == tls_self ? "running" : "runnable (waiting for its turn)";
+	switch (t->wait) {
+	case W_NONE:
+		snprintf(out, n, "%s", running);
+		break;
+	case W_MUTEX: {
+		int owner = sim_mutex_owner_tag(t->obj);
+		if (owner > 0)
+			snprintf(out, n, "%s(%p), held by thread %d%s",
+			         t->call, t->obj, owner - 1, until);
+		else
+			snprintf(out, n, "%s(%p)%s", t->call, t->obj, until);
+		break;
+	}
+	case W_JOIN:
+		snprintf(out, n, "%s(thread %d)", t->call,
+		         ((const struct sim_thread *)t->obj)->id);
+		break;
+	case W_SLEEP:
+		snprintf(out, n, "%s%s", t->call, until);
+		break;
+	case W_DONE:
+		snprintf(out, n, "ended, not yet joined");
+		break;
+	default:
+		snprintf(out, n, "%s(%p)%s", t->call, t->obj, until);
+		break;
+	}
+}
+
+/* The thread table, for a report. */
+static char *thread_table(void)
+{
+	size_t cap = 256 + S.nthreads * 160, len = 0;
+	char *s = xmalloc(cap);
+	len += (size_t)snprintf(s + len, cap - len,
+	                        "virtual time %.3f s, %" PRIuFAST64
+	                        " scheduling points; threads:\n",
+	                        (double)S.now / 1e9, atomic_load(&points));
+	for (size_t i = 0; i < S.nthreads && len < cap; i++) {
+		const struct sim_thread *t = S.threads[i];
+		char what[128];
+		describe_thread(t, what, sizeof what);
+		len += (size_t)snprintf(s + len, cap - len,
+		                        "  thread %d (LWP %d): %s\n", t->id,
+		                        atomic_load(&t->tid), what);
+	}
+	return s;
+}
+
+static void default_trouble(enum sim_trouble kind, const char *reason,
+                            const char *details)
+{
+	(void)kind;
+	fprintf(stderr, "sim: %s\n%s", reason, details ? details : "");
+	fflush(stderr);
+	abort();
+}
+
+void sim_on_trouble(sim_trouble_fn fn)
+{
+	trouble_fn = fn;
+}
+
+static _Noreturn void vtrouble(enum sim_trouble kind, const char *details,
+                               const char *fmt, va_list ap)
+{
+	char reason[1024];
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	atomic_store(&watching, false);
+	(trouble_fn ? trouble_fn : default_trouble)(kind, reason, details);
+	abort(); /* a handler must not return */
+}
+
+void sim_trouble(enum sim_trouble kind, const char *fmt, ...)
+{
+	char *details = kind == SIM_STUCK ? thread_table() : NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	vtrouble(kind, details, fmt, ap);
+}
+
+/* ---- picking the next thread ---- */
+
+static void check_limit(void)
+{
+	if (S.opt.limit_ns > 0 && S.now > S.opt.limit_ns)
+		sim_trouble(SIM_STUCK, "TIMEOUT: killed after %g s of virtual time",
+		            (double)S.opt.limit_ns / 1e9);
+}
+
+/* No thread can run: moves time to the earliest deadline and wakes every
+ * thread due then, or reports a deadlock. */
+static void advance_time(void)
+{
+	int64_t earliest = INT64_MAX;
+	for (size_t i = 0; i < S.nthreads; i++)
+		if (S.threads[i]->wait != W_NONE &&
+		    S.threads[i]->deadline < earliest)
+			earliest = S.threads[i]->deadline;
+	if (earliest == INT64_MAX)
+		sim_trouble(SIM_STUCK,
+		            "deadlock: every thread waits, and none has a "
+		            "deadline that could wake it");
+	if (earliest > S.now)
+		S.now = earliest;
+	check_limit();
+	for (size_t i = 0; i < S.nthreads; i++) {
+		struct sim_thread *t = S.threads[i];
+		if (t->wait != W_NONE && t->wait != W_DONE &&
+		    t->deadline <= S.now) {
+			t->wait = W_NONE;
+			t->timed_out = true;
+		}
+	}
+}
+
+static struct sim_thread *pick_pct(size_t n, struct sim_thread *self)
+{
+	struct sim_thread *best = S.scratch[0];
+	for (size_t i = 1; i < n; i++)
+		if (S.scratch[i]->prio > best->prio)
+			best = S.scratch[i];
+	if (best == self && n > 1 && ++self->run_streak > PCT_MAX_STREAK) {
+		self->run_streak = 0;
+		self->prio = 0;
+		return pick_pct(n, NULL);
+	}
+	if (best != self && self)
+		self->run_streak = 0;
+	return best;
+}
+
+/* The next thread to run (self included, when it is runnable). */
+static struct sim_thread *pick(struct sim_thread *self)
+{
+	for (;;) {
+		size_t n = 0;
+		for (size_t i = 0; i < S.nthreads; i++)
+			if (S.threads[i]->wait == W_NONE)
+				S.scratch[n++] = S.threads[i];
+		if (n == 1)
+			return S.scratch[0];
+		if (n > 1) {
+			if (S.opt.policy == SIM_PCT)
+				return pick_pct(n, self);
+			return S.scratch[prng_below(&S.sched_rng, (int64_t)n)];
+		}
+		advance_time();
+	}
+}
+
+/* Passes the baton to whoever runs next; unless self is ending, waits to
+ * get it back. */
+static void reschedule(struct sim_thread *self, bool ending)
+{
+	struct sim_thread *next = pick(self);
+	if (next == self)
+		return;
+	S.switches++;
+	baton_give(next);
+	if (!ending)
+		baton_wait(self);
+}
+
+void sim_point(struct sim_thread *self)
+{
+	S.now += SIM_POINT_COST_NS;
+	uint64_t step = atomic_fetch_add_explicit(&points, 1,
+	                                          memory_order_relaxed) + 1;
+	check_limit();
+	if (S.opt.policy == SIM_PCT && S.pct_next < S.pct_nchanges &&
+	    step >= S.pct_change[S.pct_next]) {
+		self->prio = (uint64_t)(S.pct_nchanges - S.pct_next);
+		S.pct_next++;
+	}
+	reschedule(self, false);
+}
+
+void sim_charge(int64_t ns)
+{
+	if (sim_self() && ns > 0)
+		S.now += ns;
+}
+
+bool sim_block(struct sim_thread *self, enum sim_wait wait, const void *obj,
+               const char *call, int64_t deadline)
+{
+	self->wait = wait;
+	self->obj = obj;
+	self->call = call;
+	self->deadline = deadline;
+	self->timed_out = false;
+	self->block_seq = ++S.block_seq;
+	atomic_fetch_add_explicit(&points, 1, memory_order_relaxed);
+	reschedule(self, false);
+	self->deadline = INT64_MAX;
+	self->obj = NULL;
+	return !self->timed_out;
+}
+
+int sim_wake(enum sim_wait wait, const void *obj, bool one_only)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < S.nthreads; i++) {
+		struct sim_thread *t = S.threads[i];
+		if (t->wait == wait && t->obj == obj)
+			S.scratch[n++] = t;
+	}
+	if (n == 0)
+		return 0;
+	if (one_only) {
+		S.scratch[0] = S.scratch[prng_below(&S.sched_rng, (int64_t)n)];
+		n = 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		S.scratch[i]->wait = W_NONE;
+	return (int)n;
+}
+
+/* ---- thread lives ---- */
+
+void *sim_thread_main(void *arg)
+{
+	struct sim_thread *t = arg;
+	tls_self = t;
+	atomic_store(&t->tid, (int)syscall(SYS_gettid));
+	baton_wait(t);
+	atomic_store_explicit(&current_tid, atomic_load(&t->tid),
+	                      memory_order_relaxed);
+	void *ret = t->fn(t->arg);
+	sim_thread_exit(t, ret);
+	return ret;
+}
+
+void sim_thread_exit(struct sim_thread *self, void *retval)
+{
+	self->retval = retval;
+	self->wait = W_DONE;
+	self->deadline = INT64_MAX;
+	sim_wake(W_JOIN, self, false);
+	bool detached = self->detached;
+	if (detached)
+		table_remove(self);
+	tls_self = NULL;
+	reschedule(self, true);
+	if (detached)
+		free(self);
+}
+
+/* ---- starting and stopping ---- */
+
+static const char *reason_busy(int tid)
+{
+	static char reason[256];
+	snprintf(reason, sizeof reason,
+	         "busy loop: thread %d (LWP %d) ran for %.1f s of real time "
+	         "without reaching a scheduling point",
+	         atomic_load(&current_id), tid, (double)BUSY_LIMIT_NS / 1e9);
+	return reason;
+}
+
+static void *watchdog_main(void *arg)
+{
+	(void)arg;
+	uint_fast64_t last = UINT_FAST64_MAX;
+	int64_t still_ns = 0;
+	struct timespec tick = {0, WATCHDOG_TICK_NS};
+	for (;;) {
+		__real_nanosleep(&tick, NULL);
+		if (!atomic_load(&watching)) {
+			still_ns = 0;
+			last = UINT_FAST64_MAX;
+			continue;
+		}
+		uint_fast64_t now = atomic_load(&points);
+		if (now != last) {
+			last = now;
+			still_ns = 0;
+			continue;
+		}
+		still_ns += WATCHDOG_TICK_NS;
+		if (still_ns < BUSY_LIMIT_NS)
+			continue;
+		atomic_store(&watching, false);
+		int tid = atomic_load(&current_tid);
+		char *table = thread_table();
+		size_t n = strlen(table) + 1024;
+		char *details = xmalloc(n);
+		snprintf(details, n,
+		         "  Only one thread runs at a time in simulation mode, so "
+		         "a loop that waits\n"
+		         "  for another thread without sleeping, waiting on a "
+		         "condition variable or\n"
+		         "  taking a lock never lets that thread run. The "
+		         "backtrace of LWP %d\n"
+		         "  shows where it loops, or where it blocks in a call "
+		         "that simulation mode\n"
+		         "  does not cover (README, Simulation mode).\n%s",
+		         tid, table);
+		(trouble_fn ? trouble_fn : default_trouble)(
+		        SIM_STUCK, reason_busy(tid), details);
+		abort();
+	}
+	return NULL;
+}
+
+static void start_watchdog(void)
+{
+	static bool started;
+	if (started)
+		return;
+	started = true;
+	pthread_t wd;
+	if (__real_pthread_create(&wd, NULL, watchdog_main, NULL) == 0)
+		__real_pthread_detach(wd);
+}
+
+bool sim_parse_policy(const char *s, struct sim_options *o)
+{
+	if (strcmp(s, "random") == 0) {
+		o->policy = SIM_RANDOM;
+		return true;
+	}
+	if (strncmp(s, "pct", 3) != 0)
+		return false;
+	o->policy = SIM_PCT;
+	o->pct_depth = SIM_PCT_DEFAULT_DEPTH;
+	if (s[3] == '\0')
+		return true;
+	if (s[3] != ':')
+		return false;
+	char *end;
+	long d = strtol(s + 4, &end, 10);
+	if (end == s + 4 || *end || d < 1 || d > PCT_MAX_DEPTH)
+		return false;
+	o->pct_depth = (int)d;
+	return true;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void sim_start(const struct sim_options *opt)
+{
+	if (S.nthreads) { /* an earlier simulation's threads: keep them */
+		S.graveyard = realloc(S.graveyard, (S.ngraveyard + S.nthreads) *
+		                                           sizeof *S.graveyard);
+		memcpy(S.graveyard + S.ngraveyard, S.threads,
+		       S.nthreads * sizeof *S.threads);
+		S.ngraveyard += S.nthreads;
+		S.nthreads = 0;
+	}
+	S.opt = *opt;
+	prng_seed(&S.sched_rng, opt->seed ^ UINT64_C(0x243f6a8885a308d3));
+	prng_seed(&S.entropy_rng, opt->seed ^ UINT64_C(0x13198a2e03707344));
+	S.next_id = 0;
+	S.block_seq = 0;
+	S.now = 0;
+	S.switches = 0;
+	atomic_store(&points, 0);
+	S.pct_nchanges = 0;
+	S.pct_next = 0;
+	if (opt->policy == SIM_PCT) {
+		int d = opt->pct_depth > 0 ? opt->pct_depth : SIM_PCT_DEFAULT_DEPTH;
+		S.pct_nchanges = d - 1;
+		for (int i = 0; i < S.pct_nchanges; i++)
+			S.pct_change[i] =
+			        1 + (uint64_t)prng_below(&S.sched_rng, PCT_STEPS);
+		qsort(S.pct_change, (size_t)S.pct_nchanges, sizeof(uint64_t),
+		      cmp_u64);
+	}
+	struct sim_thread *t = thread_alloc();
+	atomic_store(&t->tid, (int)syscall(SYS_gettid));
+	tls_self = t;
+	atomic_store(&current_tid, atomic_load(&t->tid));
+	atomic_store(&current_id, 0);
+	S.running = true;
+	start_watchdog();
+	atomic_store(&watching, true);
+}
+
+void sim_stop(void)
+{
+	atomic_store(&watching, false);
+	struct sim_thread *self = tls_self;
+	S.running = false;
+	tls_self = NULL;
+	if (self) {
+		table_remove(self);
+		free(self);
+	}
+}
+
+void sim_suspend(void)
+{
+	struct sim_thread *self = sim_self();
+	if (!self)
+		return;
+	self->suspended = true;
+	tls_self = NULL;
+	atomic_store(&watching, false);
+}
+
+void sim_resume(void)
+{
+	if (!S.running || tls_self)
+		return;
+	for (size_t i = 0; i < S.nthreads; i++) {
+		struct sim_thread *t = S.threads[i];
+		if (t->suspended && atomic_load(&t->tid) ==
+		                            (int)syscall(SYS_gettid)) {
+			t->suspended = false;
+			tls_self = t;
+			atomic_store(&watching, true);
+			return;
+		}
+	}
+}
+
+uint64_t sim_random(void)
+{
+	return prng_next(&S.entropy_rng);
+}
+
+void sim_get_stats(struct sim_stats *st)
+{
+	st->points = atomic_load(&points);
+	st->switches = S.switches;
+	st->threads = (uint64_t)S.next_id;
+	st->now_ns = S.now;
+}

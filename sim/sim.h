@@ -1,0 +1,119 @@
+/*
+ * sim: simulation mode's deterministic scheduler. In the sim build (make
+ * SIM=1) every test runs its threads one at a time on virtual time: the
+ * pthread, sleep and clock calls of the code under test are redirected here
+ * at link time (sim/wrap.c), each is a scheduling point where a PRNG seeded
+ * from the test's seed picks the thread that runs next, and when every thread
+ * waits, the clock jumps to the earliest timer. A seed therefore replays a
+ * whole run, thread interleaving included.
+ *
+ * Outside the sim build this header still compiles: sim_enabled() is false
+ * and the calls below do nothing, so framework code needs no #ifdef.
+ */
+#ifndef RAFTLAB_SIM_H
+#define RAFTLAB_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* How the scheduler picks the next thread at a scheduling point. */
+enum sim_policy {
+	SIM_RANDOM, /* uniformly among the runnable threads */
+	SIM_PCT,    /* PCT (Burckhardt et al., ASPLOS 2010): random thread
+	               priorities, the highest runnable runs, and at depth-1
+	               random steps the running thread drops to the bottom */
+};
+
+struct sim_options {
+	uint64_t seed;        /* the test's seed */
+	int64_t limit_ns;     /* virtual time limit of the test; 0 for none */
+	enum sim_policy policy;
+	int pct_depth;        /* PCT's d; 0 means SIM_PCT_DEFAULT_DEPTH */
+};
+
+#define SIM_PCT_DEFAULT_DEPTH 3
+
+/*
+ * Virtual costs, so that time moves even where no thread sleeps (an unpaced
+ * client loop): every scheduling point a thread reaches advances the clock by
+ * SIM_POINT_COST_NS (the stretch it ran since its last point), and every
+ * labrpc delivery (a request reaching its handler, a reply reaching its
+ * caller) by SIM_RPC_COST_NS more.
+ */
+#define SIM_POINT_COST_NS 1000
+#define SIM_RPC_COST_NS 20000
+
+/* What went wrong, for the handler the runner installs. */
+enum sim_trouble {
+	SIM_FAILED, /* the code under test did something sim cannot run */
+	SIM_STUCK,  /* deadlock, busy loop, or the virtual time limit: the
+	               process should be examined (backtraces) and killed */
+};
+
+/* Called, never to return, with a one-line reason and (for SIM_STUCK) a
+ * table of the threads and what each waits for; both NUL-terminated. */
+typedef void (*sim_trouble_fn)(enum sim_trouble kind, const char *reason,
+                               const char *details);
+
+/* Counters of the current (or last) simulation. */
+struct sim_stats {
+	uint64_t points;   /* scheduling points reached */
+	uint64_t switches; /* hand-offs from one thread to another */
+	uint64_t threads;  /* threads started, the first one included */
+	int64_t now_ns;    /* virtual time since sim_start */
+};
+
+#ifdef RAFTLAB_SIM
+
+/* True in the sim build (compiled with RAFTLAB_SIM). */
+static inline bool sim_enabled(void) { return true; }
+
+/* Installs the handler for trouble; the default prints and aborts. */
+void sim_on_trouble(sim_trouble_fn fn);
+
+/* Makes the calling thread the simulation's first thread and starts the
+ * scheduler; no other thread of the code under test may be running. */
+void sim_start(const struct sim_options *opt);
+
+/* Ends the simulation: the caller goes on as a plain thread. Threads still
+ * blocked in the simulation stay blocked until the process exits. */
+void sim_stop(void);
+
+/* True while the calling thread runs under the scheduler. */
+bool sim_active(void);
+
+/* Charges ns of virtual time to the running thread (labrpc deliveries). */
+void sim_charge(int64_t ns);
+
+/*
+ * Runs the calling thread outside the simulation until sim_resume: its calls
+ * go to the real pthread functions, threads it starts are real threads, and
+ * virtual time stands still while every other thread stays paused. For work
+ * that no test step depends on the timing of, such as the linearizability
+ * check at the end of a kv test.
+ */
+void sim_suspend(void);
+void sim_resume(void);
+
+/* A value from the simulation's PRNG, for seeds that would otherwise come
+ * from the operating system's entropy source. */
+uint64_t sim_random(void);
+
+/* This simulation's counters (the last one's, after sim_stop). */
+void sim_get_stats(struct sim_stats *st);
+
+/* Parses "random", "pct" or "pct:D" into o; false when it is neither. */
+bool sim_parse_policy(const char *s, struct sim_options *o);
+
+#else /* the real build: no simulation */
+
+static inline bool sim_enabled(void) { return false; }
+static inline bool sim_active(void) { return false; }
+static inline void sim_charge(int64_t ns) { (void)ns; }
+static inline void sim_suspend(void) {}
+static inline void sim_resume(void) {}
+static inline uint64_t sim_random(void) { return 0; }
+
+#endif
+
+#endif
