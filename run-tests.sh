@@ -22,6 +22,11 @@ Options:
   -p, --parallel P    runs at once (default: the number of CPUs)
       --race          build and run with ThreadSanitizer (make SAN=thread)
       --asan          build and run with AddressSanitizer (make SAN=address)
+      --sim           build and run in simulation mode (make SIM=1): virtual
+                      time, one thread at a time, each seed replays its run
+                      exactly; combines with --asan, not with --race
+      --sched S       with --sim: the schedule, random (default), pct or
+                      pct:D (passed on as -sched S)
   -o, --output DIR    where the logs of failed runs go (default ./test-logs),
                       as TEST-SEED.log, each starting with the replay command
       --timeout SEC   kill a run after SEC seconds; counted as TIMEOUT, not
@@ -53,6 +58,8 @@ fi
 iterations=""
 parallel=""
 san=""
+sim=""
+sched=""
 outdir=./test-logs
 timeout=""
 debug=""
@@ -67,8 +74,14 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-n | --iterations) need "$@"; iterations=$2; shift ;;
 	-p | --parallel) need "$@"; parallel=$2; shift ;;
-	--race) san=thread ;;
-	--asan) san=address ;;
+	--race)
+		[ "$san" != address ] || die "--race and --asan exclude each other: pick one sanitizer"
+		san=thread ;;
+	--asan)
+		[ "$san" != thread ] || die "--race and --asan exclude each other: pick one sanitizer"
+		san=address ;;
+	--sim) sim=1 ;;
+	--sched) need "$@"; sched=$2; shift ;;
 	-o | --output) need "$@"; outdir=$2; shift ;;
 	--timeout) need "$@"; timeout=$2; shift ;;
 	-v | --verbose) debug=1 ;;
@@ -86,6 +99,13 @@ while [ $# -gt 0 ]; do
 done
 
 is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
+if [ -n "$sim" ] && [ "$san" = thread ]; then
+	die "--race is a real-mode tool (one thread at a time hides races): use --sim alone, --sim --asan, or --race alone"
+fi
+if [ -n "$sched" ]; then
+	[ -n "$sim" ] || [ -n "$program" ] || die "--sched needs --sim (schedules exist only in simulation mode)"
+	[[ $sched =~ ^(random|pct|pct:[1-9][0-9]?)$ ]] || die "--sched needs random, pct or pct:D, not '$sched'"
+fi
 [ -z "$iterations" ] || is_count "$iterations" || die "-n needs a positive number, not '$iterations'"
 [ -z "$parallel" ] || is_count "$parallel" || die "-p needs a positive number, not '$parallel'"
 [ -z "$timeout" ] || is_count "$timeout" || die "--timeout needs a positive number of seconds, not '$timeout'"
@@ -122,11 +142,11 @@ else
 		*) targets+=(raft_test kvraft_test) ;;
 		esac
 	done
-	B=$here$(make -s --no-print-directory -C "$root" SAN="$san" print-builddir) ||
+	B=$here$(make -s --no-print-directory -C "$root" SAN="$san" SIM="$sim" print-builddir) ||
 		die "make print-builddir failed"
 	mapfile -t targets < <(printf "${B#"$here"}/%s\n" "${targets[@]}" | sort -u)
 	echo "building ${targets[*]} ..."
-	make -s --no-print-directory -C "$root" -j"$parallel" SAN="$san" "${targets[@]}" ||
+	make -s --no-print-directory -C "$root" -j"$parallel" SAN="$san" SIM="$sim" "${targets[@]}" ||
 		die "the build failed"
 	raft_prog=$B/raft_test
 	kv_prog=$B/kvraft_test
@@ -184,9 +204,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/run-tests.XXXXXX") || die "mktemp failed"
 # Hard limit: the program's watchdog kills a test at -timeout SEC; timeout(1),
 # where there is one, catches a program that outlives it anyway.
 prog_args=()
+[ -z "$sched" ] || prog_args+=(-sched "$sched")
 wrap=()
 if [ -n "$timeout" ]; then
-	prog_args=(-timeout "$timeout")
+	prog_args+=(-timeout "$timeout")
 	if command -v timeout >/dev/null 2>&1; then
 		wrap=(timeout -k 10 $((timeout + 60)))
 	fi
@@ -217,8 +238,8 @@ replay_cmd() {
 	local j=$1 k=$(($1 % ntests)) env=""
 	[ -z "$debug" ] || env="RAFTLAB_DEBUG=$debug "
 	[ -z "$debug" ] || [ -z "${RAFTLAB_TOPICS:-}" ] || env+="RAFTLAB_TOPICS=$(quote "$RAFTLAB_TOPICS") "
-	printf '%s%s -run %s -seed %s%s' "$env" "${t_prog[k]}" "'^${t_name[k]}\$'" \
-		"${seeds[j]}" "${timeout:+ -timeout $timeout}"
+	printf '%s%s -run %s -seed %s%s%s' "$env" "${t_prog[k]}" "'^${t_name[k]}\$'" \
+		"${seeds[j]}" "${sched:+ -sched $sched}" "${timeout:+ -timeout $timeout}"
 }
 
 # ---- per-test statistics ----

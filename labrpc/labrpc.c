@@ -492,7 +492,8 @@ static bool server_dispatch(struct labrpc_server *srv,
 		       codec_strerror(err));
 	void *rep = xcalloc(1, m->reply_type->size);
 
-	sim_charge(SIM_RPC_COST_NS); /* the request's delivery */
+	/* the request's delivery */
+	sim_charge(SIM_RPC_COST_NS + (int64_t)req->args_len * SIM_BYTE_COST_NS);
 	m->handler(svc.receiver, args, rep);
 
 	struct codec_buf b;
@@ -704,7 +705,8 @@ static void req_complete(struct labrpc_net *net, struct labrpc_req *req,
 	req->ok = ok;
 	if (ok) {
 		net->bytes += (int64_t)req->reply_len;
-		sim_charge(SIM_RPC_COST_NS); /* the reply's delivery */
+		sim_charge(SIM_RPC_COST_NS + /* the reply's delivery */
+		           (int64_t)req->reply_len * SIM_BYTE_COST_NS);
 	} else {
 		free(req->reply);
 		req->reply = NULL;

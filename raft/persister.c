@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/sim.h"
+
 struct persister {
 	pthread_mutex_t mu;
 	uint8_t *raftstate; /* NULL when raftstate_len is 0 */
@@ -104,6 +106,7 @@ void persister_save(struct persister *p, const void *raftstate,
 
 	free(old_state);
 	free(old_snapshot);
+	sim_charge((int64_t)(raftstate_len + snapshot_len) * SIM_BYTE_COST_NS);
 }
 
 uint8_t *persister_read_raft_state(struct persister *p, size_t *len)

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,13 +34,19 @@
  * starve the thread it polls for). */
 enum { PCT_STEPS = 1000000, PCT_MAX_STREAK = 20000, PCT_MAX_DEPTH = 64 };
 
+/* The random policy: at a point where the running thread could go on, it
+ * goes on unless a 1 in RANDOM_SWITCH_ONE_IN draw says to pick again among
+ * all runnable threads (itself included). Switching at every point would
+ * cost a kernel hand-off each time and explore no more: a preemption is as
+ * likely at every point as at any other. */
+enum { RANDOM_SWITCH_ONE_IN = 16 };
+
 /* The busy-loop watchdog: how often it looks, and how long a thread may
  * hold the baton without a scheduling point. */
 #define WATCHDOG_TICK_NS INT64_C(100000000)
 #define BUSY_LIMIT_NS INT64_C(1000000000)
 
 static struct {
-	bool running;            /* between sim_start and sim_stop */
 	struct sim_options opt;
 	struct prng sched_rng;   /* scheduling choices */
 	struct prng entropy_rng; /* sim_random */
@@ -57,6 +64,9 @@ static struct {
 	struct sim_thread **graveyard;
 	size_t ngraveyard;
 } S;
+
+/* Between sim_start and sim_stop (or trouble); read by every wrapper. */
+static atomic_bool running;
 
 /* Read by the watchdog thread, written by the baton holder. */
 static atomic_uint_fast64_t points;
@@ -103,7 +113,8 @@ static void baton_wait(struct sim_thread *t)
 
 struct sim_thread *sim_self(void)
 {
-	return S.running ? tls_self : NULL;
+	return atomic_load_explicit(&running, memory_order_relaxed) ? tls_self
+	                                                            : NULL;
 }
 
 bool sim_active(void)
@@ -195,11 +206,12 @@ static void describe_thread(const struct sim_thread *t, char *out, size_t n)
 	if (t->deadline != INT64_MAX)
 		snprintf(until, sizeof until, ", until %.3f s",
 		         (double)t->deadline / 1e9);
-	const char *running =
-	        t == tls_self ? "running" : "runnable (waiting for its turn)";
+	const char *state = t->id == atomic_load(&current_id)
+	                            ? "running"
+	                            : "runnable (waiting for its turn)";
 	switch (t->wait) {
 	case W_NONE:
-		snprintf(out, n, "%s", running);
+		snprintf(out, n, "%s", state);
 		break;
 	case W_MUTEX: {
 		int owner = sim_mutex_owner_tag(t->obj);
@@ -233,8 +245,10 @@ static char *thread_table(void)
 	char *s = xmalloc(cap);
 	len += (size_t)snprintf(s + len, cap - len,
 	                        "virtual time %.3f s, %" PRIuFAST64
-	                        " scheduling points; threads:\n",
-	                        (double)S.now / 1e9, atomic_load(&points));
+	                        " scheduling points, %" PRIu64
+	                        " switches; threads:\n",
+	                        (double)S.now / 1e9, atomic_load(&points),
+	                        S.switches);
 	for (size_t i = 0; i < S.nthreads && len < cap; i++) {
 		const struct sim_thread *t = S.threads[i];
 		char what[128];
@@ -266,6 +280,7 @@ static _Noreturn void vtrouble(enum sim_trouble kind, const char *details,
 	char reason[1024];
 	vsnprintf(reason, sizeof reason, fmt, ap);
 	atomic_store(&watching, false);
+	atomic_store(&running, false); /* the handler's calls are real ones */
 	(trouble_fn ? trouble_fn : default_trouble)(kind, reason, details);
 	abort(); /* a handler must not return */
 }
@@ -300,6 +315,8 @@ static void advance_time(void)
 		sim_trouble(SIM_STUCK,
 		            "deadlock: every thread waits, and none has a "
 		            "deadline that could wake it");
+	if (S.opt.limit_ns > 0 && earliest > S.opt.limit_ns)
+		earliest = S.opt.limit_ns + 1; /* stop at the limit, not beyond */
 	if (earliest > S.now)
 		S.now = earliest;
 	check_limit();
@@ -334,14 +351,24 @@ static struct sim_thread *pick(struct sim_thread *self)
 {
 	for (;;) {
 		size_t n = 0;
-		for (size_t i = 0; i < S.nthreads; i++)
-			if (S.threads[i]->wait == W_NONE)
-				S.scratch[n++] = S.threads[i];
+		for (size_t i = 0; i < S.nthreads; i++) {
+			struct sim_thread *t = S.threads[i];
+			if (t->wait != W_NONE && t->wait != W_DONE &&
+			    t->deadline <= S.now) { /* time ran past it */
+				t->wait = W_NONE;
+				t->timed_out = true;
+			}
+			if (t->wait == W_NONE)
+				S.scratch[n++] = t;
+		}
 		if (n == 1)
 			return S.scratch[0];
 		if (n > 1) {
 			if (S.opt.policy == SIM_PCT)
 				return pick_pct(n, self);
+			if (self && self->wait == W_NONE &&
+			    prng_below(&S.sched_rng, RANDOM_SWITCH_ONE_IN) != 0)
+				return self;
 			return S.scratch[prng_below(&S.sched_rng, (int64_t)n)];
 		}
 		advance_time();
@@ -481,6 +508,7 @@ static void *watchdog_main(void *arg)
 		if (still_ns < BUSY_LIMIT_NS)
 			continue;
 		atomic_store(&watching, false);
+		atomic_store(&running, false);
 		int tid = atomic_load(&current_tid);
 		char *table = thread_table();
 		size_t n = strlen(table) + 1024;
@@ -542,6 +570,31 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * Keeps the simulation on one CPU (threads inherit it): a hand-off between
+ * two threads on the same CPU is a direct switch, several times cheaper than
+ * waking a thread on another. Parallel test processes spread over the
+ * allowed CPUs by the runner's slot number (or by process id).
+ */
+static void pin_to_one_cpu(int which)
+{
+	cpu_set_t allowed, one;
+	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+		return;
+	int n = CPU_COUNT(&allowed);
+	if (n <= 1)
+		return;
+	int want = which >= 0 ? which % n : (int)(getpid() % n);
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &allowed) || want-- > 0)
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		sched_setaffinity(0, sizeof one, &one);
+		return;
+	}
+}
+
 void sim_start(const struct sim_options *opt)
 {
 	if (S.nthreads) { /* an earlier simulation's threads: keep them */
@@ -571,12 +624,13 @@ void sim_start(const struct sim_options *opt)
 		qsort(S.pct_change, (size_t)S.pct_nchanges, sizeof(uint64_t),
 		      cmp_u64);
 	}
+	pin_to_one_cpu(opt->cpu);
 	struct sim_thread *t = thread_alloc();
 	atomic_store(&t->tid, (int)syscall(SYS_gettid));
 	tls_self = t;
 	atomic_store(&current_tid, atomic_load(&t->tid));
 	atomic_store(&current_id, 0);
-	S.running = true;
+	atomic_store(&running, true);
 	start_watchdog();
 	atomic_store(&watching, true);
 }
@@ -585,7 +639,7 @@ void sim_stop(void)
 {
 	atomic_store(&watching, false);
 	struct sim_thread *self = tls_self;
-	S.running = false;
+	atomic_store(&running, false);
 	tls_self = NULL;
 	if (self) {
 		table_remove(self);
@@ -605,7 +659,7 @@ void sim_suspend(void)
 
 void sim_resume(void)
 {
-	if (!S.running || tls_self)
+	if (!atomic_load(&running) || tls_self)
 		return;
 	for (size_t i = 0; i < S.nthreads; i++) {
 		struct sim_thread *t = S.threads[i];

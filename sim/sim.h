@@ -29,19 +29,27 @@ struct sim_options {
 	int64_t limit_ns;     /* virtual time limit of the test; 0 for none */
 	enum sim_policy policy;
 	int pct_depth;        /* PCT's d; 0 means SIM_PCT_DEFAULT_DEPTH */
+	int cpu;              /* which of the allowed CPUs to keep the threads
+	                         on (modulo their number); -1: by process id */
 };
 
 #define SIM_PCT_DEFAULT_DEPTH 3
 
 /*
  * Virtual costs, so that time moves even where no thread sleeps (an unpaced
- * client loop): every scheduling point a thread reaches advances the clock by
- * SIM_POINT_COST_NS (the stretch it ran since its last point), and every
- * labrpc delivery (a request reaching its handler, a reply reaching its
- * caller) by SIM_RPC_COST_NS more.
+ * client loop), and moves more where real work grows:
+ *   every scheduling point a thread reaches (the stretch it ran since its
+ *     last one)                                       SIM_POINT_COST_NS;
+ *   every labrpc delivery (a request reaching its handler, a reply reaching
+ *     its caller)                                     SIM_RPC_COST_NS,
+ *     and SIM_BYTE_COST_NS for each byte it carries;
+ *   every byte the persister saves                    SIM_BYTE_COST_NS.
+ * Without the byte costs, a service whose state grows would do ever more
+ * copying per virtual second, and a run would slow down without end.
  */
 #define SIM_POINT_COST_NS 1000
 #define SIM_RPC_COST_NS 20000
+#define SIM_BYTE_COST_NS 1
 
 /* What went wrong, for the handler the runner installs. */
 enum sim_trouble {

@@ -734,6 +734,11 @@ static noreturn void on_sim_trouble(enum sim_trouble kind, const char *reason,
 }
 #endif
 
+#ifdef RAFTLAB_SIM
+static int64_t sim_real_start_ns; /* for RAFTLAB_SIM_STATS */
+#endif
+static int sim_cpu_hint = -1;     /* the test process's slot number */
+
 /* Runs what follows on the simulation's scheduler, with r's seed and its
  * limit in virtual time (nothing happens outside the sim build). */
 static void sim_begin(const struct run *r)
@@ -742,10 +747,12 @@ static void sim_begin(const struct run *r)
 	double limit_s = base_limit_s(r);
 	struct sim_options o = {
 	        .seed = r->seed,
-	        .limit_ns = limit_s < 1e9 ? (int64_t)(limit_s * 1e9) : 0};
+	        .limit_ns = limit_s < 1e9 ? (int64_t)(limit_s * 1e9) : 0,
+	        .cpu = sim_cpu_hint};
 	if (opt.sched)
 		sim_parse_policy(opt.sched, &o);
 	sim_on_trouble(on_sim_trouble);
+	sim_real_start_ns = labtime_now_ns();
 	sim_start(&o);
 #else
 	(void)r;
@@ -756,6 +763,18 @@ static void sim_end(void)
 {
 #ifdef RAFTLAB_SIM
 	sim_stop();
+	const char *env = getenv("RAFTLAB_SIM_STATS");
+	if (env && *env && strcmp(env, "0") != 0) {
+		struct sim_stats st;
+		sim_get_stats(&st);
+		fprintf(stderr,
+		        "sim: %.3f s virtual in %.3f s real: %" PRIu64
+		        " scheduling points, %" PRIu64 " switches, %" PRIu64
+		        " threads\n",
+		        (double)st.now_ns / 1e9,
+		        seconds_since(sim_real_start_ns), st.points,
+		        st.switches, st.threads);
+	}
 #endif
 }
 
@@ -1235,8 +1254,10 @@ static void start_run(struct slot *s, struct run *r)
 		            strerror(errno));
 		goto close_chan;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		sim_cpu_hint = (int)(s - slots);
 		test_process(r, out[0], out[1], chan[0], chan[1]);
+	}
 	setpgid(pid, pid); /* as the child does: whichever runs first wins */
 	close(out[1]);
 	close(chan[1]);
