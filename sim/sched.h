@@ -18,7 +18,9 @@
 /* What a blocked thread waits for. */
 enum sim_wait {
 	W_NONE,    /* runnable */
-	W_MUTEX,   /* a mutex (or spinlock, rwlock) to become free */
+	W_MUTEX,   /* a mutex to become free */
+	W_RWLOCK,  /* a read-write lock to let it in */
+	W_SPIN,    /* a spinlock to become free */
 	W_COND,    /* a condition variable's signal */
 	W_SEM,     /* a semaphore's post */
 	W_JOIN,    /* a thread to end */

@@ -378,6 +378,8 @@ static int mutex_acquire(struct sim_thread *self, pthread_mutex_t *m,
 				m->__data.__count++;
 				return 0;
 			}
+			if (!wait)
+				return EBUSY; /* trylock: busy, even for its owner */
 			if (mutex_kind(m) == PTHREAD_MUTEX_ERRORCHECK)
 				return EDEADLK;
 			if (wait)
@@ -621,7 +623,7 @@ static int rw_acquire(struct sim_thread *self, pthread_rwlock_t *rw,
 			return EDEADLK;
 		if (!wait)
 			return EBUSY;
-		if (!sim_block(self, W_MUTEX, rw, call, deadline))
+		if (!sim_block(self, W_RWLOCK, rw, call, deadline))
 			return ETIMEDOUT;
 	}
 	if (write)
@@ -716,12 +718,20 @@ REAL(int, pthread_rwlock_unlock, pthread_rwlock_t *rw)
 		rw->__data.__readers--;
 	else
 		return EPERM;
-	sim_wake(W_MUTEX, rw, false);
+	sim_wake(W_RWLOCK, rw, false);
 	sim_point(self);
 	return 0;
 }
 
-/* ---- spinlocks: the owner's tag ---- */
+/* ---- spinlocks: 1 when free, as glibc's pthread_spin_init leaves them,
+ * and minus the owner's tag when held ---- */
+
+#define SPIN_FREE 1
+
+static const void *spin_obj(pthread_spinlock_t *l)
+{
+	return (const void *)(uintptr_t)l;
+}
 
 REAL(int, pthread_spin_lock, pthread_spinlock_t *l)
 {
@@ -729,16 +739,16 @@ REAL(int, pthread_spin_lock, pthread_spinlock_t *l)
 	if (!self)
 		return __real_pthread_spin_lock(l);
 	sim_point(self);
-	while (*(volatile int *)l != 0) {
-		if (*l == sim_owner_tag(self))
+	while (*l != SPIN_FREE) {
+		if (*l == -sim_owner_tag(self))
 			sim_trouble(SIM_STUCK,
 			            "deadlock: thread %d spins on a spinlock "
 			            "(%p) that it already holds",
 			            self->id, (void *)l);
-		sim_block(self, W_MUTEX, (const void *)(uintptr_t)l,
-		          "pthread_spin_lock", INT64_MAX);
+		sim_block(self, W_SPIN, spin_obj(l), "pthread_spin_lock",
+		          INT64_MAX);
 	}
-	*l = sim_owner_tag(self);
+	*l = -sim_owner_tag(self);
 	return 0;
 }
 
@@ -748,9 +758,9 @@ REAL(int, pthread_spin_trylock, pthread_spinlock_t *l)
 	if (!self)
 		return __real_pthread_spin_trylock(l);
 	sim_point(self);
-	if (*l != 0)
+	if (*l != SPIN_FREE)
 		return EBUSY;
-	*l = sim_owner_tag(self);
+	*l = -sim_owner_tag(self);
 	return 0;
 }
 
@@ -759,8 +769,8 @@ REAL(int, pthread_spin_unlock, pthread_spinlock_t *l)
 	struct sim_thread *self = sim_self();
 	if (!self)
 		return __real_pthread_spin_unlock(l);
-	*l = 0;
-	sim_wake(W_MUTEX, (const void *)(uintptr_t)l, false);
+	*l = SPIN_FREE;
+	sim_wake(W_SPIN, spin_obj(l), false);
 	sim_point(self);
 	return 0;
 }
