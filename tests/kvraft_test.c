@@ -27,7 +27,6 @@
 #include "config/kv_config.h"
 #include "labtime/labtime.h"
 #include "lincheck/lincheck.h"
-#include "sim/sim.h"
 #include "tests/runner.h"
 
 /* The tester generously allows solutions to complete elections in one
@@ -450,13 +449,9 @@ static void check_linearizable(struct oplog *log)
 		        log->ops[k].return_ns, &log->ops[k].input,
 		        &log->ops[k].output};
 	struct lin_info *info = NULL;
-	/* In the sim build the check runs outside the simulation, on real
-	 * threads and its real-time budget, while the cluster stands still. */
-	sim_suspend();
 	enum lin_result res =
 	        lin_check(&lin_kv_model, ops, log->n,
 	                  LINEARIZABILITY_CHECK_TIMEOUT_MS, &info);
-	sim_resume();
 
 	if (res == LIN_ILLEGAL) {
 		const char *dir = getenv("TMPDIR");
