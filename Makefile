@@ -96,9 +96,11 @@ SIM_WRAPS := pthread_create pthread_join pthread_tryjoin_np \
              clock_gettime gettimeofday time timespec_get clock \
              getrandom getentropy poll ppoll select pselect epoll_wait \
              pause sigwait sigsuspend thrd_create
+# The linker reads the --wrap options from a file, to keep link lines short.
+SIM_WRAP_FILE := $(B)/sim-wraps.txt
 ifeq ($(SIM),1)
   CFLAGS   += -DRAFTLAB_SIM=1
-  LDFLAGS  += $(foreach f,$(SIM_WRAPS),-Wl,--wrap=$(f))
+  LDFLAGS  += -Wl,@$(SIM_WRAP_FILE)
   LIB_SRCS += sim/sched.c sim/wrap.c
 endif
 
@@ -124,6 +126,13 @@ all: $(PROGRAMS)
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CUNIT_CFLAGS) -MMD -MP -c $< -o $@
+
+ifeq ($(SIM),1)
+$(PROGRAMS) $(addprefix $(B)/,sim_test sim_trouble): | $(SIM_WRAP_FILE)
+$(SIM_WRAP_FILE): Makefile
+	@mkdir -p $(dir $@)
+	@printf -- '--wrap=%s\n' $(SIM_WRAPS) >$@
+endif
 
 # ---- programs ----
 $(B)/lincheck_test: $(call obj,tests/lin_history.c) $(LIN_OBJS)
