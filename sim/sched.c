@@ -28,11 +28,13 @@
 
 #include "prng/prng.h"
 
-/* PCT: the d-1 priority change points fall at random among the first
- * PCT_STEPS scheduling points; a thread picked PCT_MAX_STREAK points in a
- * row while others could run drops to the bottom (so a polling loop cannot
- * starve the thread it polls for). */
-enum { PCT_STEPS = 1000000, PCT_MAX_STREAK = 20000, PCT_MAX_DEPTH = 64 };
+/* PCT: the d-1 priority change points fall at random among the scheduling
+ * points, log-uniformly up to 2^PCT_LOG2_STEPS (a test reaches between
+ * thousands and millions of points, and PCT's bound wants them spread over
+ * the run, which is not known in advance); a thread picked PCT_MAX_STREAK
+ * points in a row while others could run drops to the bottom (so a polling
+ * loop cannot starve the thread it polls for). */
+enum { PCT_LOG2_STEPS = 24, PCT_MAX_STREAK = 20000, PCT_MAX_DEPTH = 64 };
 
 /* The random policy: at a point where the running thread could go on, it
  * goes on unless a 1 in RANDOM_SWITCH_ONE_IN draw says to pick again among
@@ -618,9 +620,12 @@ void sim_start(const struct sim_options *opt)
 	if (opt->policy == SIM_PCT) {
 		int d = opt->pct_depth > 0 ? opt->pct_depth : SIM_PCT_DEFAULT_DEPTH;
 		S.pct_nchanges = d - 1;
-		for (int i = 0; i < S.pct_nchanges; i++)
-			S.pct_change[i] =
-			        1 + (uint64_t)prng_below(&S.sched_rng, PCT_STEPS);
+		for (int i = 0; i < S.pct_nchanges; i++) {
+			int64_t e = prng_below(&S.sched_rng, PCT_LOG2_STEPS);
+			S.pct_change[i] = ((uint64_t)1 << e) +
+			                  (uint64_t)prng_below(&S.sched_rng,
+			                                       INT64_C(1) << e);
+		}
 		qsort(S.pct_change, (size_t)S.pct_nchanges, sizeof(uint64_t),
 		      cmp_u64);
 	}

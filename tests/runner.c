@@ -39,9 +39,14 @@
 #include "prng/prng.h"
 #include "sim/sim.h"
 
+#ifdef RAFTLAB_SIM
+#define SIM_FLAGS "[-sched S] "
+#else
+#define SIM_FLAGS ""
+#endif
 #define USAGE_FLAGS                                                            \
 	"[-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] "         \
-	"[-count N] [-v] [-xml PREFIX] [-no-fork] [-sched S] [-h]"
+	"[-count N] [-v] [-xml PREFIX] [-no-fork] " SIM_FLAGS "[-h]"
 #define DEFAULT_LOG_DIR "/tmp/raftlab-logs"
 #define INDENT "        "      /* go test indents a failure's lines by 8 */
 #define INDENT2 "            " /* ...and what we quote under them by 12 */
@@ -420,10 +425,18 @@ static void print_help(void)
 	       "                another, with no watchdog and no log, so that\n"
 	       "                a debugger sees them, e.g.\n"
 	       "                  gdb --args %s -no-fork -run '^TestX$'\n"
-	       "                A crash or runner_fatalf ends the program.\n"
-	       "  -h            print this help\n"
-	       "\n",
+	       "                A crash or runner_fatalf ends the program.\n",
 	       prog);
+	if (sim_enabled())
+		printf("  -sched S      how the scheduler picks the next thread:\n"
+		       "                random (the default) or pct[:D], PCT with\n"
+		       "                D-1 priority changes (D is 3 unless given)\n");
+	printf("  -h            print this help\n\n");
+	if (sim_enabled())
+		printf("This is the sim build: each test runs its threads one at\n"
+		       "a time on virtual time, its limit is in virtual seconds,\n"
+		       "and its seed replays it exactly, thread interleaving\n"
+		       "included.\n\n");
 	printf("A failed test's report ends with its seed, the command that\n"
 	       "replays it, and its log. A test that outlives its limit is\n"
 	       "killed after gdb (if installed) prints its threads'\n"
@@ -438,7 +451,10 @@ static void print_help(void)
 	       "                      SUITE-TEST-SEED.log (default\n"
 	       "                      " DEFAULT_LOG_DIR "); the logs of\n"
 	       "                      passing tests are deleted\n"
-	       "  RAFTLAB_SEED        set in each test process to its seed\n",
+	       "  RAFTLAB_SEED        set in each test process to its seed\n"
+	       "  RAFTLAB_SIM_STATS   sim build: 1 prints each test's virtual\n"
+	       "                      and real time, scheduling points and\n"
+	       "                      thread switches\n",
 	       time_scale);
 }
 
