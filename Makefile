@@ -120,7 +120,8 @@ PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) raft_test kvraft_test \
 
 .PHONY: all deps test test-kv check unit selftest tooling-test sim-check \
         graded graded-kv \
-        bench sim-measure fuzz handout grade kv-measure print-builddir clean
+        bench sim-measure mutants fuzz handout grade kv-measure print-builddir \
+        clean
 all: $(PROGRAMS)
 
 $(B)/obj/%.o: %.c
@@ -240,6 +241,15 @@ fuzz:
 # Wall and CPU time of parts 4A and 4B and the speed tests' ms/op.
 kv-measure: $(B)/kvraft_test
 	scripts/kv_measure.sh $(B)/kvraft_test $(RUN)
+
+# The mutation harness: each classic bug of mutants/ alone against the
+# graded suites, a table and build/mutants/report.json (scripts/mutants.sh
+# -h; MUTANTS="name ..." for some, MUTANT_ARGS for its options).
+MUTANTS     ?=
+MUTANT_ARGS ?=
+mutants: deps
+	@test -x scripts/mutants.sh || { echo "make mutants: the mutation harness is an instructors' tool, not part of the handout" >&2; exit 2; }
+	scripts/mutants.sh $(MUTANT_ARGS) $(MUTANTS)
 
 # handout/ and handout.tar.gz: the framework with the student skeletons in
 # place of the reference code, checked to contain none of it.

@@ -15,10 +15,12 @@ rm -rf "$dir" "$dir.tar.gz"
 mkdir "$dir"
 
 # Every file of the repository (tracked, or new and not ignored), except the
-# reference implementations, their skeletons' folders, CI and local outputs.
+# reference implementations, their skeletons' folders, CI, the mutation
+# harness (its patches quote the reference) and local outputs.
 git ls-files --cached --others --exclude-standard |
 	grep -v -E -e '^(raft/raft\.c|kvraft/client\.c|kvraft/server\.c)$' \
-		-e '^(raft|kvraft)/skeleton/' -e '^(test-logs|handout|\.ci)/' -e '^README\.md$' |
+		-e '^(raft|kvraft)/skeleton/' -e '^(test-logs|handout|\.ci|mutants)/' -e '^README\.md$' \
+		-e '^scripts/mutants\.sh$' |
 	while IFS= read -r f; do
 		[ -f "$f" ] || continue # deleted but still in the index
 		mkdir -p "$dir/$(dirname "$f")"

@@ -28,13 +28,25 @@
 
 #include "prng/prng.h"
 
-/* PCT: the d-1 priority change points fall at random among the scheduling
+/*
+ * PCT: the d-1 priority change points fall at random among the scheduling
  * points, log-uniformly up to 2^PCT_LOG2_STEPS (a test reaches between
  * thousands and millions of points, and PCT's bound wants them spread over
- * the run, which is not known in advance); a thread picked PCT_MAX_STREAK
- * points in a row while others could run drops to the bottom (so a polling
- * loop cannot starve the thread it polls for). */
-enum { PCT_LOG2_STEPS = 24, PCT_MAX_STREAK = 20000, PCT_MAX_DEPTH = 64 };
+ * the run, which is not known in advance).
+ *
+ * PCT assumes programs that end; a lab's threads loop until told to stop,
+ * and under strict priorities the low ones would never run: a test thread
+ * that should stop the clients starves, and the test times out. So PCT here
+ * is fair in the long run: a thread ready for PCT_STARVE_POINTS points
+ * without running runs next, and a thread picked PCT_MAX_STREAK points in a
+ * row while others could run drops to the bottom.
+ */
+enum {
+	PCT_LOG2_STEPS = 24,
+	PCT_STARVE_POINTS = 20000,
+	PCT_MAX_STREAK = 20000,
+	PCT_MAX_DEPTH = 64,
+};
 
 /* The random policy: at a point where the running thread could go on, it
  * goes on unless a 1 in RANDOM_SWITCH_ONE_IN draw says to pick again among
@@ -168,6 +180,7 @@ static struct sim_thread *thread_alloc(void)
 	t->wait = W_NONE;
 	t->deadline = INT64_MAX;
 	t->prio = initial_priority();
+	t->ready_at = atomic_load_explicit(&points, memory_order_relaxed);
 	table_add(t);
 	return t;
 }
@@ -328,16 +341,24 @@ static void advance_time(void)
 		    t->deadline <= S.now) {
 			t->wait = W_NONE;
 			t->timed_out = true;
+			t->ready_at = atomic_load_explicit(&points,
+			                                   memory_order_relaxed);
 		}
 	}
 }
 
 static struct sim_thread *pick_pct(size_t n, struct sim_thread *self)
 {
-	struct sim_thread *best = S.scratch[0];
-	for (size_t i = 1; i < n; i++)
+	uint64_t now = atomic_load_explicit(&points, memory_order_relaxed);
+	struct sim_thread *best = S.scratch[0], *oldest = S.scratch[0];
+	for (size_t i = 1; i < n; i++) {
 		if (S.scratch[i]->prio > best->prio)
 			best = S.scratch[i];
+		if (S.scratch[i]->ready_at < oldest->ready_at)
+			oldest = S.scratch[i];
+	}
+	if (oldest != self && now - oldest->ready_at > PCT_STARVE_POINTS)
+		best = oldest; /* it has waited long enough */
 	if (best == self && n > 1 && ++self->run_streak > PCT_MAX_STREAK) {
 		self->run_streak = 0;
 		self->prio = 0;
@@ -359,6 +380,8 @@ static struct sim_thread *pick(struct sim_thread *self)
 			    t->deadline <= S.now) { /* time ran past it */
 				t->wait = W_NONE;
 				t->timed_out = true;
+				t->ready_at = atomic_load_explicit(
+				        &points, memory_order_relaxed);
 			}
 			if (t->wait == W_NONE)
 				S.scratch[n++] = t;
@@ -382,6 +405,7 @@ static struct sim_thread *pick(struct sim_thread *self)
 static void reschedule(struct sim_thread *self, bool ending)
 {
 	struct sim_thread *next = pick(self);
+	next->ready_at = atomic_load_explicit(&points, memory_order_relaxed);
 	if (next == self)
 		return;
 	S.switches++;
@@ -440,8 +464,11 @@ int sim_wake(enum sim_wait wait, const void *obj, bool one_only)
 		S.scratch[0] = S.scratch[prng_below(&S.sched_rng, (int64_t)n)];
 		n = 1;
 	}
-	for (size_t i = 0; i < n; i++)
+	uint64_t now = atomic_load_explicit(&points, memory_order_relaxed);
+	for (size_t i = 0; i < n; i++) {
 		S.scratch[i]->wait = W_NONE;
+		S.scratch[i]->ready_at = now;
+	}
 	return (int)n;
 }
 

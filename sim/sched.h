@@ -47,6 +47,8 @@ struct sim_thread {
 
 	uint64_t prio;         /* PCT priority: higher runs first */
 	uint64_t run_streak;   /* points in a row it was picked */
+	uint64_t ready_at;     /* the point at which it last became ready to
+	                          run, or last ran */
 
 	void *(*fn)(void *);
 	void *arg;
