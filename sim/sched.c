@@ -55,10 +55,14 @@ enum {
  * likely at every point as at any other. */
 enum { RANDOM_SWITCH_ONE_IN = 16 };
 
-/* The busy-loop watchdog: how often it looks, and how long a thread may
- * hold the baton without a scheduling point. */
+/* The watchdog: how often it looks; how much CPU time a thread may burn
+ * holding the baton without a scheduling point (a busy loop); and how long
+ * it may hold it burning none (blocked in a call the scheduler does not
+ * see). CPU time, not real time, so that a loaded machine that keeps the
+ * thread off the CPU is not taken for a busy loop. */
 #define WATCHDOG_TICK_NS INT64_C(100000000)
 #define BUSY_LIMIT_NS INT64_C(1000000000)
+#define BLOCKED_LIMIT_NS INT64_C(30000000000)
 
 static struct {
 	struct sim_options opt;
@@ -504,21 +508,40 @@ void sim_thread_exit(struct sim_thread *self, void *retval)
 
 /* ---- starting and stopping ---- */
 
-static const char *reason_busy(int tid)
+static const char *reason_stuck(int tid, bool busy)
 {
 	static char reason[256];
-	snprintf(reason, sizeof reason,
-	         "busy loop: thread %d (LWP %d) ran for %.1f s of real time "
-	         "without reaching a scheduling point",
-	         atomic_load(&current_id), tid, (double)BUSY_LIMIT_NS / 1e9);
+	if (busy)
+		snprintf(reason, sizeof reason,
+		         "busy loop: thread %d (LWP %d) ran for %.1f s of CPU "
+		         "time without reaching a scheduling point",
+		         atomic_load(&current_id), tid,
+		         (double)BUSY_LIMIT_NS / 1e9);
+	else
+		snprintf(reason, sizeof reason,
+		         "blocked outside the scheduler: thread %d (LWP %d) "
+		         "has waited %.0f s of real time in a call simulation "
+		         "mode does not cover",
+		         atomic_load(&current_id), tid,
+		         (double)BLOCKED_LIMIT_NS / 1e9);
 	return reason;
+}
+
+/* The CPU time thread tid has used (Linux's per-thread CPU clock ids). */
+static int64_t thread_cpu_ns(int tid)
+{
+	clockid_t clk = (clockid_t)((~(unsigned)tid << 3) | 6);
+	struct timespec ts;
+	if (__real_clock_gettime(clk, &ts) != 0)
+		return -1;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void *watchdog_main(void *arg)
 {
 	(void)arg;
 	uint_fast64_t last = UINT_FAST64_MAX;
-	int64_t still_ns = 0;
+	int64_t still_ns = 0, cpu_at_last = 0;
 	struct timespec tick = {0, WATCHDOG_TICK_NS};
 	for (;;) {
 		__real_nanosleep(&tick, NULL);
@@ -528,17 +551,20 @@ static void *watchdog_main(void *arg)
 			continue;
 		}
 		uint_fast64_t now = atomic_load(&points);
+		int tid = atomic_load(&current_tid);
+		int64_t cpu = thread_cpu_ns(tid);
 		if (now != last) {
 			last = now;
 			still_ns = 0;
+			cpu_at_last = cpu;
 			continue;
 		}
 		still_ns += WATCHDOG_TICK_NS;
-		if (still_ns < BUSY_LIMIT_NS)
+		bool busy = cpu >= 0 && cpu - cpu_at_last >= BUSY_LIMIT_NS;
+		if (!busy && still_ns < BLOCKED_LIMIT_NS)
 			continue;
 		atomic_store(&watching, false);
 		atomic_store(&running, false);
-		int tid = atomic_load(&current_tid);
 		char *table = thread_table();
 		size_t n = strlen(table) + 1024;
 		char *details = xmalloc(n);
@@ -554,7 +580,7 @@ static void *watchdog_main(void *arg)
 		         "  does not cover (README, Simulation mode).\n%s",
 		         tid, table);
 		(trouble_fn ? trouble_fn : default_trouble)(
-		        SIM_STUCK, reason_busy(tid), details);
+		        SIM_STUCK, reason_stuck(tid, busy), details);
 		abort();
 	}
 	return NULL;

@@ -45,7 +45,7 @@ fi
 
 expect TestFine 0 "PASS"
 expect TestBusyLoop 1 "--- FAIL: TestBusyLoop" \
-	"busy loop: thread 0 (LWP " "ran for 1.0 s of real time without reaching a scheduling point" \
+	"busy loop: thread 0 (LWP " "ran for 1.0 s of CPU time without reaching a scheduling point" \
 	"Only one thread runs at a time in simulation mode" "${stuck_extra[@]}"
 expect TestDeadlock 1 "--- FAIL: TestDeadlock" \
 	"deadlock: every thread waits, and none has a deadline that could wake it" \
