@@ -628,8 +628,9 @@ static int cmp_u64(const void *a, const void *b)
 /*
  * Keeps the simulation on one CPU (threads inherit it): a hand-off between
  * two threads on the same CPU is a direct switch, several times cheaper than
- * waking a thread on another. Parallel test processes spread over the
- * allowed CPUs by the runner's slot number (or by process id).
+ * waking a thread on another. Unless told which, it stays on the CPU it
+ * starts on: the kernel starts a new process on the least busy CPU, so test
+ * processes run side by side (by run-tests.sh or -parallel) spread out.
  */
 static void pin_to_one_cpu(int which)
 {
@@ -639,7 +640,16 @@ static void pin_to_one_cpu(int which)
 	int n = CPU_COUNT(&allowed);
 	if (n <= 1)
 		return;
-	int want = which >= 0 ? which % n : (int)(getpid() % n);
+	if (which < 0) {
+		int here = sched_getcpu();
+		if (here < 0 || !CPU_ISSET(here, &allowed))
+			return;
+		CPU_ZERO(&one);
+		CPU_SET(here, &one);
+		sched_setaffinity(0, sizeof one, &one);
+		return;
+	}
+	int want = which % n;
 	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
 		if (!CPU_ISSET(cpu, &allowed) || want-- > 0)
 			continue;

@@ -30,7 +30,8 @@ struct sim_options {
 	enum sim_policy policy;
 	int pct_depth;        /* PCT's d; 0 means SIM_PCT_DEFAULT_DEPTH */
 	int cpu;              /* which of the allowed CPUs to keep the threads
-	                         on (modulo their number); -1: by process id */
+	                         on (modulo their number); -1: the one the
+	                         caller runs on */
 };
 
 #define SIM_PCT_DEFAULT_DEPTH 3

@@ -753,7 +753,6 @@ static noreturn void on_sim_trouble(enum sim_trouble kind, const char *reason,
 #ifdef RAFTLAB_SIM
 static int64_t sim_real_start_ns; /* for RAFTLAB_SIM_STATS */
 #endif
-static int sim_cpu_hint = -1;     /* the test process's slot number */
 
 /* Runs what follows on the simulation's scheduler, with r's seed and its
  * limit in virtual time (nothing happens outside the sim build). */
@@ -764,7 +763,7 @@ static void sim_begin(const struct run *r)
 	struct sim_options o = {
 	        .seed = r->seed,
 	        .limit_ns = limit_s < 1e9 ? (int64_t)(limit_s * 1e9) : 0,
-	        .cpu = sim_cpu_hint};
+	        .cpu = -1};
 	if (opt.sched)
 		sim_parse_policy(opt.sched, &o);
 	sim_on_trouble(on_sim_trouble);
@@ -1270,10 +1269,8 @@ static void start_run(struct slot *s, struct run *r)
 		            strerror(errno));
 		goto close_chan;
 	}
-	if (pid == 0) {
-		sim_cpu_hint = (int)(s - slots);
+	if (pid == 0)
 		test_process(r, out[0], out[1], chan[0], chan[1]);
-	}
 	setpgid(pid, pid); /* as the child does: whichever runs first wins */
 	close(out[1]);
 	close(chan[1]);
