@@ -8,8 +8,9 @@
  * the run is deadlocked and reported as such.
  *
  * A real watchdog thread, outside the simulation, notices a thread that
- * holds the baton for a second of real time without reaching a scheduling
- * point (a busy loop, or a call that blocks outside the scheduler).
+ * holds the baton for a second of CPU time without reaching a scheduling
+ * point (a busy loop), or for 30 s without using the CPU (a call that blocks
+ * outside the scheduler).
  */
 #define _GNU_SOURCE
 #include "sim/sched.h"
