@@ -492,8 +492,7 @@ static bool server_dispatch(struct labrpc_server *srv,
 		       codec_strerror(err));
 	void *rep = xcalloc(1, m->reply_type->size);
 
-	/* the request's delivery */
-	sim_charge(SIM_RPC_COST_NS + (int64_t)req->args_len * SIM_BYTE_COST_NS);
+	sim_charge_delivery(req->args_len); /* the request's */
 	m->handler(svc.receiver, args, rep);
 
 	struct codec_buf b;
@@ -705,8 +704,7 @@ static void req_complete(struct labrpc_net *net, struct labrpc_req *req,
 	req->ok = ok;
 	if (ok) {
 		net->bytes += (int64_t)req->reply_len;
-		sim_charge(SIM_RPC_COST_NS + /* the reply's delivery */
-		           (int64_t)req->reply_len * SIM_BYTE_COST_NS);
+		sim_charge_delivery(req->reply_len); /* the reply's */
 	} else {
 		free(req->reply);
 		req->reply = NULL;

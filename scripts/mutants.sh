@@ -185,7 +185,7 @@ run_mutant() { # PATCH
 		"$unknown" "$mode"
 	rm -rf "$dir/src" # keeps the outputs and logs
 }
-export -f run_mutant header now since first_failure json_str
+export -f run_mutant header now since first_failure
 export out root sim_budget real sched
 
 echo "running ${#patches[@]} mutant(s), $jobs at a time (sim sweep ${sim_budget}s per part, schedule $sched) ..."

@@ -73,7 +73,6 @@ static struct {
 	size_t nthreads, cap;
 	struct sim_thread **scratch; /* runnable threads, per pick */
 	int next_id;
-	uint64_t block_seq;
 	int64_t now;             /* virtual ns since sim_start */
 	uint64_t switches;
 	uint64_t pct_change[PCT_MAX_DEPTH]; /* step numbers, ascending */
@@ -93,16 +92,29 @@ static atomic_int current_tid, current_id;
 static atomic_bool watching; /* the simulation runs, not suspended */
 
 static _Thread_local struct sim_thread *tls_self;
+static _Thread_local struct sim_thread *tls_suspended; /* sim_suspend's */
 
 static sim_trouble_fn trouble_fn;
+
+static _Noreturn void out_of_memory(void)
+{
+	fputs("sim: out of memory\n", stderr);
+	abort();
+}
 
 static void *xmalloc(size_t n)
 {
 	void *p = calloc(1, n);
-	if (!p) {
-		fputs("sim: out of memory\n", stderr);
-		abort();
-	}
+	if (!p)
+		out_of_memory();
+	return p;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p)
+		out_of_memory();
 	return p;
 }
 
@@ -150,12 +162,8 @@ static void table_add(struct sim_thread *t)
 {
 	if (S.nthreads == S.cap) {
 		S.cap = S.cap ? 2 * S.cap : 64;
-		S.threads = realloc(S.threads, S.cap * sizeof *S.threads);
-		S.scratch = realloc(S.scratch, S.cap * sizeof *S.scratch);
-		if (!S.threads || !S.scratch) {
-			fputs("sim: out of memory\n", stderr);
-			abort();
-		}
+		S.threads = xrealloc(S.threads, S.cap * sizeof *S.threads);
+		S.scratch = xrealloc(S.scratch, S.cap * sizeof *S.scratch);
 	}
 	S.threads[S.nthreads++] = t;
 }
@@ -196,12 +204,6 @@ struct sim_thread *sim_thread_new(void *(*fn)(void *), void *arg)
 	t->fn = fn;
 	t->arg = arg;
 	return t;
-}
-
-void sim_thread_discard(struct sim_thread *t)
-{
-	table_remove(t);
-	free(t);
 }
 
 struct sim_thread *sim_thread_find(pthread_t pt)
@@ -294,11 +296,11 @@ void sim_on_trouble(sim_trouble_fn fn)
 	trouble_fn = fn;
 }
 
-static _Noreturn void vtrouble(enum sim_trouble kind, const char *details,
-                               const char *fmt, va_list ap)
+/* Ends the simulation and hands the trouble to the handler; from the baton
+ * holder or from the watchdog. */
+static _Noreturn void deliver_trouble(enum sim_trouble kind,
+                                      const char *reason, const char *details)
 {
-	char reason[1024];
-	vsnprintf(reason, sizeof reason, fmt, ap);
 	atomic_store(&watching, false);
 	atomic_store(&running, false); /* the handler's calls are real ones */
 	(trouble_fn ? trouble_fn : default_trouble)(kind, reason, details);
@@ -307,10 +309,12 @@ static _Noreturn void vtrouble(enum sim_trouble kind, const char *details,
 
 void sim_trouble(enum sim_trouble kind, const char *fmt, ...)
 {
-	char *details = kind == SIM_STUCK ? thread_table() : NULL;
+	char reason[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	vtrouble(kind, details, fmt, ap);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	deliver_trouble(kind, reason, kind == SIM_STUCK ? thread_table() : NULL);
 }
 
 /* ---- picking the next thread ---- */
@@ -322,8 +326,8 @@ static void check_limit(void)
 		            (double)S.opt.limit_ns / 1e9);
 }
 
-/* No thread can run: moves time to the earliest deadline and wakes every
- * thread due then, or reports a deadlock. */
+/* No thread can run: moves time to the earliest deadline (pick then wakes
+ * every thread due), or reports a deadlock. */
 static void advance_time(void)
 {
 	int64_t earliest = INT64_MAX;
@@ -340,16 +344,6 @@ static void advance_time(void)
 	if (earliest > S.now)
 		S.now = earliest;
 	check_limit();
-	for (size_t i = 0; i < S.nthreads; i++) {
-		struct sim_thread *t = S.threads[i];
-		if (t->wait != W_NONE && t->wait != W_DONE &&
-		    t->deadline <= S.now) {
-			t->wait = W_NONE;
-			t->timed_out = true;
-			t->ready_at = atomic_load_explicit(&points,
-			                                   memory_order_relaxed);
-		}
-	}
 }
 
 static struct sim_thread *pick_pct(size_t n, struct sim_thread *self)
@@ -447,7 +441,6 @@ bool sim_block(struct sim_thread *self, enum sim_wait wait, const void *obj,
 	self->call = call;
 	self->deadline = deadline;
 	self->timed_out = false;
-	self->block_seq = ++S.block_seq;
 	atomic_fetch_add_explicit(&points, 1, memory_order_relaxed);
 	reschedule(self, false);
 	self->deadline = INT64_MAX;
@@ -564,8 +557,6 @@ static void *watchdog_main(void *arg)
 		bool busy = cpu >= 0 && cpu - cpu_at_last >= BUSY_LIMIT_NS;
 		if (!busy && still_ns < BLOCKED_LIMIT_NS)
 			continue;
-		atomic_store(&watching, false);
-		atomic_store(&running, false);
 		char *table = thread_table();
 		size_t n = strlen(table) + 1024;
 		char *details = xmalloc(n);
@@ -580,9 +571,7 @@ static void *watchdog_main(void *arg)
 		         "that simulation mode\n"
 		         "  does not cover (README, Simulation mode).\n%s",
 		         tid, table);
-		(trouble_fn ? trouble_fn : default_trouble)(
-		        SIM_STUCK, reason_stuck(tid, busy), details);
-		abort();
+		deliver_trouble(SIM_STUCK, reason_stuck(tid, busy), details);
 	}
 	return NULL;
 }
@@ -664,8 +653,8 @@ static void pin_to_one_cpu(int which)
 void sim_start(const struct sim_options *opt)
 {
 	if (S.nthreads) { /* an earlier simulation's threads: keep them */
-		S.graveyard = realloc(S.graveyard, (S.ngraveyard + S.nthreads) *
-		                                           sizeof *S.graveyard);
+		S.graveyard = xrealloc(S.graveyard, (S.ngraveyard + S.nthreads) *
+		                                            sizeof *S.graveyard);
 		memcpy(S.graveyard + S.ngraveyard, S.threads,
 		       S.nthreads * sizeof *S.threads);
 		S.ngraveyard += S.nthreads;
@@ -675,7 +664,6 @@ void sim_start(const struct sim_options *opt)
 	prng_seed(&S.sched_rng, opt->seed ^ UINT64_C(0x243f6a8885a308d3));
 	prng_seed(&S.entropy_rng, opt->seed ^ UINT64_C(0x13198a2e03707344));
 	S.next_id = 0;
-	S.block_seq = 0;
 	S.now = 0;
 	S.switches = 0;
 	atomic_store(&points, 0);
@@ -721,25 +709,18 @@ void sim_suspend(void)
 	struct sim_thread *self = sim_self();
 	if (!self)
 		return;
-	self->suspended = true;
+	tls_suspended = self;
 	tls_self = NULL;
 	atomic_store(&watching, false);
 }
 
 void sim_resume(void)
 {
-	if (!atomic_load(&running) || tls_self)
+	if (!atomic_load(&running) || !tls_suspended)
 		return;
-	for (size_t i = 0; i < S.nthreads; i++) {
-		struct sim_thread *t = S.threads[i];
-		if (t->suspended && atomic_load(&t->tid) ==
-		                            (int)syscall(SYS_gettid)) {
-			t->suspended = false;
-			tls_self = t;
-			atomic_store(&watching, true);
-			return;
-		}
-	}
+	tls_self = tls_suspended;
+	tls_suspended = NULL;
+	atomic_store(&watching, true);
 }
 
 uint64_t sim_random(void)

@@ -36,14 +36,12 @@ struct sim_thread {
 	atomic_int go;     /* the baton: set when this thread may run */
 	pthread_t pthread; /* 0 for the first thread (never joined) */
 	bool detached;
-	bool suspended;    /* between sim_suspend and sim_resume */
 
 	enum sim_wait wait;
 	const void *obj;      /* what it waits on */
 	const char *call;     /* the call it waits in, for reports */
 	int64_t deadline;     /* virtual ns; INT64_MAX for none */
 	bool timed_out;       /* the last block ended at its deadline */
-	uint64_t block_seq;   /* order of blocking, for FIFO wake-ups */
 
 	uint64_t prio;         /* PCT priority: higher runs first */
 	uint64_t run_streak;   /* points in a row it was picked */
@@ -76,10 +74,9 @@ bool sim_block(struct sim_thread *self, enum sim_wait wait, const void *obj,
  * picked by the PRNG when one_only. Returns how many. */
 int sim_wake(enum sim_wait wait, const void *obj, bool one_only);
 
-/* A new thread's table entry, runnable, for the wrapper to start; and its
- * removal when starting it failed. */
+/* A new thread's table entry, runnable, for the wrapper to start (removed
+ * with sim_thread_reap when starting it fails). */
 struct sim_thread *sim_thread_new(void *(*fn)(void *), void *arg);
-void sim_thread_discard(struct sim_thread *t);
 
 /* The start routine of every simulated thread (arg: its sim_thread). */
 void *sim_thread_main(void *arg);
@@ -91,8 +88,8 @@ void sim_thread_exit(struct sim_thread *self, void *retval);
 /* The live thread whose pthread_t is pt, or NULL. */
 struct sim_thread *sim_thread_find(pthread_t pt);
 
-/* Removes an ended thread from the table and frees it (its joiner, after
- * the real pthread_join). */
+/* Removes a thread from the table and frees it: one that ended (after the
+ * real pthread_join, or once detached), or one that could not be started. */
 void sim_thread_reap(struct sim_thread *t);
 
 /* A thread id (id + 1, 0 for none) as the owner field of a lock. */

@@ -14,6 +14,7 @@
 #define RAFTLAB_SIM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* How the scheduler picks the next thread at a scheduling point. */
@@ -124,5 +125,11 @@ static inline void sim_resume(void) {}
 static inline uint64_t sim_random(void) { return 0; }
 
 #endif
+
+/* Charges a labrpc delivery carrying bytes (see the costs above). */
+static inline void sim_charge_delivery(size_t bytes)
+{
+	sim_charge(SIM_RPC_COST_NS + (int64_t)bytes * SIM_BYTE_COST_NS);
+}
 
 #endif

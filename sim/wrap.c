@@ -259,7 +259,7 @@ REAL(int, pthread_create, pthread_t *pt, const pthread_attr_t *attr,
 	t->detached = state == PTHREAD_CREATE_DETACHED;
 	int err = __real_pthread_create(&t->pthread, attr, sim_thread_main, t);
 	if (err) {
-		sim_thread_discard(t);
+		sim_thread_reap(t);
 		return err;
 	}
 	*pt = t->pthread;
@@ -807,7 +807,6 @@ REAL(int, pthread_barrier_wait, pthread_barrier_t *b)
 	if (!self)
 		return __real_pthread_barrier_wait(b);
 	struct barrier_state st;
-	memcpy(&st, b, sizeof st);
 	sim_point(self);
 	memcpy(&st, b, sizeof st);
 	if (++st.arrived == st.count) {

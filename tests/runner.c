@@ -248,7 +248,8 @@ static struct options {
 	bool verbose; /* -v */
 	const char *xml; /* -xml PREFIX: CUnit's XML results too */
 	bool no_fork; /* -no-fork */
-	const char *sched; /* -sched POLICY, sim build only */
+	struct sim_options sched; /* -sched: the policy and its depth, sim
+	                             build only */
 } opt;
 
 static const char *prog;      /* argv[0], as replay commands repeat it */
@@ -538,18 +539,6 @@ static const struct flag {
         {"help", F_HELP, NULL},
 };
 
-/* Whether s names a schedule of the sim build. */
-static bool sched_valid(const char *s)
-{
-#ifdef RAFTLAB_SIM
-	struct sim_options o = {0};
-	return sim_parse_policy(s, &o);
-#else
-	(void)s;
-	return false;
-#endif
-}
-
 /* Parses the command line into opt. Returns -1 to go on, or the exit status
  * to end with at once (0 after -h, 2 after a mistake). Flags are written
  * -name value, -name=value or with two dashes, as Go's flag package allows. */
@@ -643,11 +632,12 @@ static int parse_args(int argc, char **argv)
 				                 "build: make SIM=1, then "
 				                 "build/sim/%s",
 				                 prog_name);
-			opt.sched = val;
-			if (!sched_valid(val))
+#ifdef RAFTLAB_SIM
+			if (!sim_parse_policy(val, &opt.sched))
 				return bad_usage("bad -sched '%s': want random, "
 				                 "pct or pct:D (D from 1 to 64)",
 				                 val);
+#endif
 			break;
 		case F_HELP:
 			print_help();
@@ -748,9 +738,7 @@ static noreturn void on_sim_trouble(enum sim_trouble kind, const char *reason,
 	}
 	exit(1);
 }
-#endif
 
-#ifdef RAFTLAB_SIM
 static int64_t sim_real_start_ns; /* for RAFTLAB_SIM_STATS */
 #endif
 
@@ -760,12 +748,10 @@ static void sim_begin(const struct run *r)
 {
 #ifdef RAFTLAB_SIM
 	double limit_s = base_limit_s(r);
-	struct sim_options o = {
-	        .seed = r->seed,
-	        .limit_ns = limit_s < 1e9 ? (int64_t)(limit_s * 1e9) : 0,
-	        .cpu = -1};
-	if (opt.sched)
-		sim_parse_policy(opt.sched, &o);
+	struct sim_options o = opt.sched; /* the policy: random by default */
+	o.seed = r->seed;
+	o.limit_ns = limit_s < 1e9 ? (int64_t)(limit_s * 1e9) : 0;
+	o.cpu = -1;
 	sim_on_trouble(on_sim_trouble);
 	sim_real_start_ns = labtime_now_ns();
 	sim_start(&o);
