@@ -26,6 +26,7 @@
 #include "labtime/labtime.h"
 #include "prng/prng.h"
 #include "rlog/rlog.h"
+#include "sim/sim.h"
 #include "tests/runner.h"
 
 /* Length of the random names of the ends (Go: randstring(20)). */
@@ -81,6 +82,33 @@ struct peer {
 	int last_applied;        /* (mu) used by applier_snap */
 };
 
+/*
+ * The Election Safety monitor (Figure 3: at most one leader can be elected
+ * in a given term). It remembers, for every term, the first peer seen
+ * leading in it, and fails the test when another peer reports leadership in
+ * the same term, however much later. A thread asks every running peer every
+ * MONITOR_REAL_MS (MONITOR_SIM_MS of virtual time in simulation mode, where
+ * an observer also asks at every scheduling point, so that a leadership
+ * lasting a single step is seen too).
+ *
+ * Only one thread at a time touches it: the monitor thread in real mode
+ * (and cfg_cleanup after joining it); in simulation mode, where threads run
+ * one at a time, the monitor thread and the observer.
+ */
+#define MONITOR_REAL_MS 1
+#define MONITOR_SIM_MS 10
+#define MONITOR_MAX_TERM (1 << 24)
+
+struct monitor {
+	int *leader_of_term; /* [term]: the peer + 1, 0 while none was seen */
+	int cap;
+	bool violated, reported;
+	int term, first, second; /* the first violation */
+	bool stop;               /* (cfg->mu) */
+	pthread_cond_t wake;     /* signalled to stop */
+	pthread_t thread;
+};
+
 struct cfg {
 	pthread_mutex_t mu;
 	/* Broadcast when a failure is recorded or an instance loses a user. */
@@ -106,6 +134,8 @@ struct cfg {
 	char fail_msg[MSG_SIZE];
 	const char *fail_file;
 	int fail_line;
+
+	struct monitor monitor;
 };
 
 static const char base64url[] =
@@ -128,6 +158,21 @@ static bool on_test_thread(struct cfg *cfg)
 
 /* ---- failures ---- */
 
+/* Records a failure for the test thread to report, unless one already is. */
+static void record_failure(struct cfg *cfg, const char *file, int line,
+                           const char *msg)
+{
+	pthread_mutex_lock(&cfg->mu);
+	if (!cfg->failed) {
+		cfg->failed = true;
+		snprintf(cfg->fail_msg, sizeof cfg->fail_msg, "%s", msg);
+		cfg->fail_file = file;
+		cfg->fail_line = line;
+		pthread_cond_broadcast(&cfg->changed);
+	}
+	pthread_mutex_unlock(&cfg->mu);
+}
+
 void cfg_fail_at(struct cfg *cfg, const char *file, int line, const char *fmt,
                  ...)
 {
@@ -140,16 +185,7 @@ void cfg_fail_at(struct cfg *cfg, const char *file, int line, const char *fmt,
 
 	if (on_test_thread(cfg))
 		runner_fail_at(file, line, "%s", msg);
-
-	pthread_mutex_lock(&cfg->mu);
-	if (!cfg->failed) {
-		cfg->failed = true;
-		memcpy(cfg->fail_msg, msg, sizeof msg);
-		cfg->fail_file = file;
-		cfg->fail_line = line;
-		pthread_cond_broadcast(&cfg->changed);
-	}
-	pthread_mutex_unlock(&cfg->mu);
+	record_failure(cfg, file, line, msg);
 }
 
 bool cfg_check_failure(struct cfg *cfg)
@@ -624,6 +660,141 @@ void cfg_disconnect(struct cfg *cfg, int i)
 			labrpc_enable(cfg->net, peers[j].endnames[i], false);
 }
 
+/* ---- the Election Safety monitor ---- */
+
+/* Peer i reported leadership in term. */
+static void monitor_saw(struct monitor *m, int i, int term)
+{
+	if (term < 0 || term > MONITOR_MAX_TERM)
+		return; /* not a term the tester can keep; other checks fail */
+	if (term >= m->cap) {
+		int cap = m->cap > 0 ? m->cap : 64;
+		while (cap <= term)
+			cap *= 2;
+		int *t = xcalloc((size_t)cap, sizeof *t);
+		if (m->cap > 0)
+			memcpy(t, m->leader_of_term, (size_t)m->cap * sizeof *t);
+		free(m->leader_of_term);
+		m->leader_of_term = t;
+		m->cap = cap;
+	}
+	int *seen = &m->leader_of_term[term];
+	if (*seen == 0) {
+		*seen = i + 1;
+	} else if (*seen != i + 1 && !m->violated) {
+		m->violated = true;
+		m->term = term;
+		m->first = *seen - 1;
+		m->second = i;
+	}
+}
+
+static void monitor_message(const struct monitor *m, char out[MSG_SIZE])
+{
+	snprintf(out, MSG_SIZE,
+	         "election safety (Figure 3): peers %d and %d were both "
+	         "leader in term %d; at most one leader may be elected in a "
+	         "term. Did a peer vote twice in one term (currentTerm and "
+	         "votedFor must be persisted before a vote is granted, and "
+	         "read back on restart), grant a vote to a candidate of an "
+	         "older term, or count a vote from an earlier election?",
+	         m->first, m->second, m->term);
+}
+
+/* The observer's look at one peer (sim_observe_try). */
+struct peer_look {
+	struct raft *rf;
+	int term;
+	bool is_leader;
+};
+
+static void look_at_peer(void *arg)
+{
+	struct peer_look *look = arg;
+	raft_get_state(look->rf, &look->term, &look->is_leader);
+}
+
+/* The simulation's observer: asks every running peer. Threads run one at a
+ * time, so it may read the instances without cfg->mu; an instance is
+ * freed only after inst was cleared. */
+static void observe_leaders(void *arg)
+{
+	struct cfg *cfg = arg;
+	for (int i = 0; i < cfg->n; i++) {
+		struct instance *in = cfg->peers[i].inst;
+		if (in == NULL)
+			continue;
+		struct peer_look look = {in->rf, 0, false};
+		if (sim_observe_try(look_at_peer, &look) && look.is_leader)
+			monitor_saw(&cfg->monitor, i, look.term);
+	}
+}
+
+static void *monitor_main(void *arg)
+{
+	struct cfg *cfg = arg;
+	struct monitor *m = &cfg->monitor;
+	int64_t period_ns =
+	        (sim_active() ? MONITOR_SIM_MS : MONITOR_REAL_MS) * 1000000;
+	pthread_mutex_lock(&cfg->mu);
+	while (!m->stop) {
+		pthread_mutex_unlock(&cfg->mu);
+		for (int i = 0; i < cfg->n; i++) {
+			int term;
+			bool is_leader;
+			if (get_state(cfg, i, false, &term, &is_leader) &&
+			    is_leader)
+				monitor_saw(m, i, term);
+		}
+		if (m->violated && !m->reported) {
+			char msg[MSG_SIZE];
+			monitor_message(m, msg);
+			m->reported = true;
+			cfg_fatalf(cfg, "%s", msg);
+		}
+		pthread_mutex_lock(&cfg->mu);
+		int64_t deadline = labtime_now_ns() + period_ns;
+		while (!m->stop && labtime_now_ns() < deadline)
+			labtime_cond_wait_until(&m->wake, &cfg->mu, deadline);
+	}
+	pthread_mutex_unlock(&cfg->mu);
+	return NULL;
+}
+
+static void monitor_start(struct cfg *cfg)
+{
+	struct monitor *m = &cfg->monitor;
+	labtime_cond_init(&m->wake);
+	if (pthread_create(&m->thread, NULL, monitor_main, cfg) != 0) {
+		fputs("raft_config: cannot start the monitor thread\n", stderr);
+		abort();
+	}
+	if (sim_active())
+		sim_observe(observe_leaders, cfg);
+}
+
+/* Stops the monitor; a violation it has not reported yet is recorded. */
+static void monitor_stop(struct cfg *cfg)
+{
+	struct monitor *m = &cfg->monitor;
+	if (sim_active())
+		sim_observe(NULL, NULL);
+	pthread_mutex_lock(&cfg->mu);
+	m->stop = true;
+	pthread_cond_broadcast(&m->wake);
+	pthread_mutex_unlock(&cfg->mu);
+	pthread_join(m->thread, NULL);
+	if (m->violated && !m->reported) {
+		char msg[MSG_SIZE];
+		monitor_message(m, msg);
+		m->reported = true;
+		record_failure(cfg, __FILE__, __LINE__, msg);
+	}
+	pthread_cond_destroy(&m->wake);
+	free(m->leader_of_term);
+	m->leader_of_term = NULL;
+}
+
 /* ---- lifecycle ---- */
 
 /* Replaces *p by a fresh persister holding a copy of its contents. */
@@ -802,6 +973,7 @@ struct cfg *cfg_make(int n, bool unreliable, bool snapshot)
 	/* connect everyone */
 	for (int i = 0; i < n; i++)
 		cfg_connect(cfg, i);
+	monitor_start(cfg);
 	return cfg;
 }
 
@@ -822,6 +994,7 @@ void cfg_check_timeout(struct cfg *cfg)
 void cfg_cleanup(struct cfg *cfg)
 {
 	atomic_store(&cfg->finished, true);
+	monitor_stop(cfg);
 	for (int i = 0; i < cfg->n; i++)
 		cfg_crash1(cfg, i);
 	labrpc_net_cleanup(cfg->net);

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <setjmp.h>
 #include <sched.h>
 #include <linux/futex.h>
 #include <stdarg.h>
@@ -65,6 +66,9 @@ enum { RANDOM_SWITCH_ONE_IN = 16 };
 #define BUSY_LIMIT_NS INT64_C(1000000000)
 #define BLOCKED_LIMIT_NS INT64_C(30000000000)
 
+/* The most mutexes one sim_observe_try may hold at once. */
+#define OBSERVE_MAX_HELD 8
+
 static struct {
 	struct sim_options opt;
 	struct prng sched_rng;   /* scheduling choices */
@@ -81,6 +85,16 @@ static struct {
 	 * reachable: some may still be blocked. */
 	struct sim_thread **graveyard;
 	size_t ngraveyard;
+
+	/* The observer (sim_observe), and while it runs, its current
+	 * sim_observe_try: where to go back to when abandoned, and the
+	 * mutexes taken meanwhile, to let go of then. */
+	sim_observer_fn observer;
+	void *observer_arg;
+	bool observing;
+	jmp_buf *try_env;
+	pthread_mutex_t *held[OBSERVE_MAX_HELD];
+	int nheld;
 } S;
 
 /* Between sim_start and sim_stop (or trouble); read by every wrapper. */
@@ -413,8 +427,102 @@ static void reschedule(struct sim_thread *self, bool ending)
 		baton_wait(self);
 }
 
+/* ---- observers ---- */
+
+bool sim_observing(void)
+{
+	return S.observing;
+}
+
+/* Leaves the running sim_observe_try: something in it would have waited. */
+static _Noreturn void observe_abandon(const char *call)
+{
+	if (!S.try_env)
+		sim_trouble(SIM_FAILED,
+		            "an observer calls %s outside sim_observe_try",
+		            call);
+	longjmp(*S.try_env, 1);
+}
+
+int sim_observed_lock(struct sim_thread *self, pthread_mutex_t *m, bool wait)
+{
+	int me = sim_owner_tag(self);
+	if (m->__data.__lock == me &&
+	    (m->__data.__kind & 3) == PTHREAD_MUTEX_RECURSIVE &&
+	    S.nheld < OBSERVE_MAX_HELD) {
+		m->__data.__count++;
+	} else if (m->__data.__lock == 0 && S.nheld < OBSERVE_MAX_HELD) {
+		m->__data.__lock = me;
+		m->__data.__count = 0;
+	} else if (!wait) {
+		return EBUSY;
+	} else {
+		observe_abandon("pthread_mutex_lock");
+	}
+	S.held[S.nheld++] = m;
+	return 0;
+}
+
+int sim_observed_unlock(struct sim_thread *self, pthread_mutex_t *m)
+{
+	int k = S.nheld - 1;
+	while (k >= 0 && S.held[k] != m)
+		k--;
+	if (k < 0 || m->__data.__lock != sim_owner_tag(self))
+		observe_abandon("pthread_mutex_unlock"); /* not its own */
+	memmove(&S.held[k], &S.held[k + 1],
+	        (size_t)(S.nheld - k - 1) * sizeof S.held[0]);
+	S.nheld--;
+	if (m->__data.__count > 0)
+		m->__data.__count--;
+	else
+		m->__data.__lock = 0; /* it was free: nobody waits for it */
+	return 0;
+}
+
+bool sim_observe_try(void (*fn)(void *), void *arg)
+{
+	if (!S.observing) {
+		fn(arg);
+		return true;
+	}
+	jmp_buf env;
+	S.try_env = &env;
+	S.nheld = 0;
+	bool finished = setjmp(env) == 0;
+	if (finished)
+		fn(arg);
+	while (S.nheld > 0) { /* abandoned, or fn kept a lock */
+		pthread_mutex_t *m = S.held[--S.nheld];
+		if (m->__data.__count > 0)
+			m->__data.__count--;
+		else
+			m->__data.__lock = 0;
+	}
+	S.try_env = NULL;
+	return finished;
+}
+
+void sim_observe(sim_observer_fn fn, void *arg)
+{
+	S.observer = fn;
+	S.observer_arg = arg;
+}
+
+static void run_observer(void)
+{
+	if (!S.observer || S.observing)
+		return;
+	S.observing = true;
+	S.observer(S.observer_arg);
+	S.observing = false;
+}
+
 void sim_point(struct sim_thread *self)
 {
+	if (S.observing)
+		observe_abandon("a call that is a scheduling point");
+	run_observer();
 	S.now += SIM_POINT_COST_NS;
 	uint64_t step = atomic_fetch_add_explicit(&points, 1,
 	                                          memory_order_relaxed) + 1;
@@ -436,6 +544,9 @@ void sim_charge(int64_t ns)
 bool sim_block(struct sim_thread *self, enum sim_wait wait, const void *obj,
                const char *call, int64_t deadline)
 {
+	if (S.observing)
+		observe_abandon(call);
+	run_observer();
 	self->wait = wait;
 	self->obj = obj;
 	self->call = call;
@@ -694,6 +805,7 @@ void sim_start(const struct sim_options *opt)
 
 void sim_stop(void)
 {
+	sim_observe(NULL, NULL);
 	atomic_store(&watching, false);
 	struct sim_thread *self = tls_self;
 	atomic_store(&running, false);

@@ -64,6 +64,14 @@ int64_t sim_elapsed_ns(void);
  * runs next, possibly the caller again. */
 void sim_point(struct sim_thread *self);
 
+/* True while an observer runs (sim_observe): the mutex wrappers then call
+ * the sim_observed_* functions instead of scheduling. */
+bool sim_observing(void);
+/* An observer's mutex calls: take a free mutex at once, or let go of one
+ * it took; anything else abandons the observer's sim_observe_try. */
+int sim_observed_lock(struct sim_thread *self, pthread_mutex_t *m, bool wait);
+int sim_observed_unlock(struct sim_thread *self, pthread_mutex_t *m);
+
 /* Blocks self on obj until sim_wake picks it or, when deadline (virtual
  * elapsed ns) is not INT64_MAX, until then. Returns false when the deadline
  * ended the wait. No scheduling point of its own beyond the switch. */

@@ -115,6 +115,28 @@ void sim_get_stats(struct sim_stats *st);
 /* Parses "random", "pct" or "pct:D" into o; false when it is neither. */
 bool sim_parse_policy(const char *s, struct sim_options *o);
 
+/*
+ * An observer: fn(arg) runs at every scheduling point, on the thread that
+ * reached it, before the next thread is picked, to check an invariant of the
+ * code under test at every step (the Raft tester's election-safety monitor).
+ * NULL removes it; sim_stop does too. An observer runs outside the schedule:
+ * it reaches no scheduling point, draws no random number and costs no
+ * virtual time, so a run is the same with or without it. It may only look:
+ * read memory and call code that takes free mutexes (see sim_observe_try).
+ */
+typedef void (*sim_observer_fn)(void *arg);
+void sim_observe(sim_observer_fn fn, void *arg);
+
+/*
+ * Within an observer: runs fn(arg), whose mutex locks take a free mutex at
+ * once. A mutex that another thread holds (or, unless recursive, the
+ * observed thread itself), or any call that would wait or be a scheduling
+ * point, abandons fn: its mutexes are let go, and this returns false. True
+ * when fn ran to its end. fn must not allocate: an abandoned fn leaks.
+ * Outside an observer it just calls fn.
+ */
+bool sim_observe_try(void (*fn)(void *), void *arg);
+
 #else /* the real build: no simulation */
 
 static inline bool sim_enabled(void) { return false; }
@@ -123,6 +145,17 @@ static inline void sim_charge(int64_t ns) { (void)ns; }
 static inline void sim_suspend(void) {}
 static inline void sim_resume(void) {}
 static inline uint64_t sim_random(void) { return 0; }
+typedef void (*sim_observer_fn)(void *arg);
+static inline void sim_observe(sim_observer_fn fn, void *arg)
+{
+	(void)fn;
+	(void)arg;
+}
+static inline bool sim_observe_try(void (*fn)(void *), void *arg)
+{
+	fn(arg);
+	return true;
+}
 
 #endif
 

@@ -452,6 +452,8 @@ REAL(int, pthread_mutex_lock, pthread_mutex_t *m)
 	struct sim_thread *self = sim_self();
 	if (!self)
 		return __real_pthread_mutex_lock(m);
+	if (sim_observing())
+		return sim_observed_lock(self, m, true);
 	sim_point(self);
 	return mutex_acquire(self, m, true, INT64_MAX, "pthread_mutex_lock");
 }
@@ -461,6 +463,8 @@ REAL(int, pthread_mutex_trylock, pthread_mutex_t *m)
 	struct sim_thread *self = sim_self();
 	if (!self)
 		return __real_pthread_mutex_trylock(m);
+	if (sim_observing())
+		return sim_observed_lock(self, m, false);
 	sim_point(self);
 	return mutex_acquire(self, m, false, INT64_MAX,
 	                     "pthread_mutex_trylock");
@@ -497,6 +501,8 @@ REAL(int, pthread_mutex_unlock, pthread_mutex_t *m)
 	struct sim_thread *self = sim_self();
 	if (!self)
 		return __real_pthread_mutex_unlock(m);
+	if (sim_observing())
+		return sim_observed_unlock(self, m);
 	int err = mutex_release(self, m, "pthread_mutex_unlock");
 	if (!err)
 		sim_point(self);
