@@ -448,6 +448,11 @@ struct kvcfg *kvcfg_make(int n, bool unreliable, int maxraftstate)
 	return cfg;
 }
 
+void kvcfg_set_duplicates(struct kvcfg *cfg, bool duplicates)
+{
+	labrpc_net_duplicates(cfg->net, duplicates);
+}
+
 static bool took_too_long(struct kvcfg *cfg)
 {
 	double limit = KVCFG_TEST_SECONDS * 1e9 * runner_time_scale();

@@ -103,6 +103,10 @@ void kvcfg_partition(struct kvcfg *cfg, const int *p1, int n1, const int *p2,
  */
 void kvcfg_make_partition(struct kvcfg *cfg, int *p1, int *p2);
 
+/* Duplicated and stale requests, among servers and from clerks alike
+ * (labrpc_net_duplicates). Beyond the Go tester. */
+void kvcfg_set_duplicates(struct kvcfg *cfg, bool duplicates);
+
 /* Whether some server believes it leads, and which (the first found). */
 bool kvcfg_leader(struct kvcfg *cfg, int *leader);
 

@@ -109,6 +109,23 @@ struct monitor {
 	pthread_t thread;
 };
 
+/* The crashes of cfg_crash_after_replies. The reply hook runs with the
+ * network's lock held, so this has a lock of its own, taken inside it. */
+#define CRASH_KINDS 8 /* RPC kinds (Service.Method) told apart */
+
+struct crash_plan {
+	pthread_mutex_t mu; /* guards the fields below */
+	pthread_cond_t marked; /* signalled when a peer is marked */
+	int per_mille;         /* 0: off */
+	struct prng rng;
+	const char *kind[CRASH_KINDS]; /* labrpc's strings (stable) */
+	int64_t replies[CRASH_KINDS];
+	int nkinds;
+	int64_t total;
+	bool *marked_peer; /* [n] */
+	int nmarked;
+};
+
 struct cfg {
 	pthread_mutex_t mu;
 	/* Broadcast when a failure is recorded or an instance loses a user. */
@@ -136,6 +153,7 @@ struct cfg {
 	int fail_line;
 
 	struct monitor monitor;
+	struct crash_plan crash;
 };
 
 static const char base64url[] =
@@ -795,6 +813,121 @@ static void monitor_stop(struct cfg *cfg)
 	m->leader_of_term = NULL;
 }
 
+/* ---- crashes right after a reply ---- */
+
+/* labrpc's reply hook (see labrpc_net_reply_hook): decides whether the peer
+ * that just handled svc_meth crashes now, and whether its reply is lost. */
+static bool crash_hook(void *arg, const char *servername, const char *svc_meth)
+{
+	struct cfg *cfg = arg;
+	struct crash_plan *c = &cfg->crash;
+	int i = atoi(servername);
+	bool drop = false;
+	pthread_mutex_lock(&c->mu);
+	int k = 0;
+	while (k < c->nkinds && strcmp(c->kind[k], svc_meth) != 0)
+		k++;
+	if (k == c->nkinds && k < CRASH_KINDS) {
+		c->kind[k] = svc_meth;
+		c->nkinds++;
+	}
+	if (c->per_mille > 0 && k < c->nkinds && i >= 0 && i < cfg->n) {
+		c->replies[k]++;
+		c->total++;
+		/* per_mille on average, spread evenly over the kinds: a kind
+		 * seen rarely crashes more often per reply. */
+		int64_t denom = 1000 * c->nkinds * c->replies[k];
+		int64_t num = (int64_t)c->per_mille * c->total;
+		if (num > denom / 2)
+			num = denom / 2;
+		if (!c->marked_peer[i] && prng_below(&c->rng, denom) < num) {
+			c->marked_peer[i] = true;
+			c->nmarked++;
+			drop = prng_below(&c->rng, 2) == 0;
+			pthread_cond_signal(&c->marked);
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	return drop;
+}
+
+static void crash_plan_init(struct cfg *cfg)
+{
+	struct crash_plan *c = &cfg->crash;
+	pthread_mutex_init(&c->mu, NULL);
+	labtime_cond_init(&c->marked);
+	prng_seed(&c->rng, runner_seed() ^ UINT64_C(0x452821e638d01377));
+	c->marked_peer = xcalloc((size_t)cfg->n, sizeof *c->marked_peer);
+}
+
+static void crash_plan_free(struct cfg *cfg)
+{
+	struct crash_plan *c = &cfg->crash;
+	pthread_cond_destroy(&c->marked);
+	pthread_mutex_destroy(&c->mu);
+	free(c->marked_peer);
+}
+
+void cfg_crash_after_replies(struct cfg *cfg, int per_mille)
+{
+	struct crash_plan *c = &cfg->crash;
+	pthread_mutex_lock(&c->mu);
+	c->per_mille = per_mille;
+	if (per_mille == 0) {
+		memset(c->marked_peer, 0, (size_t)cfg->n * sizeof(bool));
+		c->nmarked = 0;
+	}
+	pthread_mutex_unlock(&c->mu);
+	labrpc_net_reply_hook(cfg->net, per_mille > 0 ? crash_hook : NULL, cfg);
+}
+
+int cfg_serve_crashes(struct cfg *cfg, int64_t ms)
+{
+	struct crash_plan *c = &cfg->crash;
+	int64_t deadline = labtime_now_ns() + ms * 1000000;
+	int restarted = 0;
+	while (!cfg_check_failure(cfg)) {
+		/* The next marked peer, waiting at most 10 ms at a time so that
+		 * a recorded failure ends the test soon. */
+		int victim = -1;
+		pthread_mutex_lock(&c->mu);
+		int64_t until = labtime_now_ns() + 10000000;
+		if (until > deadline)
+			until = deadline;
+		if (c->nmarked == 0)
+			labtime_cond_wait_until(&c->marked, &c->mu, until);
+		for (int i = 0; i < cfg->n && victim < 0; i++)
+			if (c->marked_peer[i])
+				victim = i;
+		if (victim >= 0) {
+			c->marked_peer[victim] = false;
+			c->nmarked--;
+		}
+		pthread_mutex_unlock(&c->mu);
+		if (victim < 0) {
+			if (labtime_now_ns() >= deadline)
+				break;
+			continue;
+		}
+		bool was_connected = cfg_is_connected(cfg, victim);
+		rlog(RLOG_TEST, victim, -1, "crash right after a reply");
+		cfg_crash1(cfg, victim);
+		cfg_start1(cfg, victim);
+		if (was_connected)
+			cfg_connect(cfg, victim);
+		restarted++;
+	}
+	return restarted;
+}
+
+void cfg_enable_link(struct cfg *cfg, int from, int to, bool enabled)
+{
+	rlog(RLOG_TEST, from, -1, "link to %d %s", to,
+	     enabled ? "enabled" : "disabled");
+	if (cfg->peers[from].endnames != NULL)
+		labrpc_enable(cfg->net, cfg->peers[from].endnames[to], enabled);
+}
+
 /* ---- lifecycle ---- */
 
 /* Replaces *p by a fresh persister holding a copy of its contents. */
@@ -966,6 +1099,7 @@ struct cfg *cfg_make(int n, bool unreliable, bool snapshot)
 
 	cfg_set_unreliable(cfg, unreliable);
 	labrpc_net_long_delays(cfg->net, true);
+	crash_plan_init(cfg);
 
 	/* create a full set of Rafts */
 	for (int i = 0; i < n; i++)
@@ -995,6 +1129,7 @@ void cfg_cleanup(struct cfg *cfg)
 {
 	atomic_store(&cfg->finished, true);
 	monitor_stop(cfg);
+	cfg_crash_after_replies(cfg, 0);
 	for (int i = 0; i < cfg->n; i++)
 		cfg_crash1(cfg, i);
 	labrpc_net_cleanup(cfg->net);
@@ -1012,6 +1147,7 @@ void cfg_cleanup(struct cfg *cfg)
 		persister_free(cfg->peers[i].saved);
 	}
 	labrpc_net_free(cfg->net);
+	crash_plan_free(cfg);
 	pthread_cond_destroy(&cfg->changed);
 	pthread_mutex_destroy(&cfg->mu);
 	free(cfg->peers);
@@ -1298,6 +1434,11 @@ int64_t cfg_bytes_total(struct cfg *cfg)
 void cfg_set_unreliable(struct cfg *cfg, bool unreliable)
 {
 	labrpc_net_reliable(cfg->net, !unreliable);
+}
+
+void cfg_set_duplicates(struct cfg *cfg, bool duplicates)
+{
+	labrpc_net_duplicates(cfg->net, duplicates);
 }
 
 void cfg_set_long_reordering(struct cfg *cfg, bool long_reordering)

@@ -87,6 +87,12 @@ void cfg_connect(struct cfg *cfg, int i);
 /* Detaches peer i: every end to or from it is disabled. */
 void cfg_disconnect(struct cfg *cfg, int i);
 
+/* Enables or disables one direction only: peer from's end to peer to (its
+ * requests to `to`, and their replies). For scenarios where a peer hears
+ * its followers' answers but nothing else; cfg_connect and cfg_disconnect
+ * set both directions again. */
+void cfg_enable_link(struct cfg *cfg, int from, int to, bool enabled);
+
 /* Any thread: whether peer i is connected / running (not crashed). */
 bool cfg_is_connected(struct cfg *cfg, int i);
 bool cfg_is_up(struct cfg *cfg, int i);
@@ -171,6 +177,29 @@ int cfg_rpc_total(struct cfg *cfg);
 int64_t cfg_bytes_total(struct cfg *cfg);
 void cfg_set_unreliable(struct cfg *cfg, bool unreliable);
 void cfg_set_long_reordering(struct cfg *cfg, bool long_reordering);
+/* Duplicated and stale requests on the network (labrpc_net_duplicates). */
+void cfg_set_duplicates(struct cfg *cfg, bool duplicates);
+
+/* ---- crashes at the moments that matter (beyond the Go tester) ----
+ *
+ * After a peer's RPC handler returns, with a probability spread evenly over
+ * the kinds of RPC (so that a rare one, a vote or a snapshot install, gets
+ * as many crashes as the heartbeats), the peer is marked to crash: half the
+ * time its reply is dropped first (it crashed before answering), half the
+ * time the reply goes out (it crashed right after voting, acknowledging
+ * entries or installing a snapshot). The test thread carries the crashes
+ * out in cfg_serve_crashes: it crashes the peer and restarts it at once
+ * from what its persister held, connected as it was.
+ */
+
+/* Starts (per_mille > 0: crashes per 1000 replies, on average over the
+ * kinds of RPC) or stops (0) marking peers to crash. */
+void cfg_crash_after_replies(struct cfg *cfg, int per_mille);
+
+/* For ms milliseconds, crashes and restarts every peer marked to crash, as
+ * soon as it is marked; returns how many it restarted. Test thread. */
+int cfg_serve_crashes(struct cfg *cfg, int64_t ms);
+
 /* The largest Raft state (first argument of persister_save) of any peer. */
 int cfg_log_size(struct cfg *cfg);
 

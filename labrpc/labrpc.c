@@ -27,6 +27,12 @@
  *   Case B, otherwise: fail after rand%100 ms, or rand%7000 ms when long
  *     delays are on ("no reply, then a timeout").
  *
+ *   Beyond Go's labrpc, and off unless asked for: in Case A a duplicate of
+ *   the request may be sent (labrpc_net_duplicates), a copy without a
+ *   caller that reaches the server later; and a reply hook may drop a reply
+ *   after the handler ran (labrpc_net_reply_hook), for the tester's
+ *   crash-before-reply faults.
+ *
  * Threads: one timer thread runs every timed step (delays, timeouts,
  * reordered deliveries, dead-server polls) from a min-heap, and handlers run
  * on a pool of worker threads that grows only when no worker is idle and
@@ -70,6 +76,13 @@ enum {
 	LONG_TIMEOUT_MS = 7000,
 	/* The is-server-dead poll while a handler runs. */
 	DEAD_POLL_MS = 100,
+	/* Duplicates (not in Go): copy a request when rand%1000 < 100; half
+	 * the copies arrive within rand%50 ms, the others after 200 +
+	 * rand%2000 ms. */
+	DUP_PER_MILLE = 100,
+	DUP_SOON_MS = 50,
+	DUP_LATE_BASE_MS = 200,
+	DUP_LATE_SPREAD_MS = 2000,
 };
 
 /* How many times a caller polls for its reply, and an idle worker for a
@@ -262,6 +275,7 @@ struct labrpc_req {
 	enum req_stage stage;
 	bool done, ok;
 	bool drop_request; /* unreliable: the request is lost after its delay */
+	bool copy; /* a duplicate (labrpc_net_duplicates): no caller waits */
 	sem_t woken; /* posted once, after done, when the caller may return */
 
 	/* The snapshot taken on entry. */
@@ -287,7 +301,9 @@ struct labrpc_net {
 	pthread_mutex_t mu; /* guards everything below */
 	struct prng prng;
 	uint64_t seed;
-	bool reliable, long_delays, long_reordering;
+	bool reliable, long_delays, long_reordering, duplicates;
+	labrpc_reply_hook reply_hook;
+	void *reply_hook_arg;
 	bool stopping; /* cleanup has begun: no new calls, threads exit */
 	int count;
 	int64_t bytes;
@@ -602,6 +618,8 @@ static void wakeups_flush(struct labrpc_net *net, struct wakeups *w)
 		struct labrpc_req *req = w->done;
 		w->done = req->wake_next;
 		sem_post(&req->woken);
+		if (req->copy)
+			req_put(req); /* its own: no caller takes it */
 		req_put(req);
 	}
 }
@@ -792,7 +810,12 @@ static void handler_returned(struct labrpc_net *net, struct labrpc_req *req,
 	timer_disarm(net, req); /* the dead-server poll */
 	req->reply = reply;
 	req->reply_len = reply_len;
-	if (!ran || server_dead(req)) {
+	if (!ran || server_dead(req) || req->copy) {
+		req_complete(net, req, false, w);
+	} else if (net->reply_hook &&
+	           net->reply_hook(net->reply_hook_arg, req->slot->name,
+	                           req->svc_meth)) {
+		/* The server "crashed" before its reply went out. */
 		req_complete(net, req, false, w);
 	} else if (!req->reliable &&
 	           prng_below(&net->prng, 1000) < DROP_PER_MILLE) {
@@ -874,6 +897,9 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+static void copy_arrives(struct labrpc_net *net, struct labrpc_req *c,
+                         struct wakeups *w);
+
 /* A timer went off for req, which the caller took out of the heap (and
  * holds the heap's reference). */
 static void timer_fire(struct labrpc_net *net, struct labrpc_req *req,
@@ -881,6 +907,10 @@ static void timer_fire(struct labrpc_net *net, struct labrpc_req *req,
 {
 	switch (req->stage) {
 	case REQ_DELAYED:
+		if (req->copy) {
+			copy_arrives(net, req, w);
+			break;
+		}
 		if (req->drop_request)
 			req_complete(net, req, false, w);
 		else
@@ -929,6 +959,54 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
+/* A duplicate of req, due after a delay; it holds its own reference, which
+ * wakeups_flush drops when it completes. */
+static void copy_send(struct labrpc_net *net, const struct labrpc_req *req,
+                      struct wakeups *w)
+{
+	size_t meth_len = strlen(req->svc_meth);
+	struct labrpc_req *c = xcalloc(1, sizeof *c + meth_len + 1);
+	memcpy(c->svc_meth, req->svc_meth, meth_len + 1);
+	atomic_init(&c->refs, 1);
+	c->copy = true;
+	c->end = req->end;
+	c->slot = req->slot;
+	c->reliable = true;
+	c->heap_idx = NOT_IN_HEAP;
+	sem_init(&c->woken, 0, 0);
+	c->args = xcalloc(1, req->args_len + 1);
+	memcpy(c->args, req->args, req->args_len);
+	c->args_len = req->args_len;
+
+	c->next = net->pending;
+	if (net->pending)
+		net->pending->prev = c;
+	net->pending = c;
+
+	int64_t ms = prng_below(&net->prng, 2) == 0
+	                     ? prng_below(&net->prng, DUP_SOON_MS)
+	                     : DUP_LATE_BASE_MS + prng_below(&net->prng,
+	                                                     DUP_LATE_SPREAD_MS);
+	c->stage = REQ_DELAYED;
+	timer_arm(net, c, after_ms(ms), w);
+}
+
+/* A duplicate's time has come: it reaches the server that holds the name
+ * now, if its end still reaches one. */
+static void copy_arrives(struct labrpc_net *net, struct labrpc_req *c,
+                         struct wakeups *w)
+{
+	struct labrpc_server *srv = c->slot->srv;
+	if (!c->end->enabled || c->end->deleted || c->end->conn != c->slot ||
+	    !srv || atomic_load(&srv->closed)) {
+		req_complete(net, c, false, w);
+		return;
+	}
+	server_get(srv);
+	c->srv = srv;
+	handler_start(net, c, w);
+}
+
 /* Takes the snapshot for a new request and sends it on its way. */
 static void req_enter(struct labrpc_net *net, struct labrpc_req *req,
                       struct wakeups *w)
@@ -947,6 +1025,9 @@ static void req_enter(struct labrpc_net *net, struct labrpc_req *req,
 	if (end->enabled && srv) { /* Case A */
 		server_get(srv);
 		req->srv = srv;
+		if (net->duplicates &&
+		    prng_below(&net->prng, 1000) < DUP_PER_MILLE)
+			copy_send(net, req, w);
 		if (req->reliable) {
 			handler_start(net, req, w);
 		} else {
@@ -1130,6 +1211,22 @@ void labrpc_net_long_reordering(struct labrpc_net *net, bool yes)
 {
 	pthread_mutex_lock(&net->mu);
 	net->long_reordering = yes;
+	pthread_mutex_unlock(&net->mu);
+}
+
+void labrpc_net_duplicates(struct labrpc_net *net, bool yes)
+{
+	pthread_mutex_lock(&net->mu);
+	net->duplicates = yes;
+	pthread_mutex_unlock(&net->mu);
+}
+
+void labrpc_net_reply_hook(struct labrpc_net *net, labrpc_reply_hook fn,
+                           void *arg)
+{
+	pthread_mutex_lock(&net->mu);
+	net->reply_hook = fn;
+	net->reply_hook_arg = arg;
 	pthread_mutex_unlock(&net->mu);
 }
 

@@ -70,6 +70,27 @@ void labrpc_net_reliable(struct labrpc_net *net, bool yes);
 void labrpc_net_long_reordering(struct labrpc_net *net, bool yes);
 void labrpc_net_long_delays(struct labrpc_net *net, bool yes);
 
+/*
+ * Duplicated and stale requests, which the Raft paper allows and Go's labrpc
+ * never makes. While on, a request that reaches its server is, with p =
+ * 1/10, delivered once more: soon (within 50 ms) or long after (0.2 to 2.2
+ * s), to whatever server holds the name by then, if the end is still
+ * enabled. The copy's reply goes nowhere. Off by default.
+ */
+void labrpc_net_duplicates(struct labrpc_net *net, bool yes);
+
+/*
+ * Called after every handler returns, before its reply goes out, with the
+ * server's name and "Service.Method"; returning true drops the reply (the
+ * server "crashed" before sending it). It runs with the network's lock
+ * held, so it must not call labrpc or wait. NULL removes it. Not called for
+ * the copies of labrpc_net_duplicates.
+ */
+typedef bool (*labrpc_reply_hook)(void *arg, const char *servername,
+                                  const char *svc_meth);
+void labrpc_net_reply_hook(struct labrpc_net *net, labrpc_reply_hook fn,
+                           void *arg);
+
 /* Makes a client end named name, disabled and unconnected. The network owns
  * it. A name already in use is a fatal error. */
 struct labrpc_end *labrpc_make_end(struct labrpc_net *net, const char *name);

@@ -46,7 +46,8 @@
 #endif
 #define USAGE_FLAGS                                                            \
 	"[-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] "         \
-	"[-count N] [-v] [-xml PREFIX] [-no-fork] " SIM_FLAGS "[-h]"
+	"[-count N] [-go-only] [-v] [-xml PREFIX] [-no-fork] " SIM_FLAGS     \
+	"[-h]"
 #define DEFAULT_LOG_DIR "/tmp/raftlab-logs"
 #define INDENT "        "      /* go test indents a failure's lines by 8 */
 #define INDENT2 "            " /* ...and what we quote under them by 12 */
@@ -239,6 +240,7 @@ static double seconds_since(int64_t start_ns)
 static struct options {
 	const char *run; /* -run REGEX; NULL selects every test */
 	bool list;       /* -list */
+	bool go_only;    /* -go-only */
 	bool seed_set;   /* -seed N */
 	uint64_t seed;
 	bool timeout_set; /* -timeout SEC; 0 means no watchdog */
@@ -417,6 +419,8 @@ static void print_help(void)
 	       "  -parallel N   run up to N tests at once (default 1); each\n"
 	       "                test's output is printed whole when it ends\n"
 	       "  -count N      run each selected test N times\n"
+	       "  -go-only      run only the tests of the Go suite, leaving\n"
+	       "                out those beyond it (-list -go-only shows them)\n"
 	       "  -v            verbose: print === RUN and --- PASS lines,\n"
 	       "                as go test -v does\n"
 	       "  -xml PREFIX   also write CUnit's XML results to\n"
@@ -513,6 +517,7 @@ enum flag_id {
 	F_TIMEOUT,
 	F_PARALLEL,
 	F_COUNT,
+	F_GO_ONLY,
 	F_V,
 	F_XML,
 	F_NO_FORK,
@@ -531,6 +536,7 @@ static const struct flag {
         {"timeout", F_TIMEOUT, "seconds"},
         {"parallel", F_PARALLEL, "a number of tests"},
         {"count", F_COUNT, "a number of runs"},
+        {"go-only", F_GO_ONLY, NULL},
         {"v", F_V, NULL},
         {"xml", F_XML, "a file name prefix"},
         {"no-fork", F_NO_FORK, NULL},
@@ -616,6 +622,9 @@ static int parse_args(int argc, char **argv)
 				return bad_usage("bad -count '%s': want a "
 				                 "number from 1 to %d",
 				                 val, MAX_COUNT);
+			break;
+		case F_GO_ONLY:
+			opt.go_only = true;
 			break;
 		case F_V:
 			opt.verbose = true;
@@ -1922,6 +1931,13 @@ static void open_std_fds(void)
 int runner_main(int argc, char **argv, const char *suite,
                 const struct runner_test *tests, size_t ntests)
 {
+	return runner_main_beyond_go(argc, argv, suite, tests, ntests, ntests);
+}
+
+int runner_main_beyond_go(int argc, char **argv, const char *suite,
+                          const struct runner_test *tests, size_t ntests,
+                          size_t ngo)
+{
 	int64_t start_ns = labtime_now_ns();
 	prog = argc > 0 && argv[0] ? argv[0] : suite;
 	prog_name = base_name(prog);
@@ -1954,8 +1970,9 @@ int runner_main(int argc, char **argv, const char *suite,
 	bool *selected = xrealloc(NULL, ntests * sizeof *selected);
 	size_t nselected = 0;
 	for (size_t i = 0; i < ntests; i++) {
-		selected[i] = !opt.run ||
-		              regexec(&re, tests[i].name, 0, NULL, 0) == 0;
+		selected[i] = (!opt.run ||
+		               regexec(&re, tests[i].name, 0, NULL, 0) == 0) &&
+		              !(opt.go_only && i >= ngo);
 		nselected += selected[i];
 	}
 	if (opt.run)

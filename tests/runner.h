@@ -29,6 +29,12 @@ struct runner_test {
 int runner_main(int argc, char **argv, const char *suite,
                 const struct runner_test *tests, size_t ntests);
 
+/* As runner_main, for a suite whose first ngo tests are those of the Go
+ * suite and the others go beyond it: -go-only runs only the first ngo. */
+int runner_main_beyond_go(int argc, char **argv, const char *suite,
+                          const struct runner_test *tests, size_t ntests,
+                          size_t ngo);
+
 /* Fails the running test with a printf-style message, reported as
  * "file:line: message", and ends the test process. Only from the test's own
  * thread; helper threads record failures for the test thread to report. */

@@ -79,7 +79,7 @@ fi
 
 run -h
 expect_rc 0
-expect_out "usage: $prog [-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] [-count N] [-v] [-xml PREFIX] [-no-fork] [-h]"
+expect_out "usage: $prog [-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] [-count N] [-go-only] [-v] [-xml PREFIX] [-no-fork] [-h]"
 expect_out "-no-fork"
 expect_out "gdb --args"
 
@@ -99,6 +99,11 @@ run -list -run 'Pass|Seed'
 expect_rc 0
 if [ "$(cat "$tmp/out")" = "$(printf 'TestPass\nTestSeed')" ]; then ok; else
 	bad "-list -run 'Pass|Seed' should print TestPass and TestSeed"; fi
+
+run -list -go-only -run 'Pass|Seed'
+expect_rc 0
+if [ "$(cat "$tmp/out")" = "TestPass" ]; then ok; else
+	bad "-list -go-only should leave out TestSeed, marked beyond Go"; fi
 
 run -run '^TestPass$'
 expect_rc 0
