@@ -118,7 +118,7 @@ struct crash_plan {
 	pthread_cond_t marked; /* signalled when a peer is marked */
 	int per_mille;         /* 0: off */
 	struct prng rng;
-	const char *kind[CRASH_KINDS]; /* labrpc's strings (stable) */
+	char kind[CRASH_KINDS][64]; /* the "Service.Method" names seen */
 	int64_t replies[CRASH_KINDS];
 	int nkinds;
 	int64_t total;
@@ -827,8 +827,9 @@ static bool crash_hook(void *arg, const char *servername, const char *svc_meth)
 	int k = 0;
 	while (k < c->nkinds && strcmp(c->kind[k], svc_meth) != 0)
 		k++;
-	if (k == c->nkinds && k < CRASH_KINDS) {
-		c->kind[k] = svc_meth;
+	if (k == c->nkinds && k < CRASH_KINDS &&
+	    strlen(svc_meth) < sizeof c->kind[k]) {
+		strcpy(c->kind[k], svc_meth); /* the request's copy goes away */
 		c->nkinds++;
 	}
 	if (c->per_mille > 0 && k < c->nkinds && i >= 0 && i < cfg->n) {

@@ -1152,11 +1152,6 @@ static void TestDuplicateRequests4A(void)
 	GenericTest("4A", 5, 5, true, false, true, -1, false, true);
 }
 
-static void TestDuplicateRequestsRestarts4A(void)
-{
-	GenericTest("4A", 5, 5, true, true, false, -1, false, true);
-}
-
 static void TestDuplicateRequestsSnapshots4B(void)
 {
 	GenericTest("4B", 5, 5, true, true, true, 1000, false, true);
@@ -1199,8 +1194,6 @@ static const struct runner_test tests[] = {
          TestSnapshotUnreliableRecoverConcurrentPartitionLinearizable4B, 0},
         /* beyond the Go suite, from here on */
         {"TestDuplicateRequests4A", TestDuplicateRequests4A, 0},
-        {"TestDuplicateRequestsRestarts4A", TestDuplicateRequestsRestarts4A,
-         0},
         {"TestDuplicateRequestsSnapshots4B", TestDuplicateRequestsSnapshots4B,
          0},
 };
