@@ -959,29 +959,44 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
+/* A new request on end, holding one reference (its caller's, or for a
+ * duplicate its own), with no timer armed. Needs no lock. */
+static struct labrpc_req *req_alloc(struct labrpc_end *end,
+                                    const char *svc_meth)
+{
+	size_t meth_len = strlen(svc_meth);
+	struct labrpc_req *req = xcalloc(1, sizeof *req + meth_len + 1);
+	memcpy(req->svc_meth, svc_meth, meth_len + 1);
+	atomic_init(&req->refs, 1);
+	req->end = end;
+	req->heap_idx = NOT_IN_HEAP;
+	sem_init(&req->woken, 0, 0);
+	return req;
+}
+
+/* Puts req on net->pending, the requests cleanup fails if they are still
+ * there. */
+static void pending_add(struct labrpc_net *net, struct labrpc_req *req)
+{
+	req->next = net->pending;
+	if (net->pending)
+		net->pending->prev = req;
+	net->pending = req;
+}
+
 /* A duplicate of req, due after a delay; it holds its own reference, which
  * wakeups_flush drops when it completes. */
 static void copy_send(struct labrpc_net *net, const struct labrpc_req *req,
                       struct wakeups *w)
 {
-	size_t meth_len = strlen(req->svc_meth);
-	struct labrpc_req *c = xcalloc(1, sizeof *c + meth_len + 1);
-	memcpy(c->svc_meth, req->svc_meth, meth_len + 1);
-	atomic_init(&c->refs, 1);
+	struct labrpc_req *c = req_alloc(req->end, req->svc_meth);
 	c->copy = true;
-	c->end = req->end;
 	c->slot = req->slot;
 	c->reliable = true;
-	c->heap_idx = NOT_IN_HEAP;
-	sem_init(&c->woken, 0, 0);
 	c->args = xcalloc(1, req->args_len + 1);
 	memcpy(c->args, req->args, req->args_len);
 	c->args_len = req->args_len;
-
-	c->next = net->pending;
-	if (net->pending)
-		net->pending->prev = c;
-	net->pending = c;
+	pending_add(net, c);
 
 	int64_t ms = prng_below(&net->prng, 2) == 0
 	                     ? prng_below(&net->prng, DUP_SOON_MS)
@@ -1016,11 +1031,7 @@ static void req_enter(struct labrpc_net *net, struct labrpc_req *req,
 	req->slot = end->conn;
 	req->reliable = net->reliable;
 	req->long_reordering = net->long_reordering;
-
-	req->next = net->pending;
-	if (net->pending)
-		net->pending->prev = req;
-	net->pending = req;
+	pending_add(net, req);
 
 	if (end->enabled && srv) { /* Case A */
 		server_get(srv);
@@ -1051,13 +1062,7 @@ bool labrpc_call(struct labrpc_end *end, const char *svc_meth,
                  const struct codec_type *reply_type, void *reply)
 {
 	struct labrpc_net *net = end->net;
-	size_t meth_len = strlen(svc_meth);
-	struct labrpc_req *req = xcalloc(1, sizeof *req + meth_len + 1);
-	memcpy(req->svc_meth, svc_meth, meth_len + 1);
-	atomic_init(&req->refs, 1); /* the caller's */
-	req->end = end;
-	req->heap_idx = NOT_IN_HEAP;
-	sem_init(&req->woken, 0, 0);
+	struct labrpc_req *req = req_alloc(end, svc_meth); /* the caller's */
 	struct codec_buf b;
 	codec_buf_init(&b);
 	args_type->encode(&b, args);
