@@ -1262,6 +1262,734 @@ static void test_peak_threads(void)
 	labrpc_net_free(net);
 }
 
+/* ---- duplicated requests and the reply hook ---- */
+
+#define MS_NS INT64_C(1000000)
+
+/* One run of a Dup handler: the request's id and when it ran. */
+struct dup_run {
+	int64_t id;
+	int64_t t_ns;
+};
+
+/* A server's record of its Dup handler runs, copies included. */
+struct dup_server {
+	pthread_mutex_t mu;
+	struct dup_run *runs;
+	size_t nruns, cap;
+	struct labrpc_server *rs;
+};
+
+/* What Dup.Echo answers for id, and Dup.Other. */
+static int64_t echo_answer(int64_t id)
+{
+	return 3 * id + 1;
+}
+
+static int64_t other_answer(int64_t id)
+{
+	return -id;
+}
+
+static void dup_record(struct dup_server *ds, int64_t id)
+{
+	int64_t now = labtime_now_ns();
+	pthread_mutex_lock(&ds->mu);
+	ds->runs = grow(ds->runs, &ds->cap, ds->nruns, sizeof *ds->runs);
+	ds->runs[ds->nruns++] = (struct dup_run){id, now};
+	pthread_mutex_unlock(&ds->mu);
+}
+
+/* int id -> 3 id + 1, recording the run. */
+static void dup_echo(void *receiver, const void *args, void *reply)
+{
+	int64_t id = ((const struct junk_int *)args)->v;
+	dup_record(receiver, id);
+	((struct junk_int *)reply)->v = echo_answer(id);
+}
+
+/* int id -> -id, recording the run. */
+static void dup_other(void *receiver, const void *args, void *reply)
+{
+	int64_t id = ((const struct junk_int *)args)->v;
+	dup_record(receiver, id);
+	((struct junk_int *)reply)->v = other_answer(id);
+}
+
+static const struct labrpc_method dup_methods[] = {
+        {"Echo", &int_type, &int_type, dup_echo},
+        {"Other", &int_type, &int_type, dup_other},
+};
+
+static const struct labrpc_service_def dup_service = {
+        "Dup",
+        dup_methods,
+        sizeof dup_methods / sizeof dup_methods[0],
+};
+
+/* Makes a Dup server and, if servername is not NULL, adds it to net. */
+static void dup_server_make(struct dup_server *ds, struct labrpc_net *net,
+                            const char *servername)
+{
+	memset(ds, 0, sizeof *ds);
+	pthread_mutex_init(&ds->mu, NULL);
+	ds->rs = labrpc_server_make();
+	labrpc_server_add_service(ds->rs, &dup_service, ds);
+	if (servername)
+		labrpc_add_server(net, servername, ds->rs);
+}
+
+/* After labrpc_net_cleanup (or once the server is out of the network). */
+static void dup_server_free(struct dup_server *ds)
+{
+	labrpc_server_free(ds->rs);
+	free(ds->runs);
+	pthread_mutex_destroy(&ds->mu);
+}
+
+static size_t dup_runs(struct dup_server *ds)
+{
+	pthread_mutex_lock(&ds->mu);
+	size_t n = ds->nruns;
+	pthread_mutex_unlock(&ds->mu);
+	return n;
+}
+
+/* The runs of ds that started after t_ns. */
+static size_t dup_runs_after(struct dup_server *ds, int64_t t_ns)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&ds->mu);
+	for (size_t i = 0; i < ds->nruns; i++)
+		n += ds->runs[i].t_ns > t_ns;
+	pthread_mutex_unlock(&ds->mu);
+	return n;
+}
+
+/* How many times ds ran request id. */
+static int dup_runs_of(struct dup_server *ds, int64_t id)
+{
+	int n = 0;
+	pthread_mutex_lock(&ds->mu);
+	for (size_t i = 0; i < ds->nruns; i++)
+		n += ds->runs[i].id == id;
+	pthread_mutex_unlock(&ds->mu);
+	return n;
+}
+
+/* The encoded length of an int message, as labrpc counts it. */
+static int64_t int_msg_len(int64_t v)
+{
+	struct codec_buf b;
+	codec_buf_init(&b);
+	struct junk_int x = {v};
+	int_encode(&b, &x);
+	int64_t len = (int64_t)b.len;
+	codec_buf_free(&b);
+	return len;
+}
+
+/* A thread calling Dup.Echo with ids id0 .. id0 + n - 1 on end e. */
+struct echo_caller {
+	struct labrpc_end *e;
+	int64_t id0;
+	int n;
+	pthread_t thread;
+	int ok, wrong;
+	int64_t wrong_id, wrong_reply; /* the first wrong reply */
+};
+
+static void *echo_caller_main(void *arg)
+{
+	struct echo_caller *c = arg;
+	for (int j = 0; j < c->n; j++) {
+		int64_t id = c->id0 + j, reply = 0;
+		if (!call_int_int(c->e, "Dup.Echo", id, &reply))
+			continue;
+		c->ok++;
+		if (reply != echo_answer(id) && c->wrong++ == 0) {
+			c->wrong_id = id;
+			c->wrong_reply = reply;
+		}
+	}
+	return NULL;
+}
+
+static void echo_callers_start(struct echo_caller *cs, int ncallers,
+                               struct labrpc_end *e, int64_t id0, int n)
+{
+	for (int i = 0; i < ncallers; i++) {
+		cs[i] = (struct echo_caller){
+		        .e = e, .id0 = id0 + (int64_t)i * n, .n = n};
+		start_thread(&cs[i].thread, echo_caller_main, &cs[i]);
+	}
+}
+
+/* Joins the callers; fails the test on a wrong reply; returns the
+ * successful calls. */
+static int echo_callers_join(struct echo_caller *cs, int ncallers)
+{
+	int ok = 0;
+	for (int i = 0; i < ncallers; i++)
+		pthread_join(cs[i].thread, NULL);
+	for (int i = 0; i < ncallers; i++) {
+		if (cs[i].wrong)
+			runner_fatalf("call %" PRId64 " got the reply %" PRId64
+			              ", expected %" PRId64
+			              " (%d wrong replies on its thread)",
+			              cs[i].wrong_id, cs[i].wrong_reply,
+			              echo_answer(cs[i].wrong_id), cs[i].wrong);
+		ok += cs[i].ok;
+	}
+	return ok;
+}
+
+/* ncallers threads of n calls each on e, ids from id0; every call must
+ * succeed with its own reply. */
+static void run_echo_calls(struct labrpc_end *e, int ncallers, int n,
+                           int64_t id0)
+{
+	struct echo_caller *cs = calloc((size_t)ncallers, sizeof *cs);
+	echo_callers_start(cs, ncallers, e, id0, n);
+	int ok = echo_callers_join(cs, ncallers);
+	free(cs);
+	if (ok != ncallers * n)
+		runner_fatalf("%d of %d calls failed on a reliable network",
+		              ncallers * n - ok, ncallers * n);
+}
+
+/* What the runs of ids 0 .. nids - 1 say about their copies. */
+struct dup_stats {
+	int runs;    /* of those ids */
+	int missing; /* ids that never ran */
+	int over2;   /* ids that ran three times or more */
+	int soon;    /* copies that ran within 200 ms of their original */
+	int late;    /* copies that ran 200 ms or more after it */
+	int64_t longest_gap_ns;
+	int strays; /* runs of other ids */
+};
+
+static struct dup_stats dup_stats(struct dup_server *ds, int nids)
+{
+	struct dup_stats st = {0};
+	int *count = calloc((size_t)nids, sizeof *count);
+	int64_t *first = calloc((size_t)nids, sizeof *first);
+	pthread_mutex_lock(&ds->mu);
+	for (size_t i = 0; i < ds->nruns; i++) {
+		int64_t id = ds->runs[i].id, t = ds->runs[i].t_ns;
+		if (id < 0 || id >= nids) {
+			st.strays++;
+			continue;
+		}
+		st.runs++;
+		if (count[id]++ == 0) {
+			first[id] = t;
+			continue;
+		}
+		int64_t gap = t > first[id] ? t - first[id] : first[id] - t;
+		if (gap >= 200 * MS_NS)
+			st.late++;
+		else
+			st.soon++;
+		if (gap > st.longest_gap_ns)
+			st.longest_gap_ns = gap;
+	}
+	pthread_mutex_unlock(&ds->mu);
+	for (int id = 0; id < nids; id++) {
+		st.missing += count[id] == 0;
+		st.over2 += count[id] > 2;
+	}
+	free(count);
+	free(first);
+	return st;
+}
+
+/* Long enough for every late copy (due at most 2199 ms after its call
+ * entered the network) to have run. */
+static void wait_for_late_copies(void)
+{
+	labtime_sleep_ms(2200 + scaled_ms(300));
+}
+
+/* Duplicates are off by default, and off again after being switched off:
+ * every call runs its handler exactly once. */
+static void test_duplicates_off(void)
+{
+	struct labrpc_net *net = labrpc_net_make(runner_seed());
+	struct dup_server ds;
+	dup_server_make(&ds, net, "server99");
+	struct labrpc_end *e = labrpc_make_end(net, "end1-99");
+	labrpc_connect(net, "end1-99", "server99");
+	labrpc_enable(net, "end1-99", true);
+
+	int n = 400;
+	run_echo_calls(e, 1, n / 2, 0);
+	labrpc_net_duplicates(net, true);
+	labrpc_net_duplicates(net, false);
+	run_echo_calls(e, 4, n / 8, n / 2);
+	/* With duplicates on, ~20 of 400 calls would have a copy within
+	 * 50 ms. */
+	labtime_sleep_ms(scaled_ms(300));
+
+	struct dup_stats st = dup_stats(&ds, n);
+	printf("%d calls: %d handler runs\n", n, st.runs);
+	if (st.runs != n || st.missing || st.strays)
+		runner_fatalf("%d calls ran their handler %d times (%d ids "
+		              "never ran), with duplicates off",
+		              n, st.runs, st.missing);
+	CU_ASSERT_EQUAL(labrpc_get_count(net, "server99"), n);
+	CU_ASSERT_EQUAL(labrpc_server_count(ds.rs), n);
+	CU_ASSERT_EQUAL(labrpc_total_count(net), n);
+
+	labrpc_net_cleanup(net);
+	dup_server_free(&ds);
+	labrpc_net_free(net);
+}
+
+/* With duplicates on, about one call in ten runs its handler a second time,
+ * some copies soon, some more than 200 ms later; every caller gets its own
+ * reply, and the copies count as handler runs but not in total_count or
+ * total_bytes. */
+static void test_duplicates(void)
+{
+	struct labrpc_net *net = labrpc_net_make(runner_seed());
+	labrpc_net_duplicates(net, true);
+	struct dup_server ds;
+	dup_server_make(&ds, net, "server99");
+	struct labrpc_end *e = labrpc_make_end(net, "end1-99");
+	labrpc_connect(net, "end1-99", "server99");
+	labrpc_enable(net, "end1-99", true);
+
+	int ncallers = 8, per = 50, n = ncallers * per;
+	run_echo_calls(e, ncallers, per, 0);
+	wait_for_late_copies();
+
+	struct dup_stats st = dup_stats(&ds, n);
+	int extra = st.runs - n;
+	printf("%d calls: %d copies ran (%d soon, %d late; longest %.3fs "
+	       "after its original)\n",
+	       n, extra, st.soon, st.late, (double)st.longest_gap_ns / 1e9);
+	if (st.strays || st.missing)
+		runner_fatalf("%d runs of unknown ids, %d ids never ran",
+		              st.strays, st.missing);
+	if (st.over2)
+		runner_fatalf("%d requests ran three times or more", st.over2);
+	if (extra < 15 || extra > 100)
+		runner_fatalf("%d copies for %d calls, expected about %d", extra,
+		              n, n / 10);
+	if (st.late == 0)
+		runner_fatalf("no copy ran 200 ms or more after its original");
+	if (st.soon == 0)
+		runner_fatalf("no copy ran within 200 ms of its original");
+	if (st.longest_gap_ns > (int64_t)(2.2e9 * runner_time_scale()) + 100 * MS_NS)
+		runner_fatalf("a copy ran %.3fs after its original, over 2.2 s",
+		              (double)st.longest_gap_ns / 1e9);
+
+	CU_ASSERT_EQUAL(labrpc_get_count(net, "server99"), st.runs);
+	CU_ASSERT_EQUAL(labrpc_server_count(ds.rs), st.runs);
+	CU_ASSERT_EQUAL(labrpc_total_count(net), n);
+	int64_t bytes = 0;
+	for (int id = 0; id < n; id++)
+		bytes += int_msg_len(id) + int_msg_len(echo_answer(id));
+	if (labrpc_total_bytes(net) != bytes)
+		runner_fatalf("total_bytes %" PRId64 ", expected %" PRId64
+		              " (the originals' args and replies)",
+		              labrpc_total_bytes(net), bytes);
+
+	labrpc_net_cleanup(net);
+	dup_server_free(&ds);
+	labrpc_net_free(net);
+}
+
+/* A late copy reaches the server that holds the name when it arrives: after
+ * labrpc_add_server replaced the server, the stale requests run on the new
+ * one, and no longer on the old one. */
+static void test_duplicate_reaches_replacement(void)
+{
+	struct labrpc_net *net = labrpc_net_make(runner_seed());
+	labrpc_net_duplicates(net, true);
+	struct dup_server old, fresh;
+	dup_server_make(&old, net, "server99");
+	dup_server_make(&fresh, net, NULL);
+	struct labrpc_end *e = labrpc_make_end(net, "end1-99");
+	labrpc_connect(net, "end1-99", "server99");
+	labrpc_enable(net, "end1-99", true);
+
+	int n = 400;
+	run_echo_calls(e, 1, n, 0);
+	labrpc_add_server(net, "server99", fresh.rs);
+	int64_t t_replace = labtime_now_ns();
+	wait_for_late_copies();
+
+	struct dup_stats on_old = dup_stats(&old, n);
+	struct dup_stats on_new = dup_stats(&fresh, n);
+	size_t old_after = dup_runs_after(&old, t_replace + scaled_ms(100) * MS_NS);
+	printf("%d calls: %d copies on the old server, %d on its "
+	       "replacement\n",
+	       n, on_old.runs - n, on_new.runs);
+	if (on_old.missing || on_old.strays || on_new.strays)
+		runner_fatalf("%d calls never reached the old server; %d and "
+		              "%d runs of unknown ids",
+		              on_old.missing, on_old.strays, on_new.strays);
+	if (on_new.runs == 0)
+		runner_fatalf("no stale copy reached the replacement server");
+	if (on_new.soon || on_new.late)
+		runner_fatalf("a request reached the replacement server twice");
+	if (old_after)
+		runner_fatalf("%zu copies reached the old server after it was "
+		              "replaced",
+		              old_after);
+	/* Each request has at most one copy: the old server ran each id the
+	 * new one ran once, its original only. */
+	for (int id = 0; id < n; id++)
+		if (dup_runs_of(&fresh, id) && dup_runs_of(&old, id) != 1)
+			runner_fatalf("request %d ran %d times on the old "
+			              "server and once on the new one",
+			              id, dup_runs_of(&old, id));
+	CU_ASSERT_EQUAL(labrpc_get_count(net, "server99"), on_new.runs);
+	CU_ASSERT_EQUAL(labrpc_server_count(fresh.rs), on_new.runs);
+	CU_ASSERT_EQUAL(labrpc_server_count(old.rs), on_old.runs);
+	CU_ASSERT_EQUAL(labrpc_total_count(net), n);
+
+	labrpc_net_cleanup(net);
+	dup_server_free(&old);
+	dup_server_free(&fresh);
+	labrpc_net_free(net);
+}
+
+/* A copy is dropped when, by the time it arrives, its end is disabled,
+ * connected to another name, or deleted. A fourth end, left alone, shows
+ * that copies were still on their way. */
+static void test_duplicates_dropped_when_end_cut_off(void)
+{
+	static const char *const ends[] = {"disabled", "moved", "deleted",
+	                                   "kept"};
+	enum { NENDS = 4, PER_END = 400, ID_STEP = 1000 };
+	struct labrpc_net *net = labrpc_net_make(runner_seed());
+	labrpc_net_duplicates(net, true);
+	struct dup_server ds, other;
+	dup_server_make(&ds, net, "server99");
+	dup_server_make(&other, net, "other");
+	struct echo_caller cs[NENDS];
+	for (int i = 0; i < NENDS; i++) {
+		struct labrpc_end *e = labrpc_make_end(net, ends[i]);
+		labrpc_connect(net, ends[i], "server99");
+		labrpc_enable(net, ends[i], true);
+		echo_callers_start(&cs[i], 1, e, (int64_t)i * ID_STEP, PER_END);
+	}
+	for (int i = 0; i < NENDS; i++)
+		if (echo_callers_join(&cs[i], 1) != PER_END)
+			runner_fatalf("calls on end %s failed on a reliable "
+			              "network",
+			              ends[i]);
+
+	labrpc_enable(net, "disabled", false);
+	labrpc_connect(net, "moved", "other");
+	labrpc_delete_end(net, "deleted");
+	/* Copies already at a handler may still finish. */
+	int64_t t_cut = labtime_now_ns() + scaled_ms(100) * MS_NS;
+	wait_for_late_copies();
+
+	int after[NENDS] = {0};
+	pthread_mutex_lock(&ds.mu);
+	for (size_t i = 0; i < ds.nruns; i++)
+		if (ds.runs[i].t_ns > t_cut)
+			after[ds.runs[i].id / ID_STEP]++;
+	pthread_mutex_unlock(&ds.mu);
+	printf("copies that ran after the cut: disabled %d, moved %d, "
+	       "deleted %d, kept %d\n",
+	       after[0], after[1], after[2], after[3]);
+	for (int i = 0; i < 3; i++)
+		if (after[i])
+			runner_fatalf("%d copies from end %s ran after it was "
+			              "cut off",
+			              after[i], ends[i]);
+	if (dup_runs(&other))
+		runner_fatalf("%zu copies from the moved end reached the "
+		              "server it moved to",
+		              dup_runs(&other));
+	if (after[3] == 0)
+		runner_fatalf("no late copy from the kept end ran after the "
+		              "cut: the test saw no copy to drop");
+	CU_ASSERT_EQUAL(labrpc_total_count(net), NENDS * PER_END);
+
+	labrpc_net_cleanup(net);
+	dup_server_free(&ds);
+	dup_server_free(&other);
+	labrpc_net_free(net);
+}
+
+/* What the reply hook saw. */
+struct hook_log {
+	pthread_mutex_t mu;
+	int calls;
+	bool drop_all;          /* else drop only Dup.Echo replies of "s1" */
+	char servers[64][16];   /* the first 64 calls' names */
+	char svc_meths[64][16];
+	struct dup_server *seen[2]; /* whose runs count in ran_at_hook */
+	atomic_int *returned;       /* calls the test has seen return */
+	int out_of_order; /* sequential calls: handler not run, or caller
+	                   * already returned, when the hook ran */
+};
+
+static void hook_log_init(struct hook_log *h)
+{
+	memset(h, 0, sizeof *h);
+	pthread_mutex_init(&h->mu, NULL);
+}
+
+static int hook_calls(struct hook_log *h)
+{
+	pthread_mutex_lock(&h->mu);
+	int n = h->calls;
+	pthread_mutex_unlock(&h->mu);
+	return n;
+}
+
+static bool reply_hook(void *arg, const char *servername, const char *svc_meth)
+{
+	struct hook_log *h = arg;
+	pthread_mutex_lock(&h->mu);
+	int i = h->calls++;
+	if (i < 64) {
+		snprintf(h->servers[i], sizeof h->servers[i], "%s", servername);
+		snprintf(h->svc_meths[i], sizeof h->svc_meths[i], "%s",
+		         svc_meth);
+	}
+	if (h->returned) {
+		/* Call i (0-based) has run its handler: i + 1 runs so far;
+		 * and has not returned: i calls returned. */
+		size_t ran = 0;
+		for (int k = 0; k < 2; k++)
+			if (h->seen[k])
+				ran += dup_runs(h->seen[k]);
+		if (ran != (size_t)i + 1 || atomic_load(h->returned) != i)
+			h->out_of_order++;
+	}
+	bool drop = h->drop_all || (strcmp(servername, "s1") == 0 &&
+	                            strcmp(svc_meth, "Dup.Echo") == 0);
+	pthread_mutex_unlock(&h->mu);
+	return drop;
+}
+
+static bool hooked_call(struct labrpc_end *e, const char *svc_meth,
+                        int64_t id, int64_t *reply, atomic_int *returned)
+{
+	bool ok = call_int_int(e, svc_meth, id, reply);
+	atomic_fetch_add(returned, 1);
+	return ok;
+}
+
+/* The reply hook runs after each handler and before its reply, with the
+ * server's name and "Service.Method" and its own arg; returning true drops
+ * that reply (the handler ran, the call fails, no reply bytes are counted);
+ * NULL removes it, and a new hook replaces the old one. */
+static void test_reply_hook(void)
+{
+	struct labrpc_net *net = labrpc_net_make(runner_seed());
+	struct dup_server s1, s2;
+	dup_server_make(&s1, net, "s1");
+	dup_server_make(&s2, net, "s2");
+	struct labrpc_end *e1 = labrpc_make_end(net, "e1");
+	labrpc_connect(net, "e1", "s1");
+	labrpc_enable(net, "e1", true);
+	struct labrpc_end *e2 = labrpc_make_end(net, "e2");
+	labrpc_connect(net, "e2", "s2");
+	labrpc_enable(net, "e2", true);
+
+	atomic_int returned;
+	atomic_init(&returned, 0);
+	struct hook_log h;
+	hook_log_init(&h);
+	h.seen[0] = &s1;
+	h.seen[1] = &s2;
+	h.returned = &returned;
+	labrpc_net_reply_hook(net, reply_hook, &h);
+
+	/* Only s1's Dup.Echo replies are dropped. */
+	int64_t reply = 0, bytes0 = labrpc_total_bytes(net);
+	if (hooked_call(e1, "Dup.Echo", 1, &reply, &returned))
+		runner_fatalf("a reply the hook dropped arrived");
+	if (dup_runs_of(&s1, 1) != 1)
+		runner_fatalf("the handler of a call whose reply the hook "
+		              "dropped did not run");
+	if (labrpc_total_bytes(net) - bytes0 != int_msg_len(1))
+		runner_fatalf("a dropped reply's bytes were counted (%" PRId64
+		              " bytes for args of %" PRId64 ")",
+		              labrpc_total_bytes(net) - bytes0, int_msg_len(1));
+	reply = 0;
+	CU_ASSERT_TRUE(hooked_call(e1, "Dup.Other", 2, &reply, &returned));
+	CU_ASSERT_EQUAL(reply, other_answer(2));
+	reply = 0;
+	CU_ASSERT_TRUE(hooked_call(e2, "Dup.Echo", 3, &reply, &returned));
+	CU_ASSERT_EQUAL(reply, echo_answer(3));
+	reply = 0;
+	CU_ASSERT_TRUE(hooked_call(e2, "Dup.Other", 4, &reply, &returned));
+	CU_ASSERT_EQUAL(reply, other_answer(4));
+
+	static const char *const want[4][2] = {{"s1", "Dup.Echo"},
+	                                       {"s1", "Dup.Other"},
+	                                       {"s2", "Dup.Echo"},
+	                                       {"s2", "Dup.Other"}};
+	if (hook_calls(&h) != 4)
+		runner_fatalf("the hook ran %d times for 4 calls",
+		              hook_calls(&h));
+	for (int i = 0; i < 4; i++)
+		if (strcmp(h.servers[i], want[i][0]) != 0 ||
+		    strcmp(h.svc_meths[i], want[i][1]) != 0)
+			runner_fatalf("hook call %d got (\"%s\", \"%s\"), "
+			              "expected (\"%s\", \"%s\")",
+			              i, h.servers[i], h.svc_meths[i],
+			              want[i][0], want[i][1]);
+
+	for (int id = 10; id < 30; id++)
+		if (hooked_call(e1, "Dup.Echo", id, &reply, &returned))
+			runner_fatalf("call %d: a reply the hook dropped "
+			              "arrived",
+			              id);
+	CU_ASSERT_EQUAL(dup_runs(&s1), 22);
+	CU_ASSERT_EQUAL(hook_calls(&h), 24);
+	if (h.out_of_order)
+		runner_fatalf("%d of %d hook calls did not come between the "
+		              "handler and the reply",
+		              h.out_of_order, hook_calls(&h));
+
+	/* NULL removes the hook: s1's replies arrive again. */
+	labrpc_net_reply_hook(net, NULL, NULL);
+	reply = 0;
+	if (!call_int_int(e1, "Dup.Echo", 40, &reply))
+		runner_fatalf("a reply was dropped after the hook was removed");
+	CU_ASSERT_EQUAL(reply, echo_answer(40));
+	CU_ASSERT_EQUAL(hook_calls(&h), 24);
+
+	/* A new hook gets its own arg; the old one hears nothing. */
+	struct hook_log h2;
+	hook_log_init(&h2);
+	h2.drop_all = true;
+	labrpc_net_reply_hook(net, reply_hook, &h2);
+	CU_ASSERT_FALSE(call_int_int(e2, "Dup.Other", 41, &reply));
+	CU_ASSERT_EQUAL(hook_calls(&h2), 1);
+	CU_ASSERT_STRING_EQUAL(h2.servers[0], "s2");
+	CU_ASSERT_STRING_EQUAL(h2.svc_meths[0], "Dup.Other");
+	CU_ASSERT_EQUAL(hook_calls(&h), 24);
+	CU_ASSERT_EQUAL(dup_runs_of(&s2, 41), 1);
+	CU_ASSERT_EQUAL(labrpc_total_count(net), 26);
+
+	labrpc_net_cleanup(net);
+	dup_server_free(&s1);
+	dup_server_free(&s2);
+	labrpc_net_free(net);
+	pthread_mutex_destroy(&h.mu);
+	pthread_mutex_destroy(&h2.mu);
+}
+
+/* The reply hook is not called for the copies of labrpc_net_duplicates:
+ * once per call, though the handlers ran more often; and a hook that drops
+ * every reply does not stop the copies. */
+static void test_reply_hook_not_for_copies(void)
+{
+	struct labrpc_net *net = labrpc_net_make(runner_seed());
+	labrpc_net_duplicates(net, true);
+	struct dup_server ds;
+	dup_server_make(&ds, net, "server99");
+	struct labrpc_end *e = labrpc_make_end(net, "end1-99");
+	labrpc_connect(net, "end1-99", "server99");
+	labrpc_enable(net, "end1-99", true);
+	struct hook_log h;
+	hook_log_init(&h);
+	labrpc_net_reply_hook(net, reply_hook, &h);
+
+	int ncallers = 4, per = 100, n = ncallers * per;
+	run_echo_calls(e, ncallers, per, 0);
+	/* Then every reply dropped: the calls fail, their copies still run. */
+	pthread_mutex_lock(&h.mu);
+	h.drop_all = true;
+	pthread_mutex_unlock(&h.mu);
+	int nd = 100, failed = 0;
+	for (int id = n; id < n + nd; id++) {
+		int64_t reply = 0;
+		failed += !call_int_int(e, "Dup.Echo", id, &reply);
+	}
+	wait_for_late_copies();
+
+	struct dup_stats st = dup_stats(&ds, n + nd);
+	printf("%d calls: %d handler runs, %d hook calls\n", n + nd, st.runs,
+	       hook_calls(&h));
+	CU_ASSERT_EQUAL(failed, nd);
+	if (st.missing || st.over2 || st.strays)
+		runner_fatalf("%d ids never ran, %d ran three times or more, "
+		              "%d runs of unknown ids",
+		              st.missing, st.over2, st.strays);
+	if (st.runs <= n + nd)
+		runner_fatalf("no copy ran (%d runs for %d calls): the test "
+		              "cannot tell",
+		              st.runs, n + nd);
+	if (hook_calls(&h) != n + nd)
+		runner_fatalf("the hook ran %d times for %d calls and %d "
+		              "copies",
+		              hook_calls(&h), n + nd, st.runs - (n + nd));
+	for (int i = 0; i < 64; i++)
+		if (strcmp(h.servers[i], "server99") != 0 ||
+		    strcmp(h.svc_meths[i], "Dup.Echo") != 0)
+			runner_fatalf("hook call %d got (\"%s\", \"%s\")", i,
+			              h.servers[i], h.svc_meths[i]);
+
+	labrpc_net_cleanup(net);
+	dup_server_free(&ds);
+	labrpc_net_free(net);
+	pthread_mutex_destroy(&h.mu);
+}
+
+/* Copies still waiting to arrive do not hold up labrpc_net_cleanup, run
+ * no handler after it, and leak nothing (the ASan build checks): once with
+ * an explicit cleanup, once with labrpc_net_free alone after the server
+ * was deleted and freed. */
+static void test_cleanup_with_pending_copies(void)
+{
+	for (int round = 0; round < 2; round++) {
+		struct labrpc_net *net = labrpc_net_make(runner_seed() + round);
+		labrpc_net_duplicates(net, true);
+		struct dup_server ds;
+		dup_server_make(&ds, net, "server99");
+		struct labrpc_end *e = labrpc_make_end(net, "end1-99");
+		labrpc_connect(net, "end1-99", "server99");
+		labrpc_enable(net, "end1-99", true);
+
+		int n = 400;
+		run_echo_calls(e, 4, n / 4, 0);
+		size_t ran = dup_runs(&ds);
+		int64_t t0 = labtime_now_ns();
+		if (round == 0) {
+			labrpc_net_cleanup(net);
+		} else {
+			labrpc_delete_server(net, "server99");
+			labrpc_server_free(ds.rs);
+			ds.rs = NULL;
+			labrpc_net_free(net);
+		}
+		double secs = since_s(t0);
+		size_t ran_at_cleanup = dup_runs(&ds);
+		printf("%s after %zu of about %d copies ran: %.1f ms\n",
+		       round == 0 ? "labrpc_net_cleanup" : "labrpc_net_free",
+		       ran - (size_t)n, n / 10, secs * 1e3);
+		if (secs > 1.0 * runner_time_scale())
+			runner_fatalf("cleanup took %.3fs with copies pending",
+			              secs);
+		labtime_sleep_ms(scaled_ms(300));
+		if (dup_runs(&ds) != ran_at_cleanup)
+			runner_fatalf("%zu copies ran after cleanup",
+			              dup_runs(&ds) - ran_at_cleanup);
+		if (round == 0) {
+			int64_t reply = 0;
+			CU_ASSERT_FALSE(call_int_int(e, "Dup.Echo", n, &reply));
+			dup_server_free(&ds);
+			labrpc_net_free(net);
+		} else {
+			dup_server_free(&ds); /* rs is NULL: frees the log */
+		}
+	}
+}
+
 /* Runs fn in a child process; returns its exit status and its stderr. */
 static int run_child(void (*fn)(void), char *err, size_t errcap)
 {
@@ -1393,6 +2121,15 @@ static const struct runner_test tests[] = {
         {"TestReplyDropAfterHandler", test_reply_drop_after_handler, 0},
         {"TestSeedReplay", test_seed_replay, 0},
         {"TestPeakThreads", test_peak_threads, 0},
+        {"TestDuplicatesOff", test_duplicates_off, 0},
+        {"TestDuplicates", test_duplicates, 0},
+        {"TestDuplicateReachesReplacement", test_duplicate_reaches_replacement,
+         0},
+        {"TestDuplicatesDroppedWhenEndCutOff",
+         test_duplicates_dropped_when_end_cut_off, 0},
+        {"TestReplyHook", test_reply_hook, 0},
+        {"TestReplyHookNotForCopies", test_reply_hook_not_for_copies, 0},
+        {"TestCleanupWithPendingCopies", test_cleanup_with_pending_copies, 0},
         {"TestUnknownMethodIsFatal", test_unknown_method_is_fatal, 0},
         {"TestBadMessageIsFatal", test_bad_message_is_fatal, 0},
 };
