@@ -929,6 +929,15 @@ void cfg_enable_link(struct cfg *cfg, int from, int to, bool enabled)
 		labrpc_enable(cfg->net, cfg->peers[from].endnames[to], enabled);
 }
 
+void cfg_hold_replies(struct cfg *cfg, int from, int to, bool hold)
+{
+	rlog(RLOG_TEST, from, -1, "replies from %d %s", to,
+	     hold ? "held back" : "released");
+	if (cfg->peers[from].endnames != NULL)
+		labrpc_hold_replies(cfg->net, cfg->peers[from].endnames[to],
+		                    hold);
+}
+
 /* ---- lifecycle ---- */
 
 /* Replaces *p by a fresh persister holding a copy of its contents. */

@@ -93,6 +93,11 @@ void cfg_disconnect(struct cfg *cfg, int i);
  * set both directions again. */
 void cfg_enable_link(struct cfg *cfg, int from, int to, bool enabled);
 
+/* While hold is on, replies to peer from's calls to peer to are held back
+ * after their handlers ran; turning it off delivers them all at once, stale
+ * (labrpc_hold_replies). A crash of from ends the hold with its ends. */
+void cfg_hold_replies(struct cfg *cfg, int from, int to, bool hold);
+
 /* Any thread: whether peer i is connected / running (not crashed). */
 bool cfg_is_connected(struct cfg *cfg, int i);
 bool cfg_is_up(struct cfg *cfg, int i);

@@ -31,7 +31,9 @@
  *   the request may be sent (labrpc_net_duplicates), a copy without a
  *   caller that reaches the server later; and a reply hook may drop a reply
  *   after the handler ran (labrpc_net_reply_hook), for the tester's
- *   crash-before-reply faults.
+ *   crash-before-reply faults; and an end's replies may be held back, after
+ *   the dead-server check, until the tester releases them all at once
+ *   (labrpc_hold_replies), for stale replies at a moment of its choosing.
  *
  * Threads: one timer thread runs every timed step (delays, timeouts,
  * reordered deliveries, dead-server polls) from a min-heap, and handlers run
@@ -251,6 +253,7 @@ struct labrpc_end {
 	struct labrpc_end *next; /* net->all_ends: freed with the network */
 	bool enabled;
 	bool deleted;
+	bool hold_replies; /* labrpc_hold_replies */
 	struct server_slot *conn; /* NULL while unconnected */
 	char name[];
 };
@@ -260,6 +263,8 @@ enum req_stage {
 	REQ_HANDLER,    /* handler queued or running; timer: dead-server poll */
 	REQ_REORDERED,  /* timer: delivery of a long-reordered reply */
 	REQ_TIMING_OUT, /* timer: Case B's failure */
+	REQ_HELD,       /* no timer: a reply kept until labrpc_hold_replies
+	                 * releases it */
 };
 
 /*
@@ -821,6 +826,8 @@ static void handler_returned(struct labrpc_net *net, struct labrpc_req *req,
 	           prng_below(&net->prng, 1000) < DROP_PER_MILLE) {
 		/* Drop the reply; the handler ran all the same. */
 		req_complete(net, req, false, w);
+	} else if (req->end->hold_replies) {
+		req->stage = REQ_HELD; /* until labrpc_hold_replies releases it */
 	} else if (req->long_reordering &&
 	           prng_below(&net->prng, REORDER_OUT_OF) < REORDER_BELOW) {
 		int64_t ms = REORDER_BASE_MS +
@@ -927,6 +934,8 @@ static void timer_fire(struct labrpc_net *net, struct labrpc_req *req,
 		break;
 	case REQ_TIMING_OUT:
 		req_complete(net, req, false, w);
+		break;
+	case REQ_HELD: /* never armed */
 		break;
 	}
 }
@@ -1320,6 +1329,23 @@ void labrpc_enable(struct labrpc_net *net, const char *endname, bool enabled)
 	pthread_mutex_lock(&net->mu);
 	end_lookup(net, endname, "Enable")->enabled = enabled;
 	pthread_mutex_unlock(&net->mu);
+}
+
+void labrpc_hold_replies(struct labrpc_net *net, const char *endname,
+                         bool hold)
+{
+	struct wakeups w = {0};
+	pthread_mutex_lock(&net->mu);
+	struct labrpc_end *end = end_lookup(net, endname, "HoldReplies");
+	end->hold_replies = hold;
+	for (struct labrpc_req *req = net->pending, *next; !hold && req;
+	     req = next) {
+		next = req->next;
+		if (req->end == end && req->stage == REQ_HELD)
+			req_complete(net, req, true, &w);
+	}
+	pthread_mutex_unlock(&net->mu);
+	wakeups_flush(net, &w);
 }
 
 void labrpc_add_server(struct labrpc_net *net, const char *servername,

@@ -91,6 +91,17 @@ typedef bool (*labrpc_reply_hook)(void *arg, const char *servername,
 void labrpc_net_reply_hook(struct labrpc_net *net, labrpc_reply_hook fn,
                            void *arg);
 
+/*
+ * While hold is on, a reply to a call on the end that passed the dead-server
+ * check after its handler ran (and was not dropped) is held back: its caller
+ * keeps waiting. Turning hold off delivers every held reply at once, even if
+ * the end was disabled meanwhile, as replies already on the wire: stale
+ * replies at the moment the tester chooses. Deleting the end, and cleanup,
+ * fail held calls as they fail any other. Off by default.
+ */
+void labrpc_hold_replies(struct labrpc_net *net, const char *endname,
+                         bool hold);
+
 /* Makes a client end named name, disabled and unconnected. The network owns
  * it. A name already in use is a fatal error. */
 struct labrpc_end *labrpc_make_end(struct labrpc_net *net, const char *name);

@@ -2041,6 +2041,103 @@ static void call_unknown_service(void)
 	call_int_to_int("Junk.Handler1");
 }
 
+
+/* One call of Dup.Echo on its own thread, for calls that block. */
+struct held_call {
+	struct labrpc_end *e;
+	int64_t id, reply;
+	pthread_t thread;
+	atomic_bool returned;
+	bool ok;
+};
+
+static void *held_call_main(void *arg)
+{
+	struct held_call *c = arg;
+	c->ok = call_int_int(c->e, "Dup.Echo", c->id, &c->reply);
+	atomic_store(&c->returned, true);
+	return NULL;
+}
+
+static void held_call_start(struct held_call *c, struct labrpc_end *e,
+                            int64_t id)
+{
+	*c = (struct held_call){.e = e, .id = id};
+	atomic_init(&c->returned, false);
+	start_thread(&c->thread, held_call_main, c);
+}
+
+/* Held replies wait after their handlers ran, and arrive all at once when
+ * the hold ends, even on an end disabled meanwhile; other ends are not
+ * held; deleting the end fails a held call. */
+static void test_hold_replies(void)
+{
+	struct labrpc_net *net = labrpc_net_make(runner_seed());
+	struct dup_server ds;
+	dup_server_make(&ds, net, "s");
+	struct labrpc_end *e = labrpc_make_end(net, "held");
+	struct labrpc_end *other = labrpc_make_end(net, "other");
+	struct labrpc_end *doomed = labrpc_make_end(net, "doomed");
+	const char *names[] = {"held", "other", "doomed"};
+	for (int i = 0; i < 3; i++) {
+		labrpc_connect(net, names[i], "s");
+		labrpc_enable(net, names[i], true);
+	}
+
+	labrpc_hold_replies(net, "held", true);
+	labrpc_hold_replies(net, "doomed", true);
+	struct held_call c[3];
+	held_call_start(&c[0], e, 1);
+	held_call_start(&c[1], e, 2);
+	held_call_start(&c[2], doomed, 3);
+	int64_t reply = 0;
+	CU_ASSERT_TRUE(call_int_int(other, "Dup.Echo", 4, &reply));
+	CU_ASSERT_EQUAL(reply, echo_answer(4));
+	labtime_sleep_ms(scaled_ms(500));
+	for (int id = 1; id <= 3; id++)
+		if (dup_runs_of(&ds, id) != 1)
+			runner_fatalf("held call %d ran its handler %d times, "
+			              "expected once before the hold ends",
+			              id, dup_runs_of(&ds, id));
+	for (int i = 0; i < 3; i++)
+		if (atomic_load(&c[i].returned))
+			runner_fatalf("held call %" PRId64 " returned (%s) "
+			              "before the hold ended",
+			              c[i].id, c[i].ok ? "true" : "false");
+
+	/* The replies were on the wire before the end went down. */
+	labrpc_enable(net, "held", false);
+	labrpc_hold_replies(net, "held", false);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(c[i].thread, NULL);
+		if (!c[i].ok || c[i].reply != echo_answer(c[i].id))
+			runner_fatalf("released call %" PRId64 ": ok %d, reply "
+			              "%" PRId64 ", expected %" PRId64,
+			              c[i].id, c[i].ok, c[i].reply,
+			              echo_answer(c[i].id));
+	}
+	CU_ASSERT_FALSE(atomic_load(&c[2].returned));
+	labrpc_delete_end(net, "doomed");
+	pthread_join(c[2].thread, NULL);
+	CU_ASSERT_FALSE(c[2].ok);
+
+	/* Not held any more: calls return at once. */
+	labrpc_enable(net, "held", true);
+	CU_ASSERT_TRUE(call_int_int(e, "Dup.Echo", 5, &reply));
+	CU_ASSERT_EQUAL(reply, echo_answer(5));
+
+	/* Cleanup fails a call still held. */
+	labrpc_hold_replies(net, "held", true);
+	held_call_start(&c[0], e, 6);
+	while (dup_runs_of(&ds, 6) == 0)
+		labtime_sleep_ms(1);
+	labrpc_net_cleanup(net);
+	pthread_join(c[0].thread, NULL);
+	CU_ASSERT_FALSE(c[0].ok);
+	dup_server_free(&ds);
+	labrpc_net_free(net);
+}
+
 /* Calling an unknown method or service is process-fatal, with a message
  * naming what was called and what exists. */
 static void test_unknown_method_is_fatal(void)
@@ -2130,6 +2227,7 @@ static const struct runner_test tests[] = {
         {"TestReplyHook", test_reply_hook, 0},
         {"TestReplyHookNotForCopies", test_reply_hook_not_for_copies, 0},
         {"TestCleanupWithPendingCopies", test_cleanup_with_pending_copies, 0},
+        {"TestHoldReplies", test_hold_replies, 0},
         {"TestUnknownMethodIsFatal", test_unknown_method_is_fatal, 0},
         {"TestBadMessageIsFatal", test_bad_message_is_fatal, 0},
 };

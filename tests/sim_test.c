@@ -1440,6 +1440,174 @@ static void test_seed_alone_fixes_the_interleaving(void)
 	CU_ASSERT_TRUE(same_stats(&st_first, &st_again));
 }
 
+/* ---- observers ---- */
+
+/* An observer's own record: it counts its calls, and reads the trace under
+ * its mutex, through sim_observe_try, to check that it never shrinks. */
+struct trace_watch {
+	struct trace *trace;
+	long calls, looked, gave_up;
+	int last_len, shrank;
+};
+
+static void look_at_trace(void *arg)
+{
+	struct trace_watch *w = arg;
+	pthread_mutex_lock(&w->trace->mu);
+	int len = w->trace->len;
+	pthread_mutex_unlock(&w->trace->mu);
+	w->shrank += len < w->last_len;
+	w->last_len = len;
+}
+
+static void watch_trace(void *arg)
+{
+	struct trace_watch *w = arg;
+	w->calls++;
+	if (sim_observe_try(look_at_trace, w))
+		w->looked++;
+	else
+		w->gave_up++;
+}
+
+static struct trace_watch *the_watch;
+
+static void record_trace_watched(void *arg)
+{
+	the_watch->trace = arg;
+	/* record_trace initializes the trace before any thread starts: the
+	 * observer first looks once the tracers run. */
+	sim_observe(watch_trace, the_watch);
+	record_trace(arg);
+	sim_observe(NULL, NULL);
+}
+
+/* An observer runs at every scheduling point, and a run is the same with
+ * or without it: the same interleaving, points, switches and virtual
+ * time. It can take free mutexes, and gives up on one that a parked
+ * thread holds. */
+static void test_observer_runs_at_every_point_and_changes_nothing(void)
+{
+	struct sim_options o = {.seed = runner_seed(),
+	                        .limit_ns = OWN_LIMIT_NS,
+	                        .policy = SIM_RANDOM};
+	struct trace plain, watched;
+	struct sim_stats st_plain, st_watched;
+	struct trace_watch w = {0};
+	the_watch = &w;
+	simulate(&o, record_trace, &plain, &st_plain);
+	simulate(&o, record_trace_watched, &watched, &st_watched);
+	expect_complete(&watched);
+	CU_ASSERT(memcmp(plain.ids, watched.ids, sizeof plain.ids) == 0);
+	CU_ASSERT_TRUE(same_stats(&st_plain, &st_watched));
+	/* Every yield is a point, and so is every wait for the trace's
+	 * mutex; only points before sim_observe(NULL) see the observer. */
+	if (w.calls < TRACE_LEN || (uint64_t)w.calls > st_watched.points)
+		runner_fatalf("the observer ran %ld times, at %" PRIu64
+		              " scheduling points and %d yields",
+		              w.calls, st_watched.points, TRACE_LEN);
+	CU_ASSERT_EQUAL(w.looked + w.gave_up, w.calls);
+	CU_ASSERT(w.looked > 0);
+	/* A tracer parks holding the mutex only when it waits to take it
+	 * back, never: pthread_mutex_unlock comes before every yield. */
+	CU_ASSERT_EQUAL(w.shrank, 0);
+	CU_ASSERT_EQUAL(w.last_len, TRACE_LEN);
+}
+
+/* A mutex that a thread holds while it sleeps, and one nobody holds. */
+enum hold_phase { HOLD_BEFORE, HOLD_HELD, HOLD_LETTING_GO, HOLD_FREE };
+
+struct held_watch {
+	pthread_mutex_t held, spare;
+	enum hold_phase phase;
+	long taken[4], abandoned[4]; /* the held mutex, by phase */
+	long spare_failed, sleep_finished, sleep_ran;
+	int inside;
+};
+
+static void take_held(void *arg)
+{
+	struct held_watch *h = arg;
+	pthread_mutex_lock(&h->held);
+	h->inside++;
+	pthread_mutex_unlock(&h->held);
+}
+
+static void take_spare(void *arg)
+{
+	struct held_watch *h = arg;
+	pthread_mutex_lock(&h->spare);
+	pthread_mutex_unlock(&h->spare);
+}
+
+static void sleep_in_observer(void *arg)
+{
+	struct held_watch *h = arg;
+	usleep(1000); /* a scheduling point: abandons */
+	h->sleep_ran++;
+}
+
+static void watch_held(void *arg)
+{
+	struct held_watch *h = arg;
+	if (sim_observe_try(take_held, h))
+		h->taken[h->phase]++;
+	else
+		h->abandoned[h->phase]++;
+	h->spare_failed += !sim_observe_try(take_spare, h);
+	h->sleep_finished += sim_observe_try(sleep_in_observer, h);
+}
+
+static void *holder_main(void *arg)
+{
+	struct held_watch *h = arg;
+	pthread_mutex_lock(&h->held);
+	h->phase = HOLD_HELD;
+	usleep(100000);
+	h->phase = HOLD_LETTING_GO;
+	pthread_mutex_unlock(&h->held);
+	h->phase = HOLD_FREE;
+	return NULL;
+}
+
+static void test_observe_try_gives_up_on_held_mutexes(void)
+{
+	struct held_watch h = {0};
+	pthread_mutex_init(&h.held, NULL);
+	pthread_mutex_init(&h.spare, NULL);
+	sim_observe(watch_held, &h);
+	pthread_t thread;
+	start_thread(&thread, holder_main, &h);
+	/* Points on this thread while the holder sleeps with the mutex. */
+	for (int i = 0; i < 5; i++)
+		usleep(10000);
+	join_thread(thread);
+	usleep(1000);
+	sim_observe(NULL, NULL);
+
+	printf("held mutex: taken %ld, abandoned %ld while held; taken %ld, "
+	       "abandoned %ld once free\n",
+	       h.taken[HOLD_HELD], h.abandoned[HOLD_HELD], h.taken[HOLD_FREE],
+	       h.abandoned[HOLD_FREE]);
+	CU_ASSERT_EQUAL(h.taken[HOLD_HELD], 0);
+	CU_ASSERT(h.abandoned[HOLD_HELD] > 0);
+	CU_ASSERT(h.taken[HOLD_FREE] > 0);
+	CU_ASSERT_EQUAL(h.abandoned[HOLD_FREE], 0);
+	CU_ASSERT_EQUAL(h.spare_failed, 0);
+	CU_ASSERT_EQUAL(h.sleep_finished, 0);
+	CU_ASSERT_EQUAL(h.sleep_ran, 0);
+	CU_ASSERT_EQUAL(h.inside, h.taken[HOLD_BEFORE] +
+	                                  h.taken[HOLD_LETTING_GO] +
+	                                  h.taken[HOLD_FREE]);
+	/* Nothing an observer took is left locked. */
+	CU_ASSERT_EQUAL(pthread_mutex_trylock(&h.held), 0);
+	CU_ASSERT_EQUAL(pthread_mutex_unlock(&h.held), 0);
+	CU_ASSERT_EQUAL(pthread_mutex_trylock(&h.spare), 0);
+	CU_ASSERT_EQUAL(pthread_mutex_unlock(&h.spare), 0);
+	CU_ASSERT_EQUAL(pthread_mutex_destroy(&h.held), 0);
+	CU_ASSERT_EQUAL(pthread_mutex_destroy(&h.spare), 0);
+}
+
 /* ---- entropy ---- */
 
 struct draws {
@@ -1540,6 +1708,10 @@ static const struct runner_test tests[] = {
          test_seed_alone_fixes_the_interleaving, 0},
         {"TestEntropyComesFromTheSimulation",
          test_entropy_comes_from_the_simulation, 0},
+        {"TestObserverRunsAtEveryPointAndChangesNothing",
+         test_observer_runs_at_every_point_and_changes_nothing, 0},
+        {"TestObserveTryGivesUpOnHeldMutexes",
+         test_observe_try_gives_up_on_held_mutexes, 0},
 };
 
 int main(int argc, char **argv)
