@@ -135,6 +135,8 @@ struct cfg {
 	struct labrpc_net *net;
 	int n;
 	bool snapshot;
+	atomic_bool snapshots_forward; /* cfg_check_snapshot_order */
+	atomic_bool vary_snapshots;    /* cfg_vary_snapshot_intervals */
 	struct peer *peers;
 	struct prng rng;  /* (mu) */
 	int64_t start_ns; /* when cfg_make was called */
@@ -487,6 +489,14 @@ static void *applier(void *arg)
 	return NULL;
 }
 
+/* How many indices apart peer i's service snapshots. */
+static int snapshot_interval(struct cfg *cfg, int i)
+{
+	if (!atomic_load(&cfg->vary_snapshots))
+		return CFG_SNAPSHOT_INTERVAL;
+	return CFG_SNAPSHOT_INTERVAL - 3 + 3 * (i % 3);
+}
+
 /*
  * The applier of snapshot mode (Go: applierSnap). Besides applier's checks,
  * a command must come right after the last one applied (or after the last
@@ -507,6 +517,16 @@ static void *applier_snap(void *arg)
 		char err[MSG_SIZE] = "";
 		if (m->snapshot_valid) {
 			pthread_mutex_lock(&cfg->mu);
+			if (atomic_load(&cfg->snapshots_forward) &&
+			    m->snapshot_index < p->last_applied)
+				snprintf(err, sizeof err,
+				         "server %d got a snapshot through index "
+				         "%d after it applied index %d: a peer "
+				         "that already has the entries a snapshot "
+				         "covers keeps its log and its service's "
+				         "state (Figure 13, step 6); entries are "
+				         "applied once each, in log order",
+				         i, m->snapshot_index, p->last_applied);
 			enum ingest_result rc = ingest_snap(
 			        cfg, i, m->snapshot, m->snapshot_len,
 			        m->snapshot_index, err);
@@ -543,7 +563,7 @@ static void *applier_snap(void *arg)
 			pthread_mutex_unlock(&cfg->mu);
 
 			if (index >= 0 && index <= MAX_INDEX &&
-			    (index + 1) % CFG_SNAPSHOT_INTERVAL == 0) {
+			    (index + 1) % snapshot_interval(cfg, i) == 0) {
 				size_t len;
 				pthread_mutex_lock(&cfg->mu);
 				uint8_t *snap =
@@ -927,6 +947,16 @@ void cfg_enable_link(struct cfg *cfg, int from, int to, bool enabled)
 	     enabled ? "enabled" : "disabled");
 	if (cfg->peers[from].endnames != NULL)
 		labrpc_enable(cfg->net, cfg->peers[from].endnames[to], enabled);
+}
+
+void cfg_check_snapshot_order(struct cfg *cfg)
+{
+	atomic_store(&cfg->snapshots_forward, true);
+}
+
+void cfg_vary_snapshot_intervals(struct cfg *cfg)
+{
+	atomic_store(&cfg->vary_snapshots, true);
 }
 
 void cfg_hold_replies(struct cfg *cfg, int from, int to, bool hold)

@@ -185,6 +185,16 @@ void cfg_set_long_reordering(struct cfg *cfg, bool long_reordering);
 /* Duplicated and stale requests on the network (labrpc_net_duplicates). */
 void cfg_set_duplicates(struct cfg *cfg, bool duplicates);
 
+/* Beyond the Go tester, which lets a snapshot move a peer's service back:
+ * fails when a peer delivers a snapshot older than what it already applied
+ * (which would apply entries twice). */
+void cfg_check_snapshot_order(struct cfg *cfg);
+
+/* Beyond the Go tester, whose peers all snapshot at the same indices: peer
+ * i snapshots every CFG_SNAPSHOT_INTERVAL - 3 + 3 * (i % 3) indices (7, 10,
+ * 13, 7, ...), as services' snapshots fall where each one decides. */
+void cfg_vary_snapshot_intervals(struct cfg *cfg);
+
 /* ---- crashes at the moments that matter (beyond the Go tester) ----
  *
  * After a peer's RPC handler returns, with a probability spread evenly over

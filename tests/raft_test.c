@@ -1727,6 +1727,8 @@ static void TestStaleSnapshots3D(void)
 	struct cfg *cfg = cfg_make(servers, false, true);
 	cfg_set_duplicates(cfg, true);
 	cfg_set_long_reordering(cfg, true);
+	cfg_check_snapshot_order(cfg);
+	cfg_vary_snapshot_intervals(cfg);
 
 	cfg_begin(cfg, "Test (3D): duplicated and stale snapshot installs, "
 	               "with crashes");
