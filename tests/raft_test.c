@@ -1628,7 +1628,7 @@ static void TestDuplicateRequests3B(void)
 
 	cfg_one(cfg, cmd(cfg_rand(cfg) % 10000), 1, true);
 	int nup = servers;
-	for (int iters = 0; iters < 40; iters++) {
+	for (int iters = 0; iters < 25; iters++) {
 		int leader = -1;
 		for (int i = 0; i < servers; i++) {
 			struct raft_start_result r =
