@@ -12,6 +12,7 @@
  * never starts a thread, so fork() is safe. With -no-fork the tests run in
  * this process instead, for gdb.
  */
+#define _GNU_SOURCE /* dl_iterate_phdr and memmem, for crash reports */
 #include "tests/runner.h"
 
 #include <CUnit/Automated.h>
@@ -29,11 +30,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <link.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifdef __GLIBC__
+#include <execinfo.h>
+#endif
 
 #include "labtime/labtime.h"
 #include "prng/prng.h"
@@ -62,6 +69,11 @@ enum {
 	GDB_OUTPUT_CAP = 4 << 20, /* bytes kept of gdb's output */
 	MAX_PARALLEL = 256,
 	MAX_COUNT = 10000,
+	MAX_TIMEOUT_S = 1000000, /* -timeout's bound (11.6 days) */
+	MAX_TIME_SCALE = 1000,   /* RAFTLAB_TIME_SCALE's */
+	MAX_STACKS_SHOWN = 6, /* distinct stacks a hang report prints */
+	CRASH_FRAMES = 48,  /* return addresses a crashing test sends */
+	CRASH_WAIT_S = GDB_TIMEOUT_S + 10, /* how long it waits for gdb */
 };
 
 /* ---- small helpers ---- */
@@ -354,7 +366,8 @@ uint64_t runner_seed(void)
 	return cur_run ? cur_seed : opt.seed;
 }
 
-/* Reads $RAFTLAB_TIME_SCALE; 0 if it is set and not a positive number. */
+/* Reads $RAFTLAB_TIME_SCALE; 0 if it is set and not a number above 0 and
+ * at most MAX_TIME_SCALE. */
 static double read_time_scale(void)
 {
 	const char *s = getenv("RAFTLAB_TIME_SCALE");
@@ -368,7 +381,7 @@ static double read_time_scale(void)
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (errno || *end || !isfinite(v) || v <= 0)
+	if (errno || *end || !isfinite(v) || v <= 0 || v > MAX_TIME_SCALE)
 		return 0;
 	return v;
 }
@@ -381,9 +394,9 @@ double runner_time_scale(void)
 	double v = read_time_scale();
 	if (v == 0) {
 		fprintf(stderr,
-		        "RAFTLAB_TIME_SCALE must be a positive number, "
-		        "not '%s'\n",
-		        getenv("RAFTLAB_TIME_SCALE"));
+		        "RAFTLAB_TIME_SCALE must be a number above 0 and at "
+		        "most %d, not '%s'\n",
+		        MAX_TIME_SCALE, getenv("RAFTLAB_TIME_SCALE"));
 		exit(2);
 	}
 	return v;
@@ -443,9 +456,13 @@ static void print_help(void)
 		       "and its seed replays it exactly, thread interleaving\n"
 		       "included.\n\n");
 	printf("A failed test's report ends with its seed, the command that\n"
-	       "replays it, and its log. A test that outlives its limit is\n"
-	       "killed after gdb (if installed) prints its threads'\n"
-	       "backtraces; its last %d lines of output are repeated.\n"
+	       "replays it, and its log. A crash is reported at the line it\n"
+	       "happened, with the crashing thread's frames and the gdb and\n"
+	       "AddressSanitizer commands that show more. A test that\n"
+	       "outlives its limit is killed after gdb (if installed) shows\n"
+	       "where its threads wait, yours first, one line per distinct\n"
+	       "place; its last %d lines of output are repeated, and every\n"
+	       "thread's whole backtrace is in the log.\n"
 	       "\n",
 	       LAST_LINES);
 	printf("Environment:\n"
@@ -457,6 +474,20 @@ static void print_help(void)
 	       "                      " DEFAULT_LOG_DIR "); the logs of\n"
 	       "                      passing tests are deleted\n"
 	       "  RAFTLAB_SEED        set in each test process to its seed\n"
+	       "  RAFTLAB_DEBUG       1 or 2: the debug log (rlog) on stderr,\n"
+	       "                      2 adding the detailed lines; each test's\n"
+	       "                      log keeps it (tools/logview lays it out)\n"
+	       "  RAFTLAB_TOPICS      the debug log's topics, comma-separated\n"
+	       "                      (default all): TIMER VOTE LEADER APPEND\n"
+	       "                      COMMIT PERSIST SNAP APPLY CLIENT SERVER\n"
+	       "                      TEST WARN INFO\n"
+	       "  RAFTLAB_NO_GDB      1: crash and hang reports without gdb\n"
+	       "                      (a crash is then located from its return\n"
+	       "                      addresses, by binutils' addr2line)\n"
+	       "  RAFTLAB_STUDENT_FILES  the files whose frames hang reports\n"
+	       "                      list first, colon-separated path endings\n"
+	       "                      (default raft/raft.c:kvraft/client.c:\n"
+	       "                      kvraft/server.c and the skeletons')\n"
 	       "  RAFTLAB_SIM_STATS   sim build: 1 prints each test's virtual\n"
 	       "                      and real time, scheduling points and\n"
 	       "                      thread switches\n",
@@ -604,10 +635,12 @@ static int parse_args(int argc, char **argv)
 			errno = 0;
 			opt.timeout_s = strtod(val, &end);
 			if (!*val || errno || *end ||
-			    !isfinite(opt.timeout_s) || opt.timeout_s < 0)
+			    !isfinite(opt.timeout_s) || opt.timeout_s < 0 ||
+			    opt.timeout_s > MAX_TIMEOUT_S)
 				return bad_usage("bad -timeout '%s': want "
-				                 "seconds (0 means no limit)",
-				                 val);
+				                 "seconds, at most %d (0 "
+				                 "means no limit)",
+				                 val, MAX_TIMEOUT_S);
 			opt.timeout_set = true;
 			break;
 		}
@@ -923,6 +956,8 @@ static void run_in_process(void)
  *   T<seconds>                   the test's virtual time (sim build)
  *   X<reason>                    stuck (sim build): take backtraces,
  *                                kill it, and report reason
+ *   C<signal>\t<tid>\t<hex> ...  crashed (on_crash): take backtraces,
+ *                                kill it, report where
  * A process that ends without D ended inside its test (runner_fatalf, a
  * crash, a call to exit()).
  */
@@ -1015,6 +1050,14 @@ noreturn void runner_fail_at(const char *file, int line, const char *fmt, ...)
 
 /* ---- running tests in child processes ---- */
 
+/* What a crashing test process sent (a C record). */
+struct crash {
+	int sig; /* 0: none came */
+	long tid;
+	uintptr_t frames[CRASH_FRAMES]; /* return addresses, innermost first */
+	int nframes;
+};
+
 /* One running test process, and its watchdog's state. */
 struct slot {
 	struct run *run; /* NULL when the slot is free */
@@ -1038,6 +1081,7 @@ struct slot {
 	int64_t gdb_deadline_ns;
 	bool gdb_killed;
 	struct buf gdb_out;
+	struct crash crash; /* sig 0 unless it crashed */
 };
 
 static struct slot *slots;
@@ -1138,6 +1182,83 @@ static void log_write(struct slot *s, const void *p, size_t n)
 		s->log_len += (off_t)n;
 }
 
+/* ---- crash reports: the test process's side ---- */
+
+#if defined(__GLIBC__) && !defined(RAFTLAB_SANITIZER)
+/* Writes v in base 10 or 16 to p without a library call (for a signal
+ * handler); returns the number of digits. */
+static size_t put_digits(char *p, uintmax_t v, unsigned base)
+{
+	char rev[3 * sizeof v];
+	size_t n = 0;
+	do {
+		rev[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		p[i] = rev[n - 1 - i];
+	return n;
+}
+
+/*
+ * A crash in the test process: send the runner the signal, the crashing
+ * thread's id and its return addresses (a C record), then wait, so that the
+ * runner can have gdb print the threads' stacks before it kills us. Only
+ * async-signal-safe calls: backtrace() was warmed up when the handler was
+ * installed, so it does not load libgcc here.
+ */
+static void on_crash(int sig)
+{
+	void *frames[CRASH_FRAMES];
+	int n = backtrace(frames, CRASH_FRAMES);
+	char rec[64 + CRASH_FRAMES * 20];
+	size_t len = 0;
+	rec[len++] = 'C';
+	len += put_digits(rec + len, (uintmax_t)sig, 10);
+	rec[len++] = '\t';
+	len += put_digits(rec + len, (uintmax_t)syscall(SYS_gettid), 10);
+	rec[len++] = '\t';
+	for (int i = 0; i < n; i++) {
+		if (i > 0)
+			rec[len++] = ' ';
+		len += put_digits(rec + len, (uintptr_t)frames[i], 16);
+	}
+	rec[len++] = '\0';
+	(void)write_all(fail_channel, rec, len);
+	alarm(CRASH_WAIT_S); /* should the runner never kill us */
+	for (;;) /* not pause(): simulation mode takes that over */
+		syscall(SYS_ppoll, NULL, 0, NULL, NULL, 0);
+}
+#endif
+
+/* Reports the test process's crashes to the runner (on_crash). Sanitizer
+ * builds keep the sanitizer's own reports, and a handler someone else set
+ * stays. */
+static void install_crash_handlers(void)
+{
+#if defined(__GLIBC__) && !defined(RAFTLAB_SANITIZER)
+	static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,
+	                                    SIGABRT};
+	static char alt_stack[1 << 16]; /* for a stack overflow */
+	void *warm[1];
+	(void)backtrace(warm, 1);
+	stack_t ss = {.ss_sp = alt_stack, .ss_size = sizeof alt_stack};
+	(void)sigaltstack(&ss, NULL);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_crash;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_ONSTACK | SA_RESETHAND; /* a second crash just dies */
+	for (size_t i = 0; i < sizeof crash_signals / sizeof *crash_signals;
+	     i++) {
+		struct sigaction old;
+		if (sigaction(crash_signals[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_DFL)
+			sigaction(crash_signals[i], &sa, NULL);
+	}
+#endif
+}
+
 /* The test process: wires up stdout/stderr and the failure channel, runs
  * the test, and reports through the channel and its exit status. */
 static noreturn void test_process(struct run *r, int out_r, int out_w,
@@ -1175,6 +1296,7 @@ static noreturn void test_process(struct run *r, int out_r, int out_w,
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	/* Let gdb attach even when Yama allows tracing only by ancestors. */
 	(void)prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY, 0, 0, 0);
+	install_crash_handlers();
 
 	enter_test(r);
 	execute_test(r);
@@ -1316,7 +1438,8 @@ static int start_gdb(struct slot *s)
 		/* No symbol downloads while the watchdog waits. */
 		unsetenv("DEBUGINFOD_URLS");
 		execl(gdb_path, "gdb", "-p", pid, "-batch", "-nx", "-ex",
-		      "set pagination off", "-ex", "thread apply all bt",
+		      "set pagination off", "-ex", "set width 0", "-ex",
+		      "thread apply all bt",
 		      (char *)NULL);
 		_exit(127);
 	}
@@ -1365,8 +1488,8 @@ static void reap_slot(struct slot *s)
 		if (p == s->gdb_pid || (p < 0 && errno == ECHILD)) {
 			s->gdb_pid = 0;
 			extend_drain(s);
-			if (s->pid)
-				kill(-s->pid, SIGKILL); /* it timed out */
+			if (s->pid) /* it timed out or crashed */
+				kill(-s->pid, SIGKILL);
 		}
 	}
 	if (s->pid) {
@@ -1381,7 +1504,7 @@ static void reap_slot(struct slot *s)
 		kill(-s->pid, SIGKILL);
 		while (waitpid(s->pid, &s->status, 0) < 0 && errno == EINTR)
 			;
-		if (!s->timed_out)
+		if (!s->timed_out && !s->crash.sig)
 			s->run->elapsed_s = seconds_since(s->start_ns);
 		s->pid = 0;
 		extend_drain(s);
@@ -1408,6 +1531,47 @@ static bool channel_says_stuck(const struct buf *b)
 	return false;
 }
 
+/* Finds a C record (a crash) in a test process's channel and decodes it
+ * into c; false if there is none. */
+static bool channel_find_crash(const struct buf *b, struct crash *c)
+{
+	const char *p = b->p, *end = b->p + b->len;
+	while (p && p < end) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+		if (!nul)
+			return false; /* the rest is still coming */
+		if (*p == 'C') {
+			char *q;
+			*c = (struct crash){.sig = (int)strtol(p + 1, &q, 10)};
+			c->tid = *q == '\t' ? strtol(q + 1, &q, 10) : 0;
+			while (*q && c->nframes < CRASH_FRAMES) {
+				char *next;
+				uintptr_t a = (uintptr_t)strtoull(q + 1, &next,
+				                                  16);
+				if (next == q + 1)
+					break;
+				c->frames[c->nframes++] = a;
+				q = next;
+			}
+			if (c->sig <= 0)
+				c->sig = SIGABRT; /* a garbled record */
+			return true;
+		}
+		p = nul + 1;
+	}
+	return false;
+}
+
+/* s's test process crashed and waits in on_crash: backtraces (if gdb can),
+ * then SIGKILL. */
+static void on_crash_record(struct slot *s)
+{
+	s->run->elapsed_s = seconds_since(s->start_ns);
+	if (!gdb_path || start_gdb(s) != 0)
+		kill(-s->pid, SIGKILL);
+	/* else reap_slot kills it once gdb is done */
+}
+
 /* Reads what is ready on one of s's pipes. */
 static void read_pipe(struct slot *s, int *fd)
 {
@@ -1427,15 +1591,602 @@ static void read_pipe(struct slot *s, int *fd)
 	} else if (fd == &s->chan_fd) {
 		if (s->chan.len < CHANNEL_CAP)
 			buf_add(&s->chan, chunk, (size_t)n);
-		if (!s->timed_out && channel_says_stuck(&s->chan))
+		if (s->timed_out || s->crash.sig)
+			return;
+		if (channel_find_crash(&s->chan, &s->crash))
+			on_crash_record(s);
+		else if (channel_says_stuck(&s->chan))
 			on_timeout(s, labtime_now_ns());
 	} else if (s->gdb_out.len < GDB_OUTPUT_CAP) {
 		buf_add(&s->gdb_out, chunk, (size_t)n);
 	}
 }
 
-/* Appends gdb's backtraces of a hung test (or why there are none). */
-static void format_backtraces(const struct slot *s, struct buf *d)
+/* ---- crash reports: the runner's side ---- */
+
+static char *find_program(const char *name);
+
+/* Whether path, a source file as gdb or addr2line print it, is one of the
+ * files students write: those of the labs, or the colon-separated list in
+ * $RAFTLAB_STUDENT_FILES (path endings, for a course's own layout). */
+static bool is_student_file(const char *path, size_t n)
+{
+	static const char default_files[] =
+	        "raft/raft.c:raft/skeleton/raft.c:kvraft/client.c:"
+	        "kvraft/server.c:kvraft/skeleton/client.c:"
+	        "kvraft/skeleton/server.c";
+	const char *files = getenv("RAFTLAB_STUDENT_FILES");
+	if (!files || !*files)
+		files = default_files;
+	for (const char *f = files; *f;) {
+		size_t k = strcspn(f, ":");
+		if (k > 0 && n >= k && memcmp(path + n - k, f, k) == 0 &&
+		    (n == k || path[n - k - 1] == '/'))
+			return true;
+		f += k + (f[k] == ':');
+	}
+	return false;
+}
+
+/* Whether path is raftlab's source (not the C library's, whose debug
+ * information names files like ./nptl/pthread_kill.c). */
+static bool is_project_file(const char *path, size_t n)
+{
+	return n > 0 && path[0] != '.' && strncmp(path, "/usr/", 5) != 0 &&
+	       !(n == 2 && path[0] == '?');
+}
+
+/* One frame of a backtrace line, "#N  [0x... in ]FUNC [(ARGS)] at
+ * FILE:LINE" (gdb's form, and ours): false if the line has no FILE:LINE. */
+struct frame {
+	const char *func, *file;
+	size_t func_len, file_len;
+	unsigned line;
+};
+
+static bool parse_frame(const char *text, size_t n, struct frame *f)
+{
+	if (n < 2 || text[0] != '#')
+		return false;
+	const char *end = text + n, *at = NULL;
+	for (const char *p = text; p + 4 <= end; p++)
+		if (memcmp(p, " at ", 4) == 0)
+			at = p; /* the last one */
+	if (!at)
+		return false;
+	const char *file = at + 4, *colon = NULL;
+	for (const char *p = file; p < end && *p != ' '; p++)
+		if (*p == ':')
+			colon = p;
+	if (!colon || colon + 1 >= end || colon[1] < '0' || colon[1] > '9')
+		return false;
+	const char *p = text + 1;
+	while (p < end && *p >= '0' && *p <= '9')
+		p++;
+	while (p < end && *p == ' ')
+		p++;
+	if (end - p > 2 && p[0] == '0' && p[1] == 'x') {
+		const char *in = p;
+		while (in + 4 <= end && memcmp(in, " in ", 4) != 0)
+			in++;
+		p = in + 4 <= end ? in + 4 : p;
+	}
+	const char *func = p;
+	while (p < end && *p != ' ' && *p != '(')
+		p++;
+	*f = (struct frame){.func = func,
+	                    .func_len = (size_t)(p - func),
+	                    .file = file,
+	                    .file_len = (size_t)(colon - file),
+	                    .line = (unsigned)strtoul(colon + 1, NULL, 10)};
+	return f->func_len > 0;
+}
+
+/* The frame to blame in a backtrace (lines of frames, innermost first):
+ * the innermost in a student's file, else the innermost in raftlab's. */
+static bool blame_frame(const char *text, struct frame *out)
+{
+	bool found = false;
+	for (const char *line = text; line && *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		const char *t = line;
+		while (n > 0 && *t == ' ')
+			t++, n--;
+		struct frame f;
+		if (parse_frame(t, n, &f) &&
+		    is_project_file(f.file, f.file_len)) {
+			if (is_student_file(f.file, f.file_len)) {
+				*out = f;
+				return true;
+			}
+			if (!found)
+				*out = f;
+			found = true;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return found;
+}
+
+/* Whether a frame line is CUnit's or the runner's, below the test. */
+static bool is_runner_frame(const char *line, size_t n)
+{
+	return memmem(line, n, "libcunit", 8) ||
+	       memmem(line, n, " execute_test ", 14) ||
+	       memmem(line, n, "[Inferior ", 10);
+}
+
+/* The crashing thread's frames from gdb's dump (those below the signal
+ * handler), one per line; false if gdb's output lacks that thread. */
+static bool crash_frames_from_gdb(const struct slot *s, struct buf *out)
+{
+	char key[48];
+	snprintf(key, sizeof key, "(LWP %ld)", s->crash.tid);
+	const char *hdr = strstr(buf_str(&s->gdb_out), key);
+	const char *first = hdr ? strchr(hdr, '\n') : NULL;
+	if (!first)
+		return false;
+	first++;
+	const char *stop = first;
+	while (*stop && *stop != '\n' && strncmp(stop, "Thread ", 7) != 0) {
+		const char *nl = strchr(stop, '\n');
+		size_t n = nl ? (size_t)(nl - stop) : strlen(stop);
+		if (memmem(stop, n, "<signal handler called>", 23))
+			first = nl ? nl + 1 : stop + n;
+		else if (first < stop && is_runner_frame(stop, n))
+			break;
+		stop += n + (nl != NULL);
+	}
+	if (first < stop)
+		buf_add(out, first, (size_t)(stop - first));
+	return out->len > 0;
+}
+
+/* Where an address is: the loaded object holding it and its load bias. */
+struct object_find {
+	uintptr_t addr;
+	bool found, main_program;
+	uintptr_t bias;
+};
+
+static int find_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	struct object_find *f = data;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+		if (ph->p_type == PT_LOAD && f->addr >= lo &&
+		    f->addr < lo + ph->p_memsz) {
+			f->found = true;
+			f->main_program = info->dlpi_name[0] == '\0';
+			f->bias = info->dlpi_addr;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Runs argv (a program given by path) and returns its stdout, or NULL. */
+static char *run_for_output(char *const argv[])
+{
+	int out[2];
+	if (make_pipe(out) != 0)
+		return NULL;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(out[0]);
+		close(out[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		int null_fd = open("/dev/null", O_RDWR);
+		if (null_fd >= 0) {
+			dup2(null_fd, STDIN_FILENO);
+			dup2(null_fd, STDERR_FILENO);
+		}
+		dup2(out[1], STDOUT_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(out[1]);
+	struct buf b = {0};
+	char chunk[4096];
+	for (;;) {
+		ssize_t n = read(out[0], chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		buf_add(&b, chunk, (size_t)n);
+	}
+	close(out[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.p ? b.p : xstrdup("");
+}
+
+/*
+ * The crashing thread's frames from the addresses it sent, without gdb:
+ * addr2line names the program's own (this runner is the same program, at
+ * the same addresses, as the test process it forked), backtrace_symbols
+ * the C library's. Frames 0 and 1 are on_crash and the signal trampoline.
+ */
+static bool crash_frames_symbolized(const struct crash *c, struct buf *out)
+{
+#ifdef __GLIBC__
+	enum { SKIP = 2 };
+	if (c->nframes <= SKIP)
+		return false;
+	int n = c->nframes - SKIP;
+	void *addrs[CRASH_FRAMES];
+	struct object_find where[CRASH_FRAMES];
+	char hex[CRASH_FRAMES][24];
+	char *argv[8 + CRASH_FRAMES];
+	int argc = 0, nlookups = 0;
+	char *addr2line = find_program("addr2line");
+	char exe[PATH_MAX]; /* ours, which is the test process's */
+	ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	exe[exe_len > 0 ? exe_len : 0] = '\0';
+	argv[argc++] = addr2line;
+	argv[argc++] = "-C";
+	argv[argc++] = "-f";
+	argv[argc++] = "-p";
+	argv[argc++] = "-e";
+	argv[argc++] = exe;
+	for (int i = 0; i < n; i++) {
+		uintptr_t a = c->frames[SKIP + i];
+		addrs[i] = (void *)a;
+		/* a return address: the call is the byte before it */
+		where[i] = (struct object_find){.addr = i > 0 ? a - 1 : a};
+		dl_iterate_phdr(find_object, &where[i]);
+		if (where[i].main_program) {
+			snprintf(hex[i], sizeof hex[i], "0x%" PRIxPTR,
+			         where[i].addr - where[i].bias);
+			argv[argc++] = hex[i];
+			nlookups++;
+		}
+	}
+	argv[argc] = NULL;
+	char *lines = addr2line && exe_len > 0 && nlookups
+	                      ? run_for_output(argv)
+	                      : NULL;
+	char **syms = backtrace_symbols(addrs, n);
+	const char *next = lines;
+	for (int i = 0; i < n; i++) {
+		if (syms && is_runner_frame(syms[i], strlen(syms[i])))
+			break;
+		if (where[i].main_program && next && *next &&
+		    is_runner_frame(next, strcspn(next, "\n")))
+			break;
+		buf_printf(out, "#%-2d ", i);
+		if (where[i].main_program && next && *next) {
+			const char *nl = strchr(next, '\n');
+			size_t len = nl ? (size_t)(nl - next) : strlen(next);
+			const char *disc = memmem(next, len, " (discriminator",
+			                          15);
+			buf_add(out, next, disc ? (size_t)(disc - next) : len);
+			next = nl ? nl + 1 : "";
+		} else {
+			/* "/lib/.../libc.so.6(abort+0xd3) [0x...]" */
+			const char *sym = syms ? syms[i] : "??";
+			const char *open_paren = strchr(sym, '(');
+			const char *close_paren =
+			        open_paren ? strchr(open_paren, ')') : NULL;
+			buf_printf(out, "0x%" PRIxPTR " in ",
+			           (uintptr_t)addrs[i]);
+			if (close_paren && close_paren > open_paren + 1 &&
+			    open_paren[1] != '+') {
+				buf_add(out, open_paren + 1,
+				        (size_t)(close_paren - open_paren - 1));
+				buf_puts(out, " ");
+			} else {
+				buf_puts(out, "?? ");
+			}
+			const char *obj = open_paren ? open_paren : sym + strlen(sym);
+			const char *slash = obj;
+			while (slash > sym && slash[-1] != '/')
+				slash--;
+			buf_puts(out, "from ");
+			buf_add(out, slash, (size_t)(obj - slash));
+		}
+		buf_puts(out, "\n");
+	}
+	free(syms);
+	free(lines);
+	free(addr2line);
+	return true;
+#else
+	(void)c;
+	(void)out;
+	return false;
+#endif
+}
+
+/* Reports s's crash: the failure (at the frame to blame), the crashing
+ * thread's frames, and the commands that show more. */
+static void format_crash(struct slot *s, struct buf *d)
+{
+	struct run *r = s->run;
+	int sig = s->crash.sig;
+	struct buf frames = {0};
+	const char *source = crash_frames_from_gdb(s, &frames) ? "gdb"
+	                     : crash_frames_symbolized(&s->crash, &frames)
+	                             ? "its return addresses"
+	                             : NULL;
+	struct frame f;
+	if (source && blame_frame(buf_str(&frames), &f)) {
+		struct buf file = {0}, func = {0};
+		buf_add(&file, f.file, f.file_len);
+		buf_add(&func, f.func, f.func_len);
+		add_failure(r, file.p, f.line, "crashed: signal %d (%s) in %s",
+		            sig, strsignal(sig), func.p);
+		buf_free(&file);
+		buf_free(&func);
+	} else {
+		add_failure(r, NULL, 0, "crashed: signal %d (%s)", sig,
+		            strsignal(sig));
+	}
+	if (source) {
+		buf_printf(d, INDENT "the crashing thread (from %s):\n", source);
+		buf_add_indented(d, frames.p, frames.len, INDENT2, INDENT2);
+	} else {
+		buf_puts(d, INDENT "(install gdb to see where it crashed)\n");
+	}
+	buf_free(&frames);
+
+	struct buf cmd = {0}, pattern = {0};
+	buf_printf(&pattern, "^%s$", r->test->name);
+	buf_puts(&cmd, " -run ");
+	buf_add_shell_word(&cmd, pattern.p);
+	buf_printf(&cmd, " -seed 0x%" PRIx64, r->seed);
+	buf_puts(d, INDENT "to stop at the crash in gdb:\n" INDENT2
+	                   "gdb -ex run --args ");
+	buf_add_shell_word(d, prog);
+	buf_printf(d, " -no-fork%s\n", cmd.p);
+#ifdef RAFTLAB_SIM
+	const char *asan = "SIM=1 SAN=address", *dir = "build/sim-address";
+#else
+	const char *asan = "SAN=address", *dir = "build/address";
+#endif
+	buf_printf(d,
+	           INDENT "AddressSanitizer names bad memory use where it "
+	                  "happens:\n" INDENT2 "make %s && %s/%s%s\n",
+	           asan, dir, prog_name, cmd.p);
+	buf_free(&cmd);
+	buf_free(&pattern);
+}
+
+/* ---- hang reports: gdb's dump, grouped by stack, the student's first ---- */
+
+/* One thread of gdb's "thread apply all bt": its header line and frames. */
+struct gdb_thread {
+	const char *header, *frames;
+	size_t header_len, frames_len;
+	int number; /* gdb's thread number */
+	char *key;  /* its stack without addresses and arguments */
+	int group;
+};
+
+/* A set of threads with the same stack. */
+struct stack_group {
+	int first; /* its first thread, in gdb's order */
+	int count;
+	int rank;  /* 0: student code in the stack, 1: tests or config, 2: rest */
+	int state; /* 0: running, 1: waiting for a lock, 2: waiting otherwise */
+	struct buf place; /* "blocked in pthread_mutex_lock ← raft_start" */
+};
+
+/* A frame line without its number, address and arguments: "FUNC at
+ * FILE:LINE" or "FUNC from LIB", for comparing stacks. */
+static void frame_key(const char *line, size_t n, struct buf *key)
+{
+	const char *end = line + n, *p = line + 1;
+	while (p < end && *p != ' ')
+		p++;
+	while (p < end && *p == ' ')
+		p++;
+	if (end - p > 2 && p[0] == '0' && p[1] == 'x') {
+		const char *in = memmem(p, (size_t)(end - p), " in ", 4);
+		if (in)
+			p = in + 4;
+	}
+	const char *func = p;
+	while (p < end && *p != ' ' && *p != '(')
+		p++;
+	buf_add(key, func, (size_t)(p - func));
+	const char *tail = NULL;
+	for (const char *q = p; q + 4 <= end; q++)
+		if (memcmp(q, " at ", 4) == 0 ||
+		    (q + 6 <= end && memcmp(q, " from ", 6) == 0))
+			tail = q;
+	if (tail)
+		buf_add(key, tail, (size_t)(end - tail));
+	buf_puts(key, "\n");
+}
+
+/* A C library function's name without the underscores and aliases gdb
+ * shows: "___pthread_mutex_lock" -> "pthread_mutex_lock" (and simulation
+ * mode's "__wrap_pthread_mutex_lock" and the sanitizers'
+ * "__interceptor_pthread_join" too). */
+static void plain_name(const char *func, size_t n, struct buf *out)
+{
+	for (bool again = true; again;) {
+		again = false;
+		if (n > 0 && *func == '_') {
+			func++, n--, again = true;
+		} else if (n > 3 && memcmp(func, "GI_", 3) == 0) {
+			func += 3, n -= 3, again = true;
+		} else if (n > 5 && memcmp(func, "wrap_", 5) == 0) {
+			func += 5, n -= 5, again = true; /* sim's __wrap_ */
+		} else if (n > 12 && memcmp(func, "interceptor_", 12) == 0) {
+			func += 12, n -= 12, again = true; /* sanitizers' */
+		} else if (n > 8 && memcmp(func, "new_sem_", 8) == 0) {
+			func += 4, n -= 4, again = true; /* glibc's sem_wait */
+		}
+	}
+	if (n > 2 && memcmp(func + n - 2, "64", 2) == 0)
+		n -= 2; /* pthread_cond_timedwait64: the 64-bit time_t one */
+	buf_add(out, func, n);
+}
+
+/* Describes where a thread is, from its frames: "blocked in WAIT ← FUNC
+ * (FILE:LINE)", with the student's frame too when the innermost of
+ * raftlab's is not one; sets *rank. */
+static void describe_place(const char *frames, size_t len, struct buf *out,
+                           int *rank, int *state)
+{
+	struct buf wait = {0};
+	bool wait_named = false; /* by simulation mode's call= */
+	struct frame inner = {0}, student = {0};
+	bool have_inner = false, have_student = false;
+	const char *end = frames + len;
+	for (const char *line = frames; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		struct frame f;
+		bool parsed = parse_frame(line, n, &f);
+		/* simulation mode's wrappers, and the runner's handlers,
+		 * count as the C library's */
+		bool sim_frame = parsed && ((f.file_len > 4 &&
+		                             memcmp(f.file, "sim/", 4) == 0) ||
+		                            (f.file_len == 14 &&
+		                             memcmp(f.file, "tests/runner.c",
+		                                    14) == 0));
+		if (parsed && !sim_frame && is_project_file(f.file, f.file_len)) {
+			if (!have_inner)
+				inner = f, have_inner = true;
+			if (is_student_file(f.file, f.file_len)) {
+				student = f, have_student = true;
+				break;
+			}
+		} else if (!have_inner && n > 1 && line[0] == '#') {
+			/* the C library's: the last before raftlab's frames
+			 * is the call it waits in */
+			struct buf key = {0};
+			frame_key(line, n, &key);
+			size_t k = strcspn(key.p, " \n");
+			/* simulation mode's wait names the call it stands
+			 * for: call=0x... "pthread_mutex_lock" */
+			const char *call = memmem(line, n, "call=", 5);
+			const char *q1 = call ? memchr(call, '"',
+			                               (size_t)(line + n - call))
+			                      : NULL;
+			const char *q2 = q1 ? memchr(q1 + 1, '"',
+			                             (size_t)(line + n - q1 - 1))
+			                    : NULL;
+			if (q2 && q2 > q1 + 1) {
+				wait.len = 0;
+				buf_add(&wait, q1 + 1, (size_t)(q2 - q1 - 1));
+				wait_named = true;
+			} else if (!wait_named && k > 0 &&
+			           !(k == 2 && key.p[0] == '?')) {
+				wait.len = 0;
+				plain_name(key.p, k, &wait);
+			}
+			buf_free(&key);
+		}
+		line += n + (nl != NULL);
+	}
+	if (!have_inner) {
+		buf_printf(out, "in %s (no raftlab frames)",
+		           wait.len ? wait.p : "??");
+		*rank = 2;
+		*state = 2;
+	} else {
+		if (wait.len)
+			buf_printf(out, "blocked in %s \u2190 ", wait.p);
+		else
+			buf_puts(out, "running in ");
+		buf_printf(out, "%.*s (%.*s:%u)", (int)inner.func_len,
+		           inner.func, (int)inner.file_len, inner.file,
+		           inner.line);
+		if (have_student && student.func != inner.func)
+			buf_printf(out, " \u2190 %.*s (%.*s:%u)",
+			           (int)student.func_len, student.func,
+			           (int)student.file_len, student.file,
+			           student.line);
+		bool harness = (inner.file_len > 6 &&
+		                (memcmp(inner.file, "tests/", 6) == 0)) ||
+		               (inner.file_len > 7 &&
+		                memcmp(inner.file, "config/", 7) == 0);
+		*rank = have_student ? 0 : harness ? 1 : 2;
+		*state = !wait.len                      ? 0
+		         : strstr(wait.p, "mutex") ||
+		                   strstr(wait.p, "rwlock") ||
+		                   strstr(wait.p, "spin_lock")
+		                 ? 1
+		                 : 2;
+	}
+	buf_free(&wait);
+}
+
+/* The length of the frames (lines) that are above CUnit's and the
+ * runner's own. */
+static size_t frames_above_runner(const char *frames, size_t len)
+{
+	const char *end = frames + len;
+	for (const char *line = frames; line < end;) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+		if (is_runner_frame(line, n))
+			return (size_t)(line - frames);
+		line += n + (nl != NULL);
+	}
+	return len;
+}
+
+/* Whether group a is listed before b in a hang report. */
+static bool group_before(const struct stack_group *a,
+                         const struct stack_group *b)
+{
+	if (a->rank != b->rank)
+		return a->rank < b->rank;
+	if (a->state != b->state)
+		return a->state < b->state;
+	return a->count < b->count;
+}
+
+/* Splits gdb's dump (from its first "Thread N" line) into threads. */
+static size_t parse_gdb_threads(const char *text, struct gdb_thread **out)
+{
+	struct gdb_thread *t = NULL;
+	size_t n = 0;
+	for (const char *line = text; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		if (strncmp(line, "Thread ", 7) == 0) {
+			t = xrealloc(t, (n + 1) * sizeof *t);
+			t[n++] = (struct gdb_thread){
+			        .header = line,
+			        .header_len = len,
+			        .frames = line + len + (nl != NULL),
+			        .number = atoi(line + 7),
+			        .group = -1};
+		} else if (n > 0 && len > 0 && line[0] == '#') {
+			struct gdb_thread *cur = &t[n - 1];
+			cur->frames_len = (size_t)(line + len - cur->frames) +
+			                  (nl != NULL);
+		}
+		line += len + (nl != NULL);
+	}
+	*out = t;
+	return n;
+}
+
+/* Appends where a hung test's threads are, from gdb: a line per distinct
+ * stack (the student's first), then those stacks; *full gets the whole
+ * dump, for the log. */
+static void format_backtraces(const struct slot *s, struct buf *d,
+                              struct buf *full)
 {
 	if (!gdb_path) {
 		buf_puts(d, INDENT "(install gdb to see the threads' "
@@ -1455,21 +2206,143 @@ static void format_backtraces(const struct slot *s, struct buf *d)
 	}
 	if (*start == '\n')
 		start++;
-	buf_puts(d, INDENT "backtraces of the test's threads (gdb):\n");
-	for (const char *line = start; *line;) {
-		const char *nl = strchr(line, '\n');
-		size_t n = nl ? (size_t)(nl - line) : strlen(line);
-		if (strncmp(line, "[Inferior ", 10) != 0) {
-			if (n > 0)
-				buf_puts(d, INDENT2);
-			buf_add(d, line, n);
-			buf_puts(d, "\n");
+
+	struct gdb_thread *threads;
+	size_t nthreads = parse_gdb_threads(start, &threads);
+	struct stack_group *groups =
+	        xrealloc(NULL, (nthreads + 1) * sizeof *groups);
+	size_t ngroups = 0;
+	for (size_t i = 0; i < nthreads; i++) {
+		struct gdb_thread *t = &threads[i];
+		struct buf key = {0};
+		const char *end = t->frames + t->frames_len;
+		for (const char *line = t->frames; line < end;) {
+			const char *nl = memchr(line, '\n', (size_t)(end - line));
+			size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+			if (is_runner_frame(line, n))
+				break;
+			if (n > 0 && line[0] == '#')
+				frame_key(line, n, &key);
+			line += n + (nl != NULL);
 		}
-		line += n + (nl != NULL);
+		t->key = key.p ? key.p : xstrdup("");
+		for (size_t g = 0; g < ngroups; g++)
+			if (strcmp(threads[groups[g].first].key, t->key) == 0) {
+				t->group = (int)g;
+				groups[g].count++;
+				break;
+			}
+		if (t->group < 0) {
+			t->group = (int)ngroups;
+			groups[ngroups] = (struct stack_group){.first = (int)i,
+			                                       .count = 1};
+			describe_place(t->frames, t->frames_len,
+			               &groups[ngroups].place,
+			               &groups[ngroups].rank,
+			               &groups[ngroups].state);
+			ngroups++;
+		}
+	}
+
+	/* Stacks that differ only below the place they wait at (how the
+	 * thread started, say) share a summary line. */
+	for (size_t g = 0; g < ngroups; g++)
+		for (size_t h = 0; h < g; h++)
+			if (groups[h].count > 0 &&
+			    strcmp(buf_str(&groups[h].place),
+			           buf_str(&groups[g].place)) == 0) {
+				groups[h].count += groups[g].count;
+				groups[g].count = 0;
+				for (size_t i = 0; i < nthreads; i++)
+					if (threads[i].group == (int)g)
+						threads[i].group = (int)h;
+				break;
+			}
+	bool any_student = false;
+	for (size_t g = 0; g < ngroups; g++)
+		any_student |= groups[g].rank == 0 && groups[g].count > 0;
+	buf_printf(d,
+	           INDENT "where the test's %zu threads are (gdb; %s):\n",
+	           nthreads,
+	           any_student ? "yours first" : "no thread is in your code");
+	/* Yours first; among them a thread running or waiting for a lock
+	 * first, and a lone thread before a crowd: in a deadlock the
+	 * culprit is one thread, its victims pile up. */
+	size_t *order = xrealloc(NULL, (ngroups + 1) * sizeof *order);
+	for (size_t g = 0; g < ngroups; g++)
+		order[g] = g;
+	for (size_t i = 1; i < ngroups; i++)
+		for (size_t j = i; j > 0 && group_before(&groups[order[j]],
+		                                         &groups[order[j - 1]]);
+		     j--) {
+			size_t tmp = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = tmp;
+		}
+	for (size_t k = 0; k < ngroups; k++) {
+		const struct stack_group *grp = &groups[order[k]];
+		if (grp->count == 0)
+			continue; /* merged into another */
+		buf_printf(d, INDENT2 "%d thread%s %s\n", grp->count,
+		           grp->count == 1 ? " " : "s", buf_str(&grp->place));
+	}
+	/* The stacks: yours when some are, else every distinct one. */
+	buf_printf(d, INDENT "%s:\n",
+	           any_student ? "the stacks in your code"
+	                       : "each distinct stack");
+	size_t shown = 0;
+	for (size_t k = 0; k < ngroups; k++) {
+		const struct stack_group *g = &groups[order[k]];
+		if (g->count == 0 || (any_student && g->rank != 0))
+			continue;
+		if (shown++ == MAX_STACKS_SHOWN) {
+			buf_printf(d, INDENT2 "(and more: every thread's "
+			                      "backtrace is in the log)\n");
+			break;
+		}
+		const struct gdb_thread *t = &threads[g->first];
+		if (g->count == 1) {
+			buf_printf(d, INDENT2 "%.*s\n", (int)t->header_len,
+			           t->header);
+		} else {
+			struct buf numbers = {0};
+			for (size_t i = 0; i < nthreads; i++)
+				if (threads[i].group == (int)order[k])
+					buf_printf(&numbers, "%s%d",
+					           numbers.len ? ", " : "",
+					           threads[i].number);
+			buf_printf(d, INDENT2 "Threads %s (%d, the same stack):\n",
+			           numbers.p, g->count);
+			buf_free(&numbers);
+		}
+		buf_add_indented(d, t->frames,
+		                 frames_above_runner(t->frames, t->frames_len),
+		                 INDENT2, INDENT2);
 	}
 	if (s->gdb_killed)
 		buf_printf(d, INDENT "(gdb was stopped after %d s)\n",
 		           GDB_TIMEOUT_S);
+	if (nthreads > 0 && s->log_fd >= 0)
+		buf_printf(d, INDENT "every thread's backtrace: at the end of "
+		                     "the log\n");
+
+	buf_puts(full, "\nbacktraces of every thread of the test (gdb):\n");
+	for (const char *line = start; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+		if (strncmp(line, "[Inferior ", 10) != 0) {
+			buf_add(full, line, n);
+			buf_puts(full, "\n");
+		}
+		line += n + (nl != NULL);
+	}
+	free(order);
+	for (size_t i = 0; i < nthreads; i++)
+		free(threads[i].key);
+	for (size_t g = 0; g < ngroups; g++)
+		buf_free(&groups[g].place);
+	free(groups);
+	free(threads);
 }
 
 /* Appends the last LAST_LINES lines of s's output, read back from its log. */
@@ -1542,6 +2415,7 @@ static void finish_slot(struct slot *s)
 {
 	struct run *r = s->run;
 	bool returned = false, stuck = false;
+	struct buf crash_details = {0};
 	channel_decode(r, &s->chan, &returned, &stuck);
 	if (s->not_started) {
 		/* r already says why */
@@ -1560,6 +2434,8 @@ static void finish_slot(struct slot *s)
 		else
 			add_failure(r, NULL, 0, "TIMEOUT: killed after %g s",
 			            base);
+	} else if (s->crash.sig) {
+		format_crash(s, &crash_details);
 	} else if (WIFSIGNALED(s->status)) {
 		int sig = WTERMSIG(s->status);
 		add_failure(r, NULL, 0, "crashed: signal %d (%s)%s", sig,
@@ -1588,10 +2464,14 @@ static void finish_slot(struct slot *s)
 	}
 	off_t out_end = s->log_len;
 	struct buf details = {0};
+	struct buf full_dump = {0};
 	if (s->timed_out && !s->interrupted) {
-		format_backtraces(s, &details);
+		format_backtraces(s, &details, &full_dump);
 		format_last_lines(s, out_end, &details);
 	}
+	if (crash_details.len)
+		buf_add(&details, crash_details.p, crash_details.len);
+	buf_free(&crash_details);
 	struct buf report = {0};
 	format_report(r, details.p, &report);
 	log_write(s, report.p, report.len);
@@ -1599,6 +2479,8 @@ static void finish_slot(struct slot *s)
 		out_write(buf_str(&report), report.len);
 	else
 		copy_log_to_stdout(s, opt.verbose ? 0 : s->out_start);
+	log_write(s, full_dump.p, full_dump.len);
+	buf_free(&full_dump);
 	buf_free(&details);
 	buf_free(&report);
 
@@ -1646,8 +2528,8 @@ static void check_deadlines(int64_t now)
 		struct slot *s = &slots[i];
 		if (!s->run || s->not_started)
 			continue;
-		if (s->pid && !s->timed_out && s->deadline_ns &&
-		    now >= s->deadline_ns)
+		if (s->pid && !s->timed_out && !s->crash.sig &&
+		    s->deadline_ns && now >= s->deadline_ns)
 			on_timeout(s, now);
 		if (s->gdb_pid && !s->gdb_killed && now >= s->gdb_deadline_ns) {
 			kill(-s->gdb_pid, SIGKILL);
@@ -1944,9 +2826,9 @@ int runner_main_beyond_go(int argc, char **argv, const char *suite,
 	suite_name = suite;
 	time_scale = read_time_scale();
 	if (time_scale == 0) {
-		complain("RAFTLAB_TIME_SCALE must be a positive number, not "
-		         "'%s'",
-		         getenv("RAFTLAB_TIME_SCALE"));
+		complain("RAFTLAB_TIME_SCALE must be a number above 0 and at "
+		         "most %d, not '%s'",
+		         MAX_TIME_SCALE, getenv("RAFTLAB_TIME_SCALE"));
 		return 2;
 	}
 	time_scale_fixed = true;
@@ -2023,7 +2905,9 @@ int runner_main_beyond_go(int argc, char **argv, const char *suite,
 		status = 2;
 		if (prepare_log_dir() != 0)
 			goto free_runs;
-		gdb_path = find_program("gdb");
+		const char *no_gdb = getenv("RAFTLAB_NO_GDB");
+		if (!no_gdb || !*no_gdb || strcmp(no_gdb, "0") == 0)
+			gdb_path = find_program("gdb");
 		int sig = run_forked();
 		if (sig) {
 			complain("stopped by signal %d (%s)", sig,

@@ -66,6 +66,29 @@ static void test_crash(void)
 	abort();
 }
 
+/* A NULL write in a thread the test starts: the report must name
+ * write_through_null and this file's line. */
+static int *volatile null_target;
+
+static void *write_through_null(void *arg)
+{
+	(void)arg;
+	*null_target = 1; /* line checked by runner_selftest.sh */
+	return NULL;
+}
+
+static void test_segfault(void)
+{
+	printf("Test: a segmentation fault ...\n");
+#ifdef RAFTLAB_SANITIZER
+	printf("sanitizer_reports_crashes=1\n"); /* its report, not ours */
+#endif
+	fflush(stdout);
+	pthread_t t;
+	pthread_create(&t, NULL, write_through_null, NULL);
+	pthread_join(t, NULL);
+}
+
 static pthread_mutex_t hang_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hang_cond = PTHREAD_COND_INITIALIZER;
 
@@ -158,6 +181,7 @@ static const struct runner_test tests[] = {
         {"TestEarlyExit", test_early_exit, 0},
         {"TestLeak", test_leak, 0},   {"TestTimeScale", test_time_scale, 0},
         {"TestDataRace", test_data_race, 0},
+        {"TestSegfault", test_segfault, 0},
         /* beyond Go, for -go-only to leave out */
         {"TestSeed", test_seed, 0},
 };

@@ -70,9 +70,15 @@ expect_no_out() {
 if [ -f "$src" ]; then
 	assert_line=$(grep -n 'CU_ASSERT_EQUAL(1 + 1, 3)' "$src" | cut -d: -f1)
 	fatal_line=$(grep -n 'runner_fatalf("expected one leader' "$src" | cut -d: -f1)
+	abort_line=$(grep -n '	abort();' "$src" | head -n 1 | cut -d: -f1)
+	segv_line=$(grep -n '\*null_target = 1;' "$src" | cut -d: -f1)
+	hang_line=$(grep -n '		pthread_cond_wait(&hang_cond, &hang_mu);' "$src" | cut -d: -f1)
 else
 	assert_line='[0-9]+'
 	fatal_line='[0-9]+'
+	abort_line='[0-9]+'
+	segv_line='[0-9]+'
+	hang_line='[0-9]+'
 fi
 
 # ---- flags, selection, usage errors ----
@@ -85,8 +91,8 @@ expect_out "gdb --args"
 
 run -list
 expect_rc 0
-if [ "$(wc -l <"$tmp/out")" -eq 11 ] && [ "$(head -n 1 "$tmp/out")" = TestPass ]; then ok; else
-	bad "-list should print the 11 tests, TestPass first"; fi
+if [ "$(wc -l <"$tmp/out")" -eq 12 ] && [ "$(head -n 1 "$tmp/out")" = TestPass ]; then ok; else
+	bad "-list should print the 12 tests, TestPass first"; fi
 
 run -run '^TestPass$|^TestAssertFails$' -xml "$tmp/cunit"
 expect_rc 1
@@ -156,7 +162,23 @@ what="RAFTLAB_TIME_SCALE=abc runner_selftest -run Pass"
 RAFTLAB_TIME_SCALE=abc "$prog" -run Pass >"$tmp/out" 2>"$tmp/err"
 rc=$?
 expect_rc 2
-expect_err "RAFTLAB_TIME_SCALE must be a positive number, not 'abc'"
+expect_err "RAFTLAB_TIME_SCALE must be a number above 0 and at most 1000, not 'abc'"
+
+# Limits too large to be meant (they once overflowed into an instant
+# TIMEOUT) are errors; the largest allowed work.
+what="RAFTLAB_TIME_SCALE=1e9 runner_selftest -run Pass"
+RAFTLAB_TIME_SCALE=1e9 "$prog" -run Pass >"$tmp/out" 2>"$tmp/err"
+rc=$?
+expect_rc 2
+expect_err "RAFTLAB_TIME_SCALE must be a number above 0 and at most 1000, not '1e9'"
+run -timeout 1e10 -run '^TestPass$'
+expect_rc 2
+expect_err "bad -timeout '1e10': want seconds, at most 1000000 (0 means no limit)"
+what="RAFTLAB_TIME_SCALE=1000 runner_selftest -timeout 1000000 -run TestPass"
+RAFTLAB_TIME_SCALE=1000 "$prog" -timeout 1000000 -run '^TestPass$' >"$tmp/out" 2>"$tmp/err"
+rc=$?
+expect_rc 0
+expect_out_re '^ok +	selftest	'
 
 what="RAFTLAB_LOG_DIR=(a file) runner_selftest -run Pass"
 : >"$tmp/afile"
@@ -188,10 +210,48 @@ expect_out_re "^        runner_selftest\.c:$fatal_line: expected one leader, got
 expect_out_re '^a line cut short$'
 expect_out_re '^--- FAIL: TestFatal \([0-9]+\.[0-9]{2}s\)$'
 
-run -run '^TestCrash$'
-expect_rc 1
-expect_out "Test: a crash ..."
-expect_out "        crashed: signal 6 (Aborted)"
+# ---- crash reports: where it crashed, and the commands that show more ----
+
+run -run '^TestSegfault$'
+if grep -q "sanitizer_reports_crashes=1" "$tmp/out"; then
+	# The sanitizer's own report (UBSan's, or ASan's or TSan's stack) names
+	# the line.
+	expect_rc 1
+	expect_out_re "runner_selftest\.c:$segv_line"
+	run -run '^TestCrash$'
+	expect_rc 1
+	expect_out "        crashed: signal 6 (Aborted)"
+else
+	expect_rc 1
+	expect_out_re "^        runner_selftest\.c:$segv_line: crashed: signal 11 \(Segmentation fault\) in write_through_null$"
+	if command -v gdb >/dev/null 2>&1; then
+		expect_out "        the crashing thread (from gdb):"
+		expect_out_re "^            #[0-9]+ .*write_through_null .*at tests/runner_selftest\.c:$segv_line$"
+	fi
+	expect_out "        to stop at the crash in gdb:"
+	expect_out_re "^            gdb -ex run --args .*runner_selftest -no-fork -run "
+	expect_out " -no-fork -run '^TestSegfault\$' -seed 0x"
+	expect_out "        AddressSanitizer names bad memory use where it happens:"
+	expect_out_re "^            make (SIM=1 )?SAN=address && build/(sim-)?address/runner_selftest -run "
+	expect_out_re '^--- FAIL: TestSegfault \(0\.[0-9]{2}s\)$'
+
+	# Without gdb: the runner's own symbolizing (addr2line, from binutils).
+	RAFTLAB_NO_GDB=1
+	export RAFTLAB_NO_GDB
+	run -run '^TestSegfault$'
+	unset RAFTLAB_NO_GDB
+	expect_rc 1
+	expect_out "        the crashing thread (from its return addresses):"
+	if command -v addr2line >/dev/null 2>&1; then
+		expect_out_re "^        runner_selftest\.c:$segv_line: crashed: signal 11 \(Segmentation fault\) in write_through_null$"
+		expect_out_re "^            #0  write_through_null at .*tests/runner_selftest\.c:$segv_line$"
+	fi
+
+	run -run '^TestCrash$'
+	expect_rc 1
+	expect_out "Test: a crash ..."
+	expect_out_re "^        runner_selftest\.c:$abort_line: crashed: signal 6 \(Aborted\) in test_crash$"
+fi
 
 run -run '^TestEarlyExit$'
 expect_rc 1
@@ -222,9 +282,28 @@ took=$(($(date +%s) - start))
 expect_rc 1
 expect_out_re '^--- FAIL: TestHang \(2\.[0-9]{2}s\)$'
 expect_out "        TIMEOUT: killed after 2 s"
-if grep -qF -e "backtraces of the test's threads (gdb):" "$tmp/out" &&
+if grep -qE -e "where the test's [0-9]+ threads are \(gdb; no thread is in your code\):" "$tmp/out" &&
 	grep -q "hang_helper" "$tmp/out"; then
 	ok
+	# One line per distinct place, and each distinct stack; every thread's
+	# backtrace in the log, not on the terminal.
+	expect_out_re "^            1 thread  blocked in pthread_cond_wait ← hang_helper \(tests/runner_selftest\.c:$hang_line\)$"
+	expect_out_re "^            1 thread  blocked in [a-z_]*join[a-z_]* ← test_hang \(tests/runner_selftest\.c:[0-9]+\)$"
+	expect_out "        each distinct stack:"
+	expect_out "        every thread's backtrace: at the end of the log"
+	expect_no_out "execute_test"
+	log=$(sed -n 's/^        log: //p' "$tmp/out")
+	if grep -qF "backtraces of every thread of the test (gdb):" "$log" &&
+		grep -q "execute_test" "$log"; then ok; else
+		bad "the log $log should end with every thread's whole backtrace"; fi
+
+	# The student's files (here, by $RAFTLAB_STUDENT_FILES) come first.
+	RAFTLAB_STUDENT_FILES=tests/runner_selftest.c
+	export RAFTLAB_STUDENT_FILES
+	run -run '^TestHang$'
+	unset RAFTLAB_STUDENT_FILES
+	expect_out_re "^        where the test's [0-9]+ threads are \(gdb; yours first\):$"
+	expect_out "        the stacks in your code:"
 elif grep -qF -e "(install gdb to see the threads' backtraces)" "$tmp/out" ||
 	grep -qF -e "(no backtraces: " "$tmp/out"; then
 	ok

@@ -39,8 +39,11 @@ expect() {
 }
 
 stuck_extra=("threads:" "thread 0 (LWP ")
+deadlock_extra=()
 if command -v gdb >/dev/null 2>&1; then
-	stuck_extra+=("backtraces of the test's threads (gdb):")
+	stuck_extra+=("threads are (gdb; " "each distinct stack:")
+	# the hang report's summary: where each thread waits, by its call
+	deadlock_extra+=("1 thread  blocked in pthread_mutex_lock ← lock_b_then_a (tests/sim_trouble.c:52)")
 fi
 
 expect TestFine 0 "PASS"
@@ -49,7 +52,8 @@ expect TestBusyLoop 1 "--- FAIL: TestBusyLoop" \
 	"Only one thread runs at a time in simulation mode" "${stuck_extra[@]}"
 expect TestDeadlock 1 "--- FAIL: TestDeadlock" \
 	"deadlock: every thread waits, and none has a deadline that could wake it" \
-	"pthread_mutex_lock(" ", held by thread 1" ", held by thread 0" "${stuck_extra[@]}"
+	"pthread_mutex_lock(" ", held by thread 1" ", held by thread 0" "${stuck_extra[@]}" \
+	"${deadlock_extra[@]}"
 expect TestSelfLock 1 "--- FAIL: TestSelfLock" \
 	"deadlock: thread 0 calls pthread_mutex_lock on a mutex" "that it already holds" \
 	"${stuck_extra[@]}"
