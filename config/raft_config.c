@@ -484,6 +484,8 @@ static void *applier(void *arg)
 		}
 		if (err[0] != '\0')
 			cfg_fatalf(cfg, "apply error: %s", err);
+		else
+			runner_check_held(1); /* a graded check, for CUnit */
 		raft_apply_msg_free(m);
 	}
 	return NULL;
@@ -575,6 +577,8 @@ static void *applier_snap(void *arg)
 		}
 		if (err[0] != '\0')
 			cfg_fatalf(cfg, "apply error: %s", err);
+		else
+			runner_check_held(1); /* a graded check, for CUnit */
 		raft_apply_msg_free(m);
 	}
 	return NULL;
@@ -1240,6 +1244,7 @@ int cfg_check_one_leader(struct cfg *cfg)
 		if (nleaders != 0) {
 			free(leader_term);
 			free(leader_id);
+			runner_check_held(1);
 			return leader;
 		}
 	}
@@ -1260,6 +1265,7 @@ int cfg_check_terms(struct cfg *cfg)
 				cfg_fatalf(cfg, "servers disagree on term");
 		}
 	}
+	runner_check_held(1);
 	return term;
 }
 
@@ -1274,6 +1280,7 @@ void cfg_check_no_leader(struct cfg *cfg)
 			           "servers, but %d claims to be leader",
 			           i);
 	}
+	runner_check_held(1);
 }
 
 int cfg_n_committed(struct cfg *cfg, int index, struct cmdvalue *cmd)
@@ -1341,6 +1348,7 @@ struct cmdvalue cfg_wait(struct cfg *cfg, int index, int n, int start_term)
 		cfg_fatalf(cfg, "only %d decided for index %d; wanted %d", nd,
 		           index, n);
 	}
+	runner_check_held(1);
 	return cmd;
 }
 
@@ -1417,6 +1425,7 @@ int cfg_one(struct cfg *cfg, struct cmdvalue cmd, int expected_servers,
 		           cmdvalue_format(cmd, vb));
 		return -1;
 	}
+	runner_check_held(1);
 	return index;
 }
 
@@ -1439,6 +1448,7 @@ void cfg_end(struct cfg *cfg)
 {
 	cfg_check_failure(cfg); /* a recorded failure first: it says more */
 	cfg_check_timeout(cfg);
+	runner_check_held(1); /* the monitors' checks held throughout */
 
 	double t = (double)(labtime_now_ns() - cfg->t0_ns) / 1e9;
 	int npeers = cfg->n;

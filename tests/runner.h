@@ -42,6 +42,11 @@ int runner_main_beyond_go(int argc, char **argv, const char *suite,
 noreturn void runner_fail_at(const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Counts n checks of the running test that held (a harness's checks that
+ * are not CU_ASSERTs), so that CUnit's "asserts" total is real. Safe from
+ * any thread. */
+void runner_check_held(unsigned n);
+
 /* The running test's seed (from -seed, or fresh for each test). */
 uint64_t runner_seed(void);
 
