@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #ifdef __GLIBC__
@@ -1215,6 +1216,23 @@ static size_t put_digits(char *p, uintmax_t v, unsigned base)
  * report. */
 static pid_t crash_reporter_pid;
 
+/* The address of the instruction a signal interrupted, or 0 where we do
+ * not know how to read it. */
+static uintptr_t interrupted_pc(void *context)
+{
+	const ucontext_t *uc = context;
+#if defined(__x86_64__)
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#elif defined(__i386__)
+	return (uintptr_t)uc->uc_mcontext.gregs[REG_EIP];
+#elif defined(__aarch64__)
+	return (uintptr_t)uc->uc_mcontext.pc;
+#else
+	(void)uc;
+	return 0;
+#endif
+}
+
 /*
  * A crash in the test process: send the runner the signal, the crashing
  * thread's id and its return addresses (a C record), then wait, so that the
@@ -1222,8 +1240,9 @@ static pid_t crash_reporter_pid;
  * async-signal-safe calls: backtrace() was warmed up when the handler was
  * installed, so it does not load libgcc here.
  */
-static void on_crash(int sig)
+static void on_crash(int sig, siginfo_t *info, void *context)
 {
+	(void)info;
 	if (syscall(SYS_getpid) != crash_reporter_pid) {
 		/* A process the test forked (one that checks an abort, say):
 		 * the handler is already reset, so die of the signal as it
@@ -1233,6 +1252,17 @@ static void on_crash(int sig)
 	}
 	void *frames[CRASH_FRAMES];
 	int n = backtrace(frames, CRASH_FRAMES);
+	/* Send the frames from the interrupted instruction on: the handler's
+	 * own and the signal trampoline's (how many depends on the compiler)
+	 * are of no interest. */
+	uintptr_t pc = interrupted_pc(context);
+	int first = n > 2 ? 2 : n;
+	for (int i = 0; pc && i < n; i++) {
+		if ((uintptr_t)frames[i] == pc) {
+			first = i;
+			break;
+		}
+	}
 	char rec[64 + CRASH_FRAMES * 20];
 	size_t len = 0;
 	rec[len++] = 'C';
@@ -1240,8 +1270,8 @@ static void on_crash(int sig)
 	rec[len++] = '\t';
 	len += put_digits(rec + len, (uintmax_t)syscall(SYS_gettid), 10);
 	rec[len++] = '\t';
-	for (int i = 0; i < n; i++) {
-		if (i > 0)
+	for (int i = first; i < n; i++) {
+		if (i > first)
 			rec[len++] = ' ';
 		len += put_digits(rec + len, (uintptr_t)frames[i], 16);
 	}
@@ -1269,9 +1299,10 @@ static void install_crash_handlers(void)
 	(void)sigaltstack(&ss, NULL);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_crash;
+	sa.sa_sigaction = on_crash;
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_ONSTACK | SA_RESETHAND; /* a second crash just dies */
+	/* SA_RESETHAND: a second crash just dies */
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
 	for (size_t i = 0; i < sizeof crash_signals / sizeof *crash_signals;
 	     i++) {
 		struct sigaction old;
@@ -1841,15 +1872,15 @@ static char *run_for_output(char *const argv[])
  * The crashing thread's frames from the addresses it sent, without gdb:
  * addr2line names the program's own (this runner is the same program, at
  * the same addresses, as the test process it forked), backtrace_symbols
- * the C library's. Frames 0 and 1 are on_crash and the signal trampoline.
+ * the C library's. Frame 0 is the interrupted instruction, the others are
+ * return addresses.
  */
 static bool crash_frames_symbolized(const struct crash *c, struct buf *out)
 {
 #ifdef __GLIBC__
-	enum { SKIP = 2 };
-	if (c->nframes <= SKIP)
+	if (c->nframes == 0)
 		return false;
-	int n = c->nframes - SKIP;
+	int n = c->nframes;
 	void *addrs[CRASH_FRAMES];
 	struct object_find where[CRASH_FRAMES];
 	char hex[CRASH_FRAMES][24];
@@ -1866,7 +1897,7 @@ static bool crash_frames_symbolized(const struct crash *c, struct buf *out)
 	argv[argc++] = "-e";
 	argv[argc++] = exe;
 	for (int i = 0; i < n; i++) {
-		uintptr_t a = c->frames[SKIP + i];
+		uintptr_t a = c->frames[i];
 		addrs[i] = (void *)a;
 		/* a return address: the call is the byte before it */
 		where[i] = (struct object_find){.addr = i > 0 ? a - 1 : a};
