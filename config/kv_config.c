@@ -646,4 +646,5 @@ void kvcfg_end(struct kvcfg *cfg)
 	printf("  ... Passed --");
 	printf("  %4.1f  %d %5d %4d\n", t, npeers, nrpc, ops);
 	fflush(stdout);
+	runner_report_counts((uint64_t)nrpc, (uint64_t)ops);
 }

@@ -1462,6 +1462,7 @@ void cfg_end(struct cfg *cfg)
 	printf("  %4.1f  %d %4d %7" PRId64 " %4d\n", t, npeers, nrpc, nbytes,
 	       ncmds);
 	fflush(stdout);
+	runner_report_counts((uint64_t)nrpc, (uint64_t)ncmds);
 }
 
 /* ---- statistics and network settings ---- */

@@ -8,7 +8,8 @@
  * How a run goes: every selected test is first run to completion (one or
  * -parallel N at a time) by a single-threaded parent that waits on one poll()
  * loop; then a CUnit registry of proxy tests replays the collected results,
- * so CUnit prints the failures and the standard "Run Summary". The parent
+ * so that CUnit counts them for its standard "Run Summary" (and its XML
+ * report), each test's checks as assertions. The parent
  * never starts a thread, so fork() is safe. With -no-fork the tests run in
  * this process instead, for gdb.
  */
@@ -16,7 +17,6 @@
 #include "tests/runner.h"
 
 #include <CUnit/Automated.h>
-#include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -55,8 +55,8 @@
 #endif
 #define USAGE_FLAGS                                                            \
 	"[-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] "         \
-	"[-count N] [-go-only] [-v] [-xml PREFIX] [-no-fork] " SIM_FLAGS     \
-	"[-h]"
+	"[-count N] [-go-only] [-v] [-xml PREFIX] [-results FILE] "          \
+	"[-budget SEC] [-no-fork] " SIM_FLAGS "[-h]"
 #define DEFAULT_LOG_DIR "/tmp/raftlab-logs"
 #define INDENT "        "      /* go test indents a failure's lines by 8 */
 #define INDENT2 "            " /* ...and what we quote under them by 12 */
@@ -263,6 +263,8 @@ static struct options {
 	int count;    /* -count N */
 	bool verbose; /* -v */
 	const char *xml; /* -xml PREFIX: CUnit's XML results too */
+	const char *results; /* -results FILE: a line per run, for scripts */
+	double budget_s;     /* -budget SEC: the whole run's; 0 for none */
 	bool no_fork; /* -no-fork */
 	struct sim_options sched; /* -sched: the policy and its depth, sim
 	                             build only */
@@ -296,6 +298,9 @@ struct run {
 	char *log_path; /* NULL in -no-fork mode */
 	double elapsed_s;
 	bool passed;
+	const char *outcome; /* pass fail timeout crash sanitizer budget
+	                        not-run interrupted: see write_result */
+	uint64_t rpcs, ops;  /* runner_report_counts's sums */
 	unsigned asserts_passed; /* CUnit assertions that held */
 	struct failure *failures;
 	size_t nfailures;
@@ -440,7 +445,15 @@ static void print_help(void)
 	       "  -v            verbose: print === RUN and --- PASS lines,\n"
 	       "                as go test -v does\n"
 	       "  -xml PREFIX   also write CUnit's XML results to\n"
-	       "                PREFIX-Results.xml (CUnit's automated mode)\n",
+	       "                PREFIX-Results.xml (CUnit's automated mode)\n"
+	       "  -results FILE write a line per run to FILE as it ends, for\n"
+	       "                scripts: test, result, seconds, seed, RPCs,\n"
+	       "                operations, log and the whole failure\n"
+	       "                messages, tab-separated (its header says\n"
+	       "                more)\n"
+	       "  -budget SEC   the whole run's time: when SEC seconds have\n"
+	       "                passed, the running tests are killed and\n"
+	       "                fail, and the rest fail as not run\n",
 	       RUNNER_DEFAULT_TIMEOUT_S);
 	printf("  -no-fork      run the tests inside this process, one after\n"
 	       "                another, with no watchdog and no log, so that\n"
@@ -544,6 +557,19 @@ static bool parse_int(const char *s, int min, int max, int *out)
 	return true;
 }
 
+/* Parses seconds from 0 to MAX_TIMEOUT_S into *out. */
+static bool parse_seconds(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (!*s || errno || *end || !isfinite(v) || v < 0 ||
+	    v > MAX_TIMEOUT_S)
+		return false;
+	*out = v;
+	return true;
+}
+
 enum flag_id {
 	F_RUN,
 	F_LIST,
@@ -554,6 +580,8 @@ enum flag_id {
 	F_GO_ONLY,
 	F_V,
 	F_XML,
+	F_RESULTS,
+	F_BUDGET,
 	F_NO_FORK,
 	F_SCHED,
 	F_HELP
@@ -573,6 +601,8 @@ static const struct flag {
         {"go-only", F_GO_ONLY, NULL},
         {"v", F_V, NULL},
         {"xml", F_XML, "a file name prefix"},
+        {"results", F_RESULTS, "a file name"},
+        {"budget", F_BUDGET, "seconds"},
         {"no-fork", F_NO_FORK, NULL},
         {"sched", F_SCHED, "a schedule: random, pct or pct:D"},
         {"h", F_HELP, NULL},
@@ -633,20 +663,25 @@ static int parse_args(int argc, char **argv)
 				                 val);
 			opt.seed_set = true;
 			break;
-		case F_TIMEOUT: {
-			char *end;
-			errno = 0;
-			opt.timeout_s = strtod(val, &end);
-			if (!*val || errno || *end ||
-			    !isfinite(opt.timeout_s) || opt.timeout_s < 0 ||
-			    opt.timeout_s > MAX_TIMEOUT_S)
+		case F_TIMEOUT:
+			if (!parse_seconds(val, &opt.timeout_s))
 				return bad_usage("bad -timeout '%s': want "
 				                 "seconds, at most %d (0 "
 				                 "means no limit)",
 				                 val, MAX_TIMEOUT_S);
 			opt.timeout_set = true;
 			break;
-		}
+		case F_BUDGET:
+			if (!parse_seconds(val, &opt.budget_s) ||
+			    opt.budget_s == 0)
+				return bad_usage("bad -budget '%s': want "
+				                 "seconds, more than 0 and at "
+				                 "most %d",
+				                 val, MAX_TIMEOUT_S);
+			break;
+		case F_RESULTS:
+			opt.results = val;
+			break;
 		case F_PARALLEL:
 			if (!parse_int(val, 1, MAX_PARALLEL, &opt.parallel))
 				return bad_usage("bad -parallel '%s': want a "
@@ -905,6 +940,85 @@ static void format_report(const struct run *r, const char *details,
 		buf_printf(out, INDENT "log: %s\n", r->log_path);
 }
 
+/* ---- the results file (-results) ---- */
+
+static FILE *results_file;
+
+/* Adds s to out with backslash, tab, newline and carriage return escaped
+ * as \\, \t, \n and \r, so that a field holds any text on one line. */
+static void buf_add_tsv_field(struct buf *out, const char *s)
+{
+	for (; *s; s++) {
+		const char *esc = *s == '\\' ? "\\\\"
+		                  : *s == '\t' ? "\\t"
+		                  : *s == '\n' ? "\\n"
+		                  : *s == '\r' ? "\\r"
+		                               : NULL;
+		if (esc)
+			buf_puts(out, esc);
+		else
+			buf_add(out, s, 1);
+	}
+}
+
+/* Opens the -results file and writes its header. Returns 0, or -1 after
+ * saying what is wrong. */
+static int open_results(void)
+{
+	results_file = fopen(opt.results, "w");
+	if (!results_file) {
+		complain("cannot write -results %s: %s", opt.results,
+		         strerror(errno));
+		return -1;
+	}
+	fprintf(results_file,
+	        "# raftlab results 1: one line per run, fields tab-separated; "
+	        "in the message, \\\\ \\t \\n \\r stand for a backslash, "
+	        "tab, newline and carriage return\n"
+	        "# result: pass, fail, timeout (killed at its limit), crash, "
+	        "sanitizer (a sanitizer's report), budget (killed when "
+	        "-budget ran out), not-run, interrupted\n"
+	        "# rpcs and ops: the harness's counts, empty when it gave "
+	        "none; log: kept for a failed run\n"
+	        "#test\tresult\tseconds\tseed\trpcs\tops\tlog\tmessage\n");
+	fflush(results_file);
+	return 0;
+}
+
+/* Writes r's line to the -results file, if there is one. */
+static void write_result(const struct run *r)
+{
+	if (!results_file)
+		return;
+	struct buf line = {0};
+	buf_add_tsv_field(&line, r->cu_name);
+	buf_printf(&line, "\t%s\t%.3f\t0x%" PRIx64 "\t",
+	           r->outcome ? r->outcome : (r->passed ? "pass" : "fail"),
+	           r->elapsed_s, r->seed);
+	if (r->rpcs || r->ops)
+		buf_printf(&line, "%" PRIu64 "\t%" PRIu64 "\t", r->rpcs, r->ops);
+	else
+		buf_puts(&line, "\t\t");
+	if (r->log_path)
+		buf_add_tsv_field(&line, r->log_path);
+	buf_puts(&line, "\t");
+	for (size_t i = 0; i < r->nfailures; i++) {
+		const struct failure *f = &r->failures[i];
+		struct buf msg = {0};
+		if (i > 0)
+			buf_puts(&msg, "\n");
+		if (f->file)
+			buf_printf(&msg, "%s:%u: ", f->file, f->line);
+		buf_puts(&msg, f->msg);
+		buf_add_tsv_field(&line, buf_str(&msg));
+		buf_free(&msg);
+	}
+	buf_puts(&line, "\n");
+	fputs(buf_str(&line), results_file);
+	fflush(results_file);
+	buf_free(&line);
+}
+
 /* ---- -no-fork mode ---- */
 
 /* Ends r, which ran in this process: times it, judges it, reports it. */
@@ -912,6 +1026,8 @@ static void report_in_process(struct run *r)
 {
 	r->elapsed_s = seconds_since(cur_start_ns);
 	r->passed = r->nfailures == 0;
+	r->outcome = r->passed ? "pass" : "fail";
+	write_result(r);
 	struct buf report = {0};
 	format_report(r, NULL, &report);
 	fflush(stderr);
@@ -1004,6 +1120,11 @@ static void channel_decode(struct run *r, const struct buf *b, bool *returned,
 		} else if (rec[0] == 'X') {
 			*stuck = true;
 			add_failure(r, NULL, 0, "%s", rec + 1);
+		} else if (rec[0] == 'N') {
+			char *tab;
+			r->rpcs += strtoull(rec + 1, &tab, 10);
+			if (*tab == '\t')
+				r->ops += strtoull(tab + 1, NULL, 10);
 		} else if (rec[0] == 'A') {
 			r->asserts_passed =
 			        (unsigned)strtoul(rec + 1, NULL, 10);
@@ -1019,6 +1140,16 @@ static void channel_decode(struct run *r, const struct buf *b, bool *returned,
 			            tab2 + 1);
 			buf_free(&file);
 		}
+	}
+}
+
+void runner_report_counts(uint64_t rpcs, uint64_t ops)
+{
+	if (fail_channel >= 0) {
+		channel_send("N", "%" PRIu64 "\t%" PRIu64, rpcs, ops);
+	} else if (cur_run) {
+		cur_run->rpcs += rpcs;
+		cur_run->ops += ops;
 	}
 }
 
@@ -1086,6 +1217,7 @@ struct slot {
 	int64_t deadline_ns; /* when the watchdog fires; 0 for never */
 	int64_t drain_ns;    /* when to stop waiting for the pipes' EOF */
 	bool timed_out;
+	bool over_budget; /* killed because -budget ran out */
 	bool interrupted;
 	bool not_started; /* could not be started (run says why) */
 	pid_t gdb_pid;    /* gdb printing its backtraces; 0 when none */
@@ -1099,6 +1231,7 @@ struct slot {
 static struct slot *slots;
 static int nslots;
 static pid_t runner_pid;
+static int64_t budget_end_ns; /* when -budget runs out; 0 for never */
 
 /* SIGCHLD and the stop signals wake the poll loop through this pipe. */
 static int wake_pipe[2] = {-1, -1};
@@ -1396,8 +1529,16 @@ static void start_run(struct slot *s, struct run *r)
 	                   .gdb_fd = -1,
 	                   .out_nl = true};
 	r->seed = opt.seed_set ? opt.seed : prng_entropy_seed();
-	r->log_path = log_path_for(r);
 	s->start_ns = labtime_now_ns();
+	if (budget_end_ns && s->start_ns >= budget_end_ns) {
+		r->outcome = "not-run";
+		add_failure(r, NULL, 0,
+		            "not run: the run's time budget of %g s (-budget) "
+		            "ran out",
+		            opt.budget_s);
+		goto not_started;
+	}
+	r->log_path = log_path_for(r);
 
 	s->log_fd =
 	        open(r->log_path,
@@ -1451,6 +1592,8 @@ static void start_run(struct slot *s, struct run *r)
 	double limit = base_limit_s(r) * time_scale;
 	if (limit > 0)
 		s->deadline_ns = s->start_ns + (int64_t)(limit * 1e9);
+	if (budget_end_ns && (!s->deadline_ns || budget_end_ns < s->deadline_ns))
+		s->deadline_ns = budget_end_ns;
 	return;
 
 close_chan:
@@ -1510,8 +1653,10 @@ static int start_gdb(struct slot *s)
 static void on_timeout(struct slot *s, int64_t now)
 {
 	s->timed_out = true;
+	s->over_budget = s->deadline_ns == budget_end_ns;
 	s->run->elapsed_s = (double)(now - s->start_ns) / 1e9;
-	if (!gdb_path || start_gdb(s) != 0)
+	/* Out of budget, it was not stuck: no backtraces. */
+	if (s->over_budget || !gdb_path || start_gdb(s) != 0)
 		kill(-s->pid, SIGKILL);
 	/* else reap_slot kills it once gdb is done */
 }
@@ -2464,6 +2609,222 @@ static void copy_log_to_stdout(const struct slot *s, off_t from)
 	fflush(stdout);
 }
 
+/* Calls fn with each line of s's test output in its log (without the
+ * newline; a line longer than the buffer comes in pieces), until fn
+ * returns false. */
+static void for_each_output_line(const struct slot *s,
+                                 bool (*fn)(const char *, size_t, void *),
+                                 void *arg)
+{
+	char chunk[1 << 16];
+	size_t have = 0;
+	off_t at = s->out_start;
+	if (s->log_fd < 0)
+		return;
+	for (;;) {
+		ssize_t n = at < s->log_len
+		                    ? pread(s->log_fd, chunk + have,
+		                            sizeof chunk - have, at)
+		                    : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (have)
+				(void)fn(chunk, have, arg);
+			return;
+		}
+		at += n;
+		have += (size_t)n;
+		size_t from = 0;
+		for (;;) {
+			char *nl = memchr(chunk + from, '\n', have - from);
+			if (!nl)
+				break;
+			if (!fn(chunk + from, (size_t)(nl - chunk - from), arg))
+				return;
+			from = (size_t)(nl - chunk) + 1;
+		}
+		if (from == 0 && have == sizeof chunk) { /* a very long line */
+			if (!fn(chunk, have, arg))
+				return;
+			from = have;
+		}
+		memmove(chunk, chunk + from, have - from);
+		have -= from;
+	}
+}
+
+/* What the sanitizers' reports in a test's output say. */
+struct sanitizer_scan {
+	unsigned reports;     /* how many reports */
+	struct buf summary;   /* the first SUMMARY line, less "SUMMARY: " */
+	struct buf headline;  /* the first report's first line */
+	struct buf frame;     /* its first frame in raftlab's code */
+	bool in_first_report; /* still reading the first report */
+};
+
+static bool starts_with(const char *s, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return len >= n && !memcmp(s, prefix, n);
+}
+
+static bool scan_sanitizer_line(const char *line, size_t len, void *arg)
+{
+	struct sanitizer_scan *scan = arg;
+	/* Reports start "WARNING: ThreadSanitizer: ...", "==PID==ERROR:
+	 * AddressSanitizer: ..." (or LeakSanitizer), or "FILE:LINE:COL:
+	 * runtime error: ..." (UndefinedBehaviorSanitizer). */
+	bool start = memmem(line, len, "WARNING: ThreadSanitizer: ", 26) ||
+	             memmem(line, len, "ERROR: AddressSanitizer: ", 25) ||
+	             memmem(line, len, "ERROR: LeakSanitizer: ", 22) ||
+	             memmem(line, len, ": runtime error: ", 17);
+	if (start) {
+		scan->in_first_report = scan->reports == 0;
+		scan->reports++;
+		if (scan->in_first_report) {
+			const char *eq = len > 2 && line[0] == '=' && line[1] == '='
+			                         ? memmem(line + 2, len - 2, "==", 2)
+			                         : NULL;
+			const char *from = eq ? eq + 2 : line;
+			buf_add(&scan->headline, from,
+			        len - (size_t)(from - line));
+		}
+	} else if (starts_with(line, len, "SUMMARY: ")) {
+		if (!scan->summary.len)
+			buf_add(&scan->summary, line + 9, len - 9);
+		scan->in_first_report = false;
+	} else if (scan->in_first_report && !scan->frame.len) {
+		/* "    #1 0x55d0c3 in FUNC FILE:LINE (...)" */
+		const char *p = line;
+		while (p < line + len && *p == ' ')
+			p++;
+		const char *in = memmem(p, len - (size_t)(p - line), " in ", 4);
+		if (p < line + len && *p == '#' && in) {
+			const char *func = in + 4;
+			size_t flen = strcspn(func, " ");
+			bool runtime = starts_with(func, flen, "__") ||
+			               starts_with(func, flen, "malloc") ||
+			               starts_with(func, flen, "calloc") ||
+			               starts_with(func, flen, "realloc") ||
+			               starts_with(func, flen, "strdup") ||
+			               starts_with(func, flen, "operator");
+			if (!runtime && func + flen < line + len &&
+			    !memmem(func, len - (size_t)(func - line),
+			            "sanitizer", 9) &&
+			    !memmem(func, len - (size_t)(func - line), "libc.so",
+			            7))
+				buf_add(&scan->frame, func,
+				        len - (size_t)(func - line));
+		}
+	}
+	return true;
+}
+
+/* Counts the sanitizer reports in s's output; fills *scan if given. */
+static unsigned sanitizer_reports(const struct slot *s,
+                                  struct sanitizer_scan *scan)
+{
+	struct sanitizer_scan local = {0};
+	struct sanitizer_scan *sc = scan ? scan : &local;
+	for_each_output_line(s, scan_sanitizer_line, sc);
+	unsigned n = sc->reports;
+	if (!scan) {
+		buf_free(&local.summary);
+		buf_free(&local.headline);
+		buf_free(&local.frame);
+	}
+	return n;
+}
+
+/* Splits "... PATH:LINE[:COL] ..." text into the file and line of its first
+ * FILE:LINE word, and the text without that word. Returns false if it has
+ * none. */
+static bool split_location(const char *text, struct buf *file,
+                           unsigned *line, struct buf *rest)
+{
+	for (const char *w = text; *w;) {
+		size_t len = strcspn(w, " ");
+		const char *colon = memchr(w, ':', len);
+		if (colon && colon > w && colon + 1 < w + len &&
+		    colon[1] >= '0' && colon[1] <= '9') {
+			buf_add(file, w, (size_t)(colon - w));
+			*line = (unsigned)strtoul(colon + 1, NULL, 10);
+			buf_add(rest, text, (size_t)(w - text));
+			const char *after = w + len;
+			while (*after == ' ')
+				after++;
+			while (rest->len && rest->p[rest->len - 1] == ' ')
+				rest->p[--rest->len] = '\0';
+			if (*after) {
+				if (rest->len)
+					buf_puts(rest, " ");
+				buf_puts(rest, after);
+			}
+			return true;
+		}
+		w += len;
+		while (*w == ' ')
+			w++;
+	}
+	return false;
+}
+
+/* s's test exited with a sanitizer's status: name its first report, at
+ * its file:line, e.g. "raft.c:1542: ThreadSanitizer: data race in
+ * raft_tick (1 report; exit status 66)". */
+static void add_sanitizer_failure(struct slot *s, int status)
+{
+	struct sanitizer_scan scan = {0};
+	unsigned n = sanitizer_reports(s, &scan);
+	struct run *r = s->run;
+	if (n == 0) {
+		add_failure(r, NULL, 0,
+		            "exit status %d, and no sanitizer report in the "
+		            "test's output: does the code under test call "
+		            "exit()?",
+		            status);
+		goto out;
+	}
+	const char *text = scan.summary.len ? scan.summary.p
+	                                    : buf_str(&scan.headline);
+	struct buf file = {0}, rest = {0};
+	unsigned line = 0;
+	bool located = split_location(text, &file, &line, &rest);
+	if (!located && scan.frame.len) { /* a leak: where it was allocated */
+		struct buf ffile = {0}, frest = {0};
+		if (split_location(scan.frame.p, &ffile, &line, &frest)) {
+			buf_free(&file);
+			file = ffile;
+			buf_free(&rest);
+			int tlen = (int)strlen(text);
+			while (tlen > 0 && text[tlen - 1] == '.')
+				tlen--;
+			buf_printf(&rest, "%.*s, allocated in %.*s", tlen, text,
+			           (int)strcspn(frest.p, " "), frest.p);
+			located = true;
+		} else {
+			buf_free(&ffile);
+		}
+		buf_free(&frest);
+	}
+	struct buf what = {0};
+	buf_puts(&what, located ? buf_str(&rest) : text);
+	while (what.len && what.p[what.len - 1] == '.')
+		what.p[--what.len] = '\0';
+	add_failure(r, located ? file.p : NULL, line,
+	            "%s (%u sanitizer report%s, whole in the log; exit "
+	            "status %d)",
+	            buf_str(&what), n, n == 1 ? "" : "s", status);
+	buf_free(&what);
+	buf_free(&file);
+	buf_free(&rest);
+out:
+	buf_free(&scan.summary);
+	buf_free(&scan.headline);
+	buf_free(&scan.frame);
+}
+
 /* s's test ended: decide how it went, report it, free the slot. */
 static void finish_slot(struct slot *s)
 {
@@ -2471,14 +2832,26 @@ static void finish_slot(struct slot *s)
 	bool returned = false, stuck = false;
 	struct buf crash_details = {0};
 	channel_decode(r, &s->chan, &returned, &stuck);
+	const char *outcome = "fail";
 	if (s->not_started) {
 		/* r already says why */
+		if (r->outcome)
+			outcome = r->outcome;
 	} else if (s->interrupted) {
+		outcome = "interrupted";
 		add_failure(r, NULL, 0, "interrupted by signal %d (%s)",
 		            (int)stop_signal, strsignal(stop_signal));
 	} else if (stuck) {
 		/* the simulation said why */
+		outcome = "timeout";
+	} else if (s->over_budget) {
+		outcome = "budget";
+		add_failure(r, NULL, 0,
+		            "killed: the run's time budget of %g s (-budget) "
+		            "ran out",
+		            opt.budget_s);
 	} else if (s->timed_out) {
+		outcome = "timeout";
 		double base = base_limit_s(r);
 		if (time_scale != 1.0)
 			add_failure(r, NULL, 0,
@@ -2489,18 +2862,19 @@ static void finish_slot(struct slot *s)
 			add_failure(r, NULL, 0, "TIMEOUT: killed after %g s",
 			            base);
 	} else if (s->crash.sig) {
+		outcome = "crash";
 		format_crash(s, &crash_details);
 	} else if (WIFSIGNALED(s->status)) {
+		outcome = "crash";
 		int sig = WTERMSIG(s->status);
 		add_failure(r, NULL, 0, "crashed: signal %d (%s)%s", sig,
 		            strsignal(sig),
 		            WCOREDUMP(s->status) ? ", core dumped" : "");
 	} else if (WEXITSTATUS(s->status) != 0) {
-		if (r->nfailures == 0)
-			add_failure(
-			        r, NULL, 0,
-			        "exit status %d (a sanitizer report above?)",
-			        WEXITSTATUS(s->status));
+		if (r->nfailures == 0 || sanitizer_reports(s, NULL) > 0) {
+			outcome = "sanitizer";
+			add_sanitizer_failure(s, WEXITSTATUS(s->status));
+		}
 	} else if (!returned) {
 		add_failure(
 		        r, NULL, 0,
@@ -2508,6 +2882,7 @@ static void finish_slot(struct slot *s)
 		        "returned: does the code under test call exit()?");
 	}
 	r->passed = r->nfailures == 0;
+	r->outcome = r->passed ? "pass" : outcome;
 	if (s->not_started)
 		r->elapsed_s = seconds_since(s->start_ns);
 
@@ -2519,7 +2894,7 @@ static void finish_slot(struct slot *s)
 	off_t out_end = s->log_len;
 	struct buf details = {0};
 	struct buf full_dump = {0};
-	if (s->timed_out && !s->interrupted) {
+	if (s->timed_out && !s->interrupted && !s->over_budget) {
 		format_backtraces(s, &details, &full_dump);
 		format_last_lines(s, out_end, &details);
 	}
@@ -2544,6 +2919,7 @@ static void finish_slot(struct slot *s)
 		free(r->log_path);
 		r->log_path = NULL;
 	}
+	write_result(r);
 	buf_free(&s->chan);
 	buf_free(&s->gdb_out);
 	close_fd(&s->out_fd);
@@ -2740,19 +3116,38 @@ static void proxy_test(void)
 	for (size_t i = 0; i < r->nfailures; i++) {
 		const struct failure *f = &r->failures[i];
 		struct buf msg = {0};
-		buf_printf(&msg, "%s (seed 0x%" PRIx64 ")", f->msg, r->seed);
-		const char *where = f->file       ? f->file
-		                    : r->log_path ? r->log_path
-		                                  : r->test->name;
-		/* CUnit 2.1-3 copies both strings into its failure record. */
-		CU_assertImplementation(CU_FALSE, f->line, msg.p, where, "",
-		                        CU_FALSE);
+		buf_printf(&msg, "%s (seed 0x%" PRIx64, f->msg, r->seed);
+		if (r->log_path)
+			buf_printf(&msg, ", log %s", r->log_path);
+		buf_add(&msg, ")", 1);
+		/* No file:line when the failure has none (a timeout, say).
+		 * CUnit 2.1-3 copies both strings into its failure record. */
+		CU_assertImplementation(CU_FALSE, f->file ? f->line : 0, msg.p,
+		                        f->file ? f->file : "", "", CU_FALSE);
 		buf_free(&msg);
 	}
 }
 
-/* Runs the proxies in CUnit (which prints its summary), then ends the way
- * go test does. Returns the exit status. */
+/* Prints CUnit's "Run Summary" table of the proxies' run, with the run's
+ * real elapsed time: CUnit's own counts the processor time of the proxies,
+ * which is none. */
+static void print_run_summary(double elapsed)
+{
+	char *table = CU_get_run_results_string();
+	if (!table)
+		return;
+	char *tail = strstr(table, "Elapsed time");
+	if (tail)
+		*tail = '\0';
+	printf("\n%s", table);
+	if (tail)
+		printf("Elapsed time = %8.3f seconds\n", elapsed);
+	fflush(stdout);
+	free(table); /* CUnit allocates it with malloc (CU_FREE) */
+}
+
+/* Runs the proxies in CUnit and prints its summary, then ends the way go
+ * test does. Returns the exit status. */
 static int report_through_cunit(int64_t start_ns)
 {
 	int status = 2;
@@ -2766,11 +3161,12 @@ static int report_through_cunit(int64_t start_ns)
 			goto cunit_error;
 	}
 	proxy_next = 0;
-	CU_basic_set_mode(CU_BRM_NORMAL);
-	fflush(stdout);
-	if (CU_basic_run_tests() != CUE_SUCCESS)
+	/* CUnit's core run, without the basic interface's banner and its
+	 * second list of the failures reported as the tests ended. */
+	if (CU_run_all_tests() != CUE_SUCCESS)
 		goto cunit_error;
-	fflush(stdout);
+	double elapsed = seconds_since(start_ns);
+	print_run_summary(elapsed);
 	if (opt.xml) { /* the same proxies again, into CUnit's XML file */
 		proxy_next = 0;
 		CU_set_output_filename(opt.xml);
@@ -2782,7 +3178,6 @@ static int report_through_cunit(int64_t start_ns)
 	size_t failed = 0;
 	for (size_t i = 0; i < nruns; i++)
 		failed += !runs[i].passed;
-	double elapsed = seconds_since(start_ns);
 	if (failed)
 		printf("FAIL\nFAIL\t%s\t%.3fs\n", suite_name, elapsed);
 	else
@@ -2799,6 +3194,24 @@ cleanup_registry:
 }
 
 /* ---- setting up ---- */
+
+/* Checks at the start that CUnit can write PREFIX-Results.xml at the end.
+ * Returns 0, or -1 after saying what is wrong. */
+static int check_xml_prefix(void)
+{
+	struct buf path = {0};
+	buf_printf(&path, "%s-Results.xml", opt.xml);
+	int fd = open(path.p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	int err = errno;
+	if (fd >= 0)
+		close(fd);
+	else
+		complain("cannot write the -xml results %s: %s (is its "
+		         "folder there?)",
+		         path.p, strerror(err));
+	buf_free(&path);
+	return fd >= 0 ? 0 : -1;
+}
 
 /* Makes the log directory (and its parents). Returns 0, or a negative errno
  * after saying what is wrong. */
@@ -2953,6 +3366,13 @@ int runner_main_beyond_go(int argc, char **argv, const char *suite,
 	}
 
 	open_std_fds();
+	status = 2;
+	if (opt.xml && check_xml_prefix() != 0)
+		goto free_runs;
+	if (opt.results && open_results() != 0)
+		goto free_runs;
+	if (opt.budget_s > 0)
+		budget_end_ns = start_ns + (int64_t)(opt.budget_s * 1e9);
 	if (opt.no_fork) {
 		run_in_process();
 	} else {
@@ -2973,6 +3393,12 @@ int runner_main_beyond_go(int argc, char **argv, const char *suite,
 	status = report_through_cunit(start_ns);
 
 free_runs:
+	if (results_file && fclose(results_file) != 0) {
+		complain("cannot write -results %s: %s", opt.results,
+		         strerror(errno));
+		status = 2;
+	}
+	results_file = NULL;
 	free_runs();
 	free(log_dir);
 	log_dir = NULL;

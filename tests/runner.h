@@ -47,6 +47,11 @@ noreturn void runner_fail_at(const char *file, int line, const char *fmt, ...)
  * any thread. */
 void runner_check_held(unsigned n);
 
+/* Adds to the running test's RPC and operation counts (those of its
+ * "... Passed" line), which the -results file records. Safe from any
+ * thread. */
+void runner_report_counts(uint64_t rpcs, uint64_t ops);
+
 /* The running test's seed (from -seed, or fresh for each test). */
 uint64_t runner_seed(void);
 

@@ -59,6 +59,13 @@ static void test_fatal(void)
 	runner_fatalf("expected one leader, got %d", 0); /* line checked too */
 }
 
+/* A message of several lines, with a tab and a backslash: -results keeps
+ * it whole. */
+static void test_long_message(void)
+{
+	runner_fatalf("get wrong value, key 0, wanted:\nx\ty\\z\nbut got:\n");
+}
+
 static void test_crash(void)
 {
 	printf("Test: a crash ...\n");
@@ -182,6 +189,7 @@ static const struct runner_test tests[] = {
         {"TestLeak", test_leak, 0},   {"TestTimeScale", test_time_scale, 0},
         {"TestDataRace", test_data_race, 0},
         {"TestSegfault", test_segfault, 0},
+        {"TestLongMessage", test_long_message, 0},
         /* beyond Go, for -go-only to leave out */
         {"TestSeed", test_seed, 0},
 };

@@ -85,14 +85,14 @@ fi
 
 run -h
 expect_rc 0
-expect_out "usage: $prog [-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] [-count N] [-go-only] [-v] [-xml PREFIX] [-no-fork] [-h]"
+expect_out "usage: $prog [-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] [-count N] [-go-only] [-v] [-xml PREFIX] [-results FILE] [-budget SEC] [-no-fork] [-h]"
 expect_out "-no-fork"
 expect_out "gdb --args"
 
 run -list
 expect_rc 0
-if [ "$(wc -l <"$tmp/out")" -eq 12 ] && [ "$(head -n 1 "$tmp/out")" = TestPass ]; then ok; else
-	bad "-list should print the 12 tests, TestPass first"; fi
+if [ "$(wc -l <"$tmp/out")" -eq 13 ] && [ "$(head -n 1 "$tmp/out")" = TestPass ]; then ok; else
+	bad "-list should print the 13 tests, TestPass first"; fi
 
 run -run '^TestPass$|^TestAssertFails$' -xml "$tmp/cunit"
 expect_rc 1
@@ -100,6 +100,45 @@ if grep -q "<TEST_NAME> TestPass </TEST_NAME>" "$tmp/cunit-Results.xml" 2>/dev/n
 	grep -q "<TEST_NAME> TestAssertFails </TEST_NAME>" "$tmp/cunit-Results.xml" &&
 	grep -q "<CUNIT_RUN_TEST_FAILURE>" "$tmp/cunit-Results.xml"; then ok; else
 	bad "-xml should write CUnit's results, a failure among them, to PREFIX-Results.xml"; fi
+
+# -xml and -results are checked before any test runs.
+run -run '^TestPass$' -xml "$tmp/no/such/folder/cunit"
+expect_rc 2
+expect_err "cannot write the -xml results $tmp/no/such/folder/cunit-Results.xml: No such file or directory"
+expect_no_out "Test: passing"
+run -run '^TestPass$' -results "$tmp/no/such/folder/results"
+expect_rc 2
+expect_err "cannot write -results $tmp/no/such/folder/results: No such file or directory"
+
+# -results: a line per run, the whole of a multi-line message escaped.
+run -run '^TestPass$|^TestAssertFails$|^TestFatal$' -results "$tmp/results"
+expect_rc 1
+if grep -q "^#test${tab}result${tab}seconds${tab}seed${tab}rpcs${tab}ops${tab}log${tab}message$" "$tmp/results" &&
+	grep -qE "^TestPass${tab}pass${tab}[0-9.]+${tab}0x[0-9a-f]+${tab}${tab}${tab}${tab}$" "$tmp/results" &&
+	grep -qE "^TestAssertFails${tab}fail${tab}[0-9.]+${tab}0x[0-9a-f]+${tab}${tab}${tab}$tmp/logs/[^${tab}]+\.log${tab}runner_selftest\.c:$assert_line: CU_ASSERT_EQUAL\(1 \+ 1,3\)$" "$tmp/results" &&
+	grep -qE "^TestFatal${tab}fail${tab}.*${tab}runner_selftest\.c:$fatal_line: expected one leader, got 0$" "$tmp/results"; then ok; else
+	bad "-results should hold a line per run: $(cat "$tmp/results")"; fi
+if [ "$(grep -vc '^#' "$tmp/results")" -eq 3 ]; then ok; else bad "-results should hold 3 runs"; fi
+run -run '^TestLongMessage$' -results "$tmp/results"
+expect_rc 1
+if grep -qF -e ': get wrong value, key 0, wanted:\nx\ty\\z\nbut got:\n' "$tmp/results"; then ok; else
+	bad "-results should keep a multi-line message whole, escaped: $(tail -1 "$tmp/results")"; fi
+
+# -budget: the whole run's time; the running test is killed, the rest not run.
+start=$(date +%s)
+run -run '^TestHang$|^TestPass$' -count 2 -budget 1 -results "$tmp/results"
+took=$(($(date +%s) - start))
+expect_rc 1
+expect_out "        killed: the run's time budget of 1 s (-budget) ran out"
+expect_out "        not run: the run's time budget of 1 s (-budget) ran out"
+if [ "$took" -le 3 ]; then ok; else bad "-budget 1 should end the run in about 1 s, not $took s"; fi
+if grep -q "^TestHang${tab}budget${tab}" "$tmp/results" &&
+	grep -q "^TestPass#2${tab}not-run${tab}" "$tmp/results" &&
+	grep -q "^TestHang#2${tab}not-run${tab}" "$tmp/results"; then ok; else
+	bad "-results should mark the killed run budget and the others not-run: $(cat "$tmp/results")"; fi
+run -budget 0
+expect_rc 2
+expect_err "bad -budget '0': want seconds, more than 0 and at most 1000000"
 
 run -list -run 'Pass|Seed'
 expect_rc 0
@@ -197,8 +236,14 @@ expect_out_re "^        runner_selftest\.c:$assert_line: CU_ASSERT_EQUAL\(1 \+ 1
 expect_out_re "^        seed: 0x[0-9a-f]+  replay: "
 expect_out "replay: $prog -run '^TestAssertFails\$' -seed 0x"
 expect_out_re "^        log: $tmp/logs/selftest-TestAssertFails-0x[0-9a-f]+\.log$"
-expect_out "Suite selftest, Test TestAssertFails had failures:"
+# Each failure once: the CUnit summary has the counts, not a second list;
+# no CUnit banner.
+expect_no_out "had failures"
+expect_no_out "CUnit - A unit testing framework"
+if [ "$(grep -c 'CU_ASSERT_EQUAL(1 + 1,3)' "$tmp/out")" -eq 1 ]; then ok; else
+	bad "the failure should be printed once"; fi
 expect_out "Run Summary:"
+expect_out_re '^ +asserts +1 +1 +0 +1 +n/a$'
 expect_out_re "^FAIL${tab}selftest${tab}[0-9.]+s$"
 log=$(sed -n 's/^        log: //p' "$tmp/out")
 if [ -f "$log" ] && grep -q "after the assertion" "$log" && grep -q "^--- FAIL" "$log"; then
@@ -260,16 +305,20 @@ expect_out "exited with status 0 before the test returned"
 run -run '^TestLeak$'
 if grep -q "leak_checked=1" "$tmp/out"; then
 	expect_rc 1
-	expect_out_re '^        exit status [0-9]+ \(a sanitizer report above\?\)$'
+	# Named where the leaked memory was allocated.
+	expect_out_re "^        runner_selftest\.c:[0-9]+: AddressSanitizer: 100 byte\(s\) leaked in 1 allocation\(s\), allocated in test_leak \(1 sanitizer report, whole in the log; exit status [0-9]+\)$"
 else
 	expect_rc 0
 fi
 
-run -run '^TestDataRace$'
+run -run '^TestDataRace$' -results "$tmp/results"
 if grep -q "race_checked=1" "$tmp/out"; then
 	expect_rc 1
 	expect_out "WARNING: ThreadSanitizer: data race"
-	expect_out_re '^        exit status [0-9]+ \(a sanitizer report above\?\)$'
+	# The report's first line, at its file:line.
+	expect_out_re "^        runner_selftest\.c:[0-9]+: ThreadSanitizer: data race in race_writer \(1 sanitizer report, whole in the log; exit status [0-9]+\)$"
+	if grep -qP '^TestDataRace\tsanitizer\t' "$tmp/results"; then ok; else
+		bad "-results should give the data race the result 'sanitizer'"; fi
 else
 	expect_rc 0
 fi
@@ -282,6 +331,8 @@ took=$(($(date +%s) - start))
 expect_rc 1
 expect_out_re '^--- FAIL: TestHang \(2\.[0-9]{2}s\)$'
 expect_out "        TIMEOUT: killed after 2 s"
+# CUnit's summary tells the run's real time, not its processor time.
+expect_out_re '^Elapsed time = +[2-9]\.[0-9]{3} seconds$'
 if grep -qE -e "where the test's [0-9]+ threads are \(gdb; no thread is in your code\):" "$tmp/out" &&
 	grep -q "hang_helper" "$tmp/out"; then
 	ok
