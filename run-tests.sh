@@ -31,7 +31,9 @@ Options:
                       as TEST-SEED.log, each starting with the replay command
       --timeout SEC   kill a run after SEC seconds; counted as TIMEOUT, not
                       as a failure (default: each test's own limit, 120 s)
-  -v, --verbose       debug logs in the runs (RAFTLAB_DEBUG=1; -vv for 2);
+  -v, --verbose       a line for every run as it ends, passing ones too
+                      (as when the output is not a terminal)
+  -d, --debug         debug logs in the runs (RAFTLAB_DEBUG=1; -dd for 2);
                       RAFTLAB_TOPICS, if set, is passed on
       --keep-passing  keep the logs of passing runs too
       --fail-fast     stop at the first failed or timed-out run
@@ -64,6 +66,7 @@ outdir=./test-logs
 timeout=""
 debug=""
 keep_passing=false
+verbose=false
 fail_fast=false
 seed=""
 program=""
@@ -84,8 +87,9 @@ while [ $# -gt 0 ]; do
 	--sched) need "$@"; sched=$2; shift ;;
 	-o | --output) need "$@"; outdir=$2; shift ;;
 	--timeout) need "$@"; timeout=$2; shift ;;
-	-v | --verbose) debug=1 ;;
-	-vv) debug=2 ;;
+	-v | --verbose) verbose=true ;;
+	-d | --debug) debug=1 ;;
+	-dd) debug=2 ;;
 	--keep-passing) keep_passing=true ;;
 	--fail-fast) fail_fast=true ;;
 	--seed) need "$@"; seed=$2; shift ;;
@@ -129,8 +133,11 @@ tty=false
 
 # ---- build, and find the test programs ----
 if [ -n "$program" ]; then
-	[ -x "$program" ] || die "--program $program is not an executable"
+	[ -f "$program" ] && [ -x "$program" ] ||
+		die "--program $program is not an executable file (a test program, such as build/default/raft_test)"
 	case $program in */*) ;; *) program=./$program ;; esac
+	"$program" -list >/dev/null 2>&1 ||
+		die "--program $program is not a raftlab test program: '$program -list' failed"
 	raft_prog=$program
 	kv_prog=$program
 else
@@ -273,8 +280,8 @@ launch() {
 	mkdir -p "$tmp/$j/logs"
 	start_at[j]=$(now_ms)
 	RAFTLAB_LOG_DIR=$tmp/$j/logs ${wrap[@]+"${wrap[@]}"} "${t_prog[k]}" \
-		-run "^${t_name[k]}\$" -seed "${seeds[j]}" ${prog_args[@]+"${prog_args[@]}"} \
-		</dev/null >"$tmp/$j/out" 2>&1 &
+		-run "^${t_name[k]}\$" -seed "${seeds[j]}" -results "$tmp/$j/result" \
+		${prog_args[@]+"${prog_args[@]}"} </dev/null >"$tmp/$j/out" 2>&1 &
 	job_of_pid[$!]=$j
 	running=$((running + 1))
 }
@@ -303,14 +310,25 @@ finish() {
 	running=$((running - 1))
 	k=$((j % ntests))
 	ms=$(($(now_ms) - start_at[j]))
-	if [ "$rc" -eq 0 ]; then
-		result=PASS
-	elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] ||
-		grep -q '^        TIMEOUT: killed after' "$tmp/$j/out"; then
-		result=TIMEOUT
-	else
-		result=FAIL
-	fi
+	# The program's -results line: test, result, seconds, seed, rpcs, ops,
+	# log, message (escaped).
+	local line="" fields=() message=""
+	[ ! -f "$tmp/$j/result" ] || line=$(grep -v '^#' "$tmp/$j/result" | head -n 1)
+	# (tabs made \x1f first: read would merge a run of tabs, empty fields)
+	IFS=$'\x1f' read -r -a fields <<<"${line//$'\t'/$'\x1f'}"
+	case ${fields[1]:-} in
+	pass) result=PASS ;;
+	timeout) result=TIMEOUT ;;
+	?*) result=FAIL ;;
+	*) # no result: the program itself died, or timeout(1) killed it
+		if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+			result=TIMEOUT message="killed by timeout(1) after $(fmt_secs "$ms")"
+		else
+			result=FAIL message="the test program ended with status $rc and no result"
+		fi ;;
+	esac
+	[ "$result" != PASS ] || [ "$rc" -eq 0 ] || result=FAIL
+	[ -z "${fields[7]:-}" ] || message=$(printf '%b' "${fields[7]}")
 	done_runs=$((done_runs + 1))
 	st_runs[k]=$((st_runs[k] + 1))
 	st_sum[k]=$((st_sum[k] + ms))
@@ -327,10 +345,11 @@ finish() {
 	if [ "$result" != PASS ]; then
 		say "$(printf '%-7s %s  seed=%s  %s  log: %s' "$result" "${t_name[k]}" \
 			"${seeds[j]}" "$(fmt_secs "$ms")" "$file")"
-		# The failure's first lines (the report's indented lines).
-		sed -n '/^--- FAIL: /,/^        seed: /{/^        seed: /d;/^--- FAIL/d;p;}' \
-			"$tmp/$j/out" | head -n "$([ "$result" = FAIL ] && echo 3 || echo 1)"
-	elif ! $tty; then
+		# The failure's first lines, e.g. a sanitizer's report named at
+		# its file:line.
+		printf '%s\n' "$message" | head -n "$([ "$result" = FAIL ] && echo 3 || echo 1)" |
+			sed 's/^/        /'
+	elif $verbose || ! $tty; then
 		printf '%-7s %s  seed=%s  %s\n' PASS "${t_name[k]}" "${seeds[j]}" "$(fmt_secs "$ms")"
 	fi
 	rm -rf "${tmp:?}/$j"

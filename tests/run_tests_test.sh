@@ -31,6 +31,7 @@ rt() {
 	"$script" --program "$prog" -o "$tmp/logs" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 }
+tab=$(printf '\t')
 ok() { passed=$((passed + 1)); }
 bad() {
 	failed=$((failed + 1))
@@ -72,6 +73,17 @@ rt '('
 expect_rc 2
 expect_err "bad pattern '('"
 
+what="run-tests.sh --program (a folder)"
+"$script" --program "$tmp" -n 1 Pass >"$tmp/out" 2>"$tmp/err"
+rc=$?
+expect_rc 2
+expect_err "--program $tmp is not an executable file (a test program, such as build/default/raft_test)"
+what="run-tests.sh --program /bin/false"
+"$script" --program /bin/false -n 1 Pass >"$tmp/out" 2>"$tmp/err"
+rc=$?
+expect_rc 2
+expect_err "--program /bin/false is not a raftlab test program"
+
 # ---- passing runs: counts, plain lines, no logs kept ----
 rt -n 4 -p 2 '^TestPass$'
 expect_rc 0
@@ -81,11 +93,11 @@ if [ "$(grep -cE '^PASS    TestPass  seed=0x[0-9a-f]+' "$tmp/out")" -eq 4 ]; the
 	bad "four plain PASS lines expected (stdout is not a terminal)"; fi
 if [ ! -e "$tmp/logs" ]; then ok; else bad "no log folder for passing runs"; fi
 
-rt -n 2 --keep-passing -v Pass
+rt -n 2 --keep-passing -d Pass
 expect_rc 0
 expect_logs 2
 if grep -q "^# replay: RAFTLAB_DEBUG=1 $prog -run '^TestPass\$' -seed 0x" "$tmp"/logs/*.log; then
-	ok; else bad "a kept log should start with its replay command, with -v's RAFTLAB_DEBUG"; fi
+	ok; else bad "a kept log should start with its replay command, with -d's RAFTLAB_DEBUG"; fi
 
 # ---- failing runs: counts, logs with their seed and replay command ----
 rt -n 3 -p 3 'Pass|AssertFails'
@@ -128,6 +140,14 @@ rt --seed 4 -n 3 Flaky
 expect_rc 0
 expect_row TestFlaky 3 3 0 0
 unset RAFTLAB_FLAKY
+
+# ---- a failure's message comes whole from the program's -results file ----
+rt -n 1 LongMessage
+expect_rc 1
+expect_row TestLongMessage 1 0 1 0
+expect_out '^        runner_selftest\.c:[0-9]+: get wrong value, key 0, wanted:$'
+expect_out "^        x${tab}y\\\\z$"
+expect_out '^        but got:$'
 
 # ---- timeouts are counted apart, and parallel slots are used ----
 start=$(date +%s)
