@@ -204,9 +204,10 @@ selftest: $(B)/runner_selftest
 	tests/runner_selftest.sh $(B)/runner_selftest
 endif
 
-# The stress runner's and the log viewer's tests.
+# The stress runner's, the grading script's and the log viewer's tests.
 tooling-test: $(B)/runner_selftest
 	tests/run_tests_test.sh $(B)/runner_selftest
+	tests/grade_test.sh $(B)/runner_selftest
 	tests/logview_test.sh
 
 # Simulation mode's tests, in the sim build of this variant: every unit test
@@ -221,7 +222,8 @@ endif
 
 # Every suite: unit tests, the runner and tooling tests, simulation mode's
 # tests, then both labs.
-check: deps
+check:
+	@scripts/deps.sh --check
 	@$(MAKE) --no-print-directory unit selftest tooling-test sim-check graded graded-kv
 
 bench: deps

@@ -2,9 +2,17 @@
 # deps.sh: makes sure raftlab's build dependencies are installed: a C compiler,
 # make, pkg-config and CUnit (libcunit1-dev). Installs what is missing with
 # apt-get (through sudo when not root); otherwise says exactly what to install.
+# With --check, also what `make check` needs besides: python3, which checks
+# the Gradescope results against their schema.
 set -u
 
 missing=""
+if [ "${1:-}" = --check ]; then
+	command -v python3 >/dev/null 2>&1 || missing="$missing python3"
+elif [ $# -gt 0 ]; then
+	printf 'deps.sh: unknown option %s (the only one is --check)\n' "$1" >&2
+	exit 2
+fi
 command -v cc >/dev/null 2>&1 || missing="$missing gcc"
 command -v make >/dev/null 2>&1 || missing="$missing make"
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"
