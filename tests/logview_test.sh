@@ -51,7 +51,17 @@ check "lines that are not rlog lines pass through" sh -c "grep -vxF -f '$tmp/raw
 # Any number of peers: a line of S11 makes 12 columns.
 printf '000001 VOTE S11 T3 hello\n' | "$logview" -w 8 >"$tmp/out"
 check "peer 11 gets the 12th column" grep -qE '^000001 VOTE {4}( {9}){11}T3 hello$' "$tmp/out"
+# On a terminal, without -w, the columns fit its width: 7 peers in 80.
+if command -v script >/dev/null 2>&1; then
+	printf '000001 VOTE S6 T3 hello\n' >"$tmp/seven.log"
+	COLUMNS=80 script -qec "'$logview' --no-color '$tmp/seven.log'" /dev/null >"$tmp/out" 2>&1
+	check "7 peers fit 80 columns on a terminal" sh -c "tr -d '\\r' <'$tmp/out' | awk 'length > 80 { bad = 1 } END { exit bad }' && grep -q 'S6' '$tmp/out'"
+else
+	check "script(1), to give logview a terminal, is installed" false
+fi
 # Usage errors.
+check "an unknown --only topic is refused" sh -c "'$logview' --only BOGUS '$dir/sample.log' 2>&1 | grep -q \"unknown topic 'BOGUS'\"; [ \$? -eq 0 ] && ! '$logview' --only BOGUS '$dir/sample.log' >/dev/null 2>&1"
+check "an unknown --ignore topic is refused" sh -c "! '$logview' --ignore vote,NOPE '$dir/sample.log' >/dev/null 2>&1"
 check "bad -w is refused" sh -c "! '$logview' -w x '$dir/sample.log'"
 check "bad --from is refused" sh -c "! '$logview' --from 1s '$dir/sample.log'"
 
