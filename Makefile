@@ -64,6 +64,14 @@ endif
 ifeq ($(filter reference skeleton,$(KV)),)
   $(error KV must be reference or skeleton, not '$(KV)')
 endif
+# The handout has the skeletons in the reference's place and no skeleton
+# folders: RAFT=skeleton and KV=skeleton mean nothing there.
+ifeq ($(RAFT)$(wildcard raft/skeleton/raft.c),skeleton)
+  $(error RAFT=skeleton: there is no raft/skeleton/ here (in the handout, raft/raft.c is the skeleton already): run make without it)
+endif
+ifeq ($(KV)$(wildcard kvraft/skeleton/server.c),skeleton)
+  $(error KV=skeleton: there is no kvraft/skeleton/ here (in the handout, kvraft/client.c and server.c are the skeletons already): run make without it)
+endif
 
 # ---- sources ----
 # The framework every program links: clock, PRNG, channels, codec, network,
@@ -256,6 +264,7 @@ mutants: deps
 # handout/ and handout.tar.gz: the framework with the student skeletons in
 # place of the reference code, checked to contain none of it.
 handout:
+	@test -d raft/skeleton || { echo "make handout: this is a handout already (no raft/skeleton/); make it in the raftlab repository" >&2; exit 2; }
 	scripts/handout.sh handout
 
 # Runs every part GRADE_RUNS times under the handout's limits (120 s per

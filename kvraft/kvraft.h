@@ -5,7 +5,7 @@
  * retry until some server, the leader, has executed the call exactly once.
  *
  * Students implement the clerk in kvraft/client.c and the server in
- * kvraft/server.c (starting points in kvraft/skeleton/); the wire format the
+ * kvraft/server.c (the handout's are starting points); the wire format the
  * two share is declared here and defined in kvraft/rpc.c. The tester
  * (config/kv_config.c) uses only the clerk and server API below.
  *

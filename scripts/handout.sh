@@ -36,6 +36,14 @@ for f in client server; do
 	fi
 done
 cp scripts/handout-README.md "$dir/README.md"
+# The Makefile's list of targets leaves out what only the repository has.
+sed -i -e '/^#   make RAFT=skeleton /d' -e '/^#   make KV=skeleton /d' \
+	-e 's/^#   make handout          the student handout  make grade    grade all parts$/#   make grade            grade all parts/' \
+	"$dir/Makefile"
+if grep -qE '^#   make (RAFT=skeleton|KV=skeleton|handout) ' "$dir/Makefile"; then
+	echo "handout.sh: the handout's Makefile still lists a repository-only target" >&2
+	exit 1
+fi
 
 given=""
 for f in raft/skeleton/*.c kvraft/skeleton/*.c; do
