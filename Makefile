@@ -14,6 +14,7 @@
 #   make KV=skeleton      build against the student key/value skeleton
 #   make bench            benchmarks          make fuzz     fuzz the codec
 #   make handout          the student handout  make grade    grade all parts
+#   make autograder       build/autograder.zip, for Gradescope
 #   RUN='-run 3A -v'      options for the test programs (see their -h)
 
 CC      ?= cc
@@ -128,7 +129,7 @@ PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) raft_test kvraft_test \
 
 .PHONY: all deps test test-kv check unit selftest tooling-test sim-check \
         graded graded-kv \
-        bench sim-measure mutants fuzz handout grade kv-measure print-builddir \
+        bench sim-measure mutants fuzz handout grade autograder kv-measure print-builddir \
         clean
 all: $(PROGRAMS)
 
@@ -212,10 +213,12 @@ selftest: $(B)/runner_selftest
 	tests/runner_selftest.sh $(B)/runner_selftest
 endif
 
-# The stress runner's, the grading script's and the log viewer's tests.
+# The stress runner's, the grading script's, the Gradescope autograder's and
+# the log viewer's tests.
 tooling-test: $(B)/runner_selftest
 	tests/run_tests_test.sh $(B)/runner_selftest
 	tests/grade_test.sh $(B)/runner_selftest
+	$(if $(wildcard tests/autograder_test.sh),tests/autograder_test.sh,@echo "tooling-test: the autograder's test is the repository's, not the handout's")
 	tests/logview_test.sh
 
 # Simulation mode's tests, in the sim build of this variant: every unit test
@@ -273,6 +276,13 @@ grade: $(B)/raft_test $(B)/kvraft_test
 	scripts/grade.sh --build $(B) --runs $(GRADE_RUNS) \
 	    --test-limit $(GRADE_TEST_LIMIT) --lab-limit $(GRADE_LAB_LIMIT) \
 	    --parts "$(GRADE_PARTS)"
+
+# build/autograder.zip for Gradescope: setup.sh, run_autograder, the handout
+# and the parts to grade (AUTOGRADER_PARTS; GRADE_RUNS and the limits).
+AUTOGRADER_PARTS ?= $(GRADE_PARTS)
+autograder:
+	@test -d raft/skeleton || { echo "make autograder: build it in the raftlab repository, not in a handout" >&2; exit 2; }
+	scripts/autograder.sh "$(AUTOGRADER_PARTS)" $(GRADE_RUNS) $(GRADE_TEST_LIMIT) $(GRADE_LAB_LIMIT)
 
 # run-tests.sh asks for the build folder of its variant.
 print-builddir:

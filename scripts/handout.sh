@@ -19,8 +19,8 @@ mkdir "$dir"
 # harness (its patches quote the reference) and local outputs.
 git ls-files --cached --others --exclude-standard |
 	grep -v -E -e '^(raft/raft\.c|kvraft/client\.c|kvraft/server\.c)$' \
-		-e '^(raft|kvraft)/skeleton/' -e '^(test-logs|handout|\.ci|mutants)/' -e '^README\.md$' \
-		-e '^scripts/mutants\.sh$' |
+		-e '^(raft|kvraft)/skeleton/' -e '^(test-logs|handout|autograder-handout|\.ci|mutants)/' -e '^README\.md$' \
+		-e '^scripts/mutants\.sh$' -e '^scripts/autograder(\.sh$|/)' -e '^tests/autograder_test\.sh$' |
 	while IFS= read -r f; do
 		[ -f "$f" ] || continue # deleted but still in the index
 		mkdir -p "$dir/$(dirname "$f")"
@@ -39,8 +39,9 @@ cp scripts/handout-README.md "$dir/README.md"
 # The Makefile's list of targets leaves out what only the repository has.
 sed -i -e '/^#   make RAFT=skeleton /d' -e '/^#   make KV=skeleton /d' \
 	-e 's/^#   make handout          the student handout  make grade    grade all parts$/#   make grade            grade all parts/' \
+	-e '/^#   make autograder /d' \
 	"$dir/Makefile"
-if grep -qE '^#   make (RAFT=skeleton|KV=skeleton|handout) ' "$dir/Makefile"; then
+if grep -qE '^#   make (RAFT=skeleton|KV=skeleton|handout|autograder) ' "$dir/Makefile"; then
 	echo "handout.sh: the handout's Makefile still lists a repository-only target" >&2
 	exit 1
 fi
