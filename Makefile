@@ -74,6 +74,11 @@ ifeq ($(KV)$(wildcard kvraft/skeleton/server.c),skeleton)
   $(error KV=skeleton: there is no kvraft/skeleton/ here (in the handout, kvraft/client.c and server.c are the skeletons already): run make without it)
 endif
 
+# The repository has the skeleton folders; the handout has neither them nor
+# the framework's own tests and tools (scripts/handout.sh leaves them out).
+REPO := $(wildcard raft/skeleton/raft.c)
+NOT_IN_HANDOUT = @echo "make $@: the framework's own tests and tools are in the raftlab repository, not in the handout" >&2; exit 2
+
 # ---- sources ----
 # The framework every program links: clock, PRNG, channels, codec, network,
 # persister, apply messages, debug log.
@@ -124,8 +129,9 @@ KV_TEST_OBJS   := $(call obj,tests/kvraft_test.c config/kv_config.c $(KV_SRCS) $
 UNIT_TESTS  := codec_test chan_test persister_test labrpc_test lincheck_test \
                $(if $(SIM),sim_test)
 PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) raft_test kvraft_test \
-               runner_selftest codec_replay lincheck labrpc_bench lincheck_bench \
-               $(if $(SIM),sim_bench sim_trouble))
+               lincheck labrpc_bench lincheck_bench \
+               $(if $(REPO),runner_selftest codec_replay) \
+               $(if $(SIM),sim_bench $(if $(REPO),sim_trouble)))
 
 .PHONY: all deps test test-kv check unit selftest tooling-test sim-check \
         graded graded-kv \
@@ -195,16 +201,21 @@ graded-kv: $(B)/kvraft_test
 	$(B)/kvraft_test $(RUN)
 
 # Unit tests of every module, the fuzz corpus, the lincheck tool's tests.
-unit: $(addprefix $(B)/,$(UNIT_TESTS) codec_replay lincheck)
+unit: $(addprefix $(B)/,$(UNIT_TESTS) $(if $(REPO),codec_replay lincheck))
 	@set -e; for t in $(UNIT_TESTS); do $(B)/$$t $(RUN); done
+ifneq ($(REPO),)
 	$(B)/codec_replay tests/fuzz/corpus
 	tests/lincheck_cli_test.sh $(B)/lincheck
+endif
 
 # The runner's own test: most of runner_selftest's tests fail on purpose, and
 # the script checks how the runner reports them. In the sim build: what the
 # scheduler stops and how it says so, and that a seed replays a run byte for
 # byte (the runner's own tests are of real mode).
-ifeq ($(SIM),1)
+ifeq ($(REPO),)
+selftest tooling-test fuzz sim-measure:
+	$(NOT_IN_HANDOUT)
+else ifeq ($(SIM),1)
 selftest: $(addprefix $(B)/,sim_trouble raft_test kvraft_test)
 	tests/sim_trouble_test.sh $(B)/sim_trouble
 	tests/sim_determinism_test.sh $(B)
@@ -213,13 +224,16 @@ selftest: $(B)/runner_selftest
 	tests/runner_selftest.sh $(B)/runner_selftest
 endif
 
+ifneq ($(REPO),)
 # The stress runner's, the grading script's, the Gradescope autograder's and
-# the log viewer's tests.
+# the log viewer's tests, and the handout's own.
 tooling-test: $(B)/runner_selftest
 	tests/run_tests_test.sh $(B)/runner_selftest
 	tests/grade_test.sh $(B)/runner_selftest
-	$(if $(wildcard tests/autograder_test.sh),tests/autograder_test.sh,@echo "tooling-test: the autograder's test is the repository's, not the handout's")
+	tests/autograder_test.sh
 	tests/logview_test.sh
+	tests/handout_test.sh
+endif
 
 # Simulation mode's tests, in the sim build of this variant: every unit test
 # on the scheduler (the scheduler's own among them), and the sim selftest.
@@ -228,14 +242,15 @@ sim-check:
 ifeq ($(SAN),thread)
 	@echo "sim-check: skipped: simulation mode does not build with ThreadSanitizer"
 else
-	@$(MAKE) --no-print-directory SIM=1 unit selftest
+	@$(MAKE) --no-print-directory SIM=1 unit $(if $(REPO),selftest)
 endif
 
 # Every suite: unit tests, the runner and tooling tests, simulation mode's
-# tests, then both labs.
+# tests, then both labs (in the handout: the unit tests, sim mode's and
+# both labs).
 check:
 	@scripts/deps.sh --check
-	@$(MAKE) --no-print-directory unit selftest tooling-test sim-check graded graded-kv
+	@$(MAKE) --no-print-directory unit $(if $(REPO),selftest tooling-test) sim-check graded graded-kv
 
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/labrpc_bench $(B)/lincheck_bench $(if $(SIM),$(B)/sim_bench)
@@ -245,11 +260,13 @@ bench: deps
 
 # Real mode against simulation mode: each suite's wall time and every
 # test's counts in both (scripts/sim_measure.sh; PARTS="3A 3B" for fewer).
+ifneq ($(REPO),)
 sim-measure: deps
 	scripts/sim_measure.sh $(PARTS)
 
 fuzz:
 	@scripts/deps.sh && scripts/fuzz.sh $(FUZZ_SECONDS)
+endif
 
 # Wall and CPU time of parts 4A and 4B and the speed tests' ms/op.
 kv-measure: $(B)/kvraft_test

@@ -16,11 +16,15 @@ mkdir "$dir"
 
 # Every file of the repository (tracked, or new and not ignored), except the
 # reference implementations, their skeletons' folders, CI, the mutation
-# harness (its patches quote the reference) and local outputs.
+# harness (its patches quote the reference), the framework's own tests (the
+# runner's, the tools', the fuzz corpus), the instructors' scripts and local
+# outputs: what is left is what a student builds, runs and reads.
 git ls-files --cached --others --exclude-standard |
 	grep -v -E -e '^(raft/raft\.c|kvraft/client\.c|kvraft/server\.c)$' \
 		-e '^(raft|kvraft)/skeleton/' -e '^(test-logs|handout|autograder-handout|\.ci|mutants)/' -e '^README\.md$' \
-		-e '^scripts/mutants\.sh$' -e '^scripts/autograder(\.sh$|/)' -e '^tests/autograder_test\.sh$' |
+		-e '^scripts/mutants\.sh$' -e '^scripts/autograder(\.sh$|/)' \
+		-e '^tests/(runner_selftest\.(c|sh)|[a-z_]+_test\.sh|sim_trouble\.c)$' -e '^tests/(fuzz|logview)/' \
+		-e '^scripts/(check_handout\.sh|handout\.sh|handout-README\.md|fuzz\.sh|sim_measure\.sh|check_results_json\.py|gradescope-results\.schema\.json)$' |
 	while IFS= read -r f; do
 		[ -f "$f" ] || continue # deleted but still in the index
 		mkdir -p "$dir/$(dirname "$f")"
@@ -40,8 +44,9 @@ cp scripts/handout-README.md "$dir/README.md"
 sed -i -e '/^#   make RAFT=skeleton /d' -e '/^#   make KV=skeleton /d' \
 	-e 's/^#   make handout          the student handout  make grade    grade all parts$/#   make grade            grade all parts/' \
 	-e '/^#   make autograder /d' \
+	-e 's/^#   make bench            benchmarks          make fuzz     fuzz the codec$/#   make bench            benchmarks/' \
 	"$dir/Makefile"
-if grep -qE '^#   make (RAFT=skeleton|KV=skeleton|handout|autograder) ' "$dir/Makefile"; then
+if grep -qE '^#   make (RAFT=skeleton|KV=skeleton|handout|autograder) |^#   .*make fuzz' "$dir/Makefile"; then
 	echo "handout.sh: the handout's Makefile still lists a repository-only target" >&2
 	exit 1
 fi
