@@ -992,8 +992,7 @@ static void write_result(const struct run *r)
 		return;
 	struct buf line = {0};
 	buf_add_tsv_field(&line, r->cu_name);
-	buf_printf(&line, "\t%s\t%.3f\t0x%" PRIx64 "\t",
-	           r->outcome ? r->outcome : (r->passed ? "pass" : "fail"),
+	buf_printf(&line, "\t%s\t%.3f\t0x%" PRIx64 "\t", r->outcome,
 	           r->elapsed_s, r->seed);
 	if (r->rpcs || r->ops)
 		buf_printf(&line, "%" PRIu64 "\t%" PRIu64 "\t", r->rpcs, r->ops);
@@ -2721,20 +2720,19 @@ static bool scan_sanitizer_line(const char *line, size_t len, void *arg)
 	return true;
 }
 
-/* Counts the sanitizer reports in s's output; fills *scan if given. */
-static unsigned sanitizer_reports(const struct slot *s,
-                                  struct sanitizer_scan *scan)
+static void sanitizer_scan_free(struct sanitizer_scan *scan)
 {
-	struct sanitizer_scan local = {0};
-	struct sanitizer_scan *sc = scan ? scan : &local;
-	for_each_output_line(s, scan_sanitizer_line, sc);
-	unsigned n = sc->reports;
-	if (!scan) {
-		buf_free(&local.summary);
-		buf_free(&local.headline);
-		buf_free(&local.frame);
-	}
-	return n;
+	buf_free(&scan->summary);
+	buf_free(&scan->headline);
+	buf_free(&scan->frame);
+}
+
+/* The length of s[0..len) without its final full stops. */
+static int without_final_dots(const char *s, size_t len)
+{
+	while (len > 0 && s[len - 1] == '.')
+		len--;
+	return (int)len;
 }
 
 /* Splits "... PATH:LINE[:COL] ..." text into the file and line of its first
@@ -2770,37 +2768,36 @@ static bool split_location(const char *text, struct buf *file,
 	return false;
 }
 
-/* s's test exited with a sanitizer's status: name its first report, at
- * its file:line, e.g. "raft.c:1542: ThreadSanitizer: data race in
- * raft_tick (1 report; exit status 66)". */
-static void add_sanitizer_failure(struct slot *s, int status)
+/* r's test exited with a sanitizer's status: name the first report of
+ * scan (its output's), at its file:line, e.g. "raft.c:1542:
+ * ThreadSanitizer: data race in raft_tick (1 sanitizer report, whole in
+ * the log; exit status 66)". */
+static void add_sanitizer_failure(struct run *r,
+                                  const struct sanitizer_scan *scan,
+                                  int status)
 {
-	struct sanitizer_scan scan = {0};
-	unsigned n = sanitizer_reports(s, &scan);
-	struct run *r = s->run;
+	unsigned n = scan->reports;
 	if (n == 0) {
 		add_failure(r, NULL, 0,
 		            "exit status %d, and no sanitizer report in the "
 		            "test's output: does the code under test call "
 		            "exit()?",
 		            status);
-		goto out;
+		return;
 	}
-	const char *text = scan.summary.len ? scan.summary.p
-	                                    : buf_str(&scan.headline);
+	const char *text = scan->summary.len ? scan->summary.p
+	                                     : buf_str(&scan->headline);
 	struct buf file = {0}, rest = {0};
 	unsigned line = 0;
 	bool located = split_location(text, &file, &line, &rest);
-	if (!located && scan.frame.len) { /* a leak: where it was allocated */
+	if (!located && scan->frame.len) { /* a leak: where it was allocated */
 		struct buf ffile = {0}, frest = {0};
-		if (split_location(scan.frame.p, &ffile, &line, &frest)) {
+		if (split_location(scan->frame.p, &ffile, &line, &frest)) {
 			buf_free(&file);
 			file = ffile;
 			buf_free(&rest);
-			int tlen = (int)strlen(text);
-			while (tlen > 0 && text[tlen - 1] == '.')
-				tlen--;
-			buf_printf(&rest, "%.*s, allocated in %.*s", tlen, text,
+			buf_printf(&rest, "%.*s, allocated in %.*s",
+			           without_final_dots(text, strlen(text)), text,
 			           (int)strcspn(frest.p, " "), frest.p);
 			located = true;
 		} else {
@@ -2808,21 +2805,14 @@ static void add_sanitizer_failure(struct slot *s, int status)
 		}
 		buf_free(&frest);
 	}
-	struct buf what = {0};
-	buf_puts(&what, located ? buf_str(&rest) : text);
-	while (what.len && what.p[what.len - 1] == '.')
-		what.p[--what.len] = '\0';
+	const char *what = located ? buf_str(&rest) : text;
 	add_failure(r, located ? file.p : NULL, line,
-	            "%s (%u sanitizer report%s, whole in the log; exit "
+	            "%.*s (%u sanitizer report%s, whole in the log; exit "
 	            "status %d)",
-	            buf_str(&what), n, n == 1 ? "" : "s", status);
-	buf_free(&what);
+	            without_final_dots(what, strlen(what)), what, n,
+	            n == 1 ? "" : "s", status);
 	buf_free(&file);
 	buf_free(&rest);
-out:
-	buf_free(&scan.summary);
-	buf_free(&scan.headline);
-	buf_free(&scan.frame);
 }
 
 /* s's test ended: decide how it went, report it, free the slot. */
@@ -2871,10 +2861,15 @@ static void finish_slot(struct slot *s)
 		            strsignal(sig),
 		            WCOREDUMP(s->status) ? ", core dumped" : "");
 	} else if (WEXITSTATUS(s->status) != 0) {
-		if (r->nfailures == 0 || sanitizer_reports(s, NULL) > 0) {
+		/* A failed test exits 1 too: a sanitizer report in its output
+		 * is still named. */
+		struct sanitizer_scan scan = {0};
+		for_each_output_line(s, scan_sanitizer_line, &scan);
+		if (r->nfailures == 0 || scan.reports > 0) {
 			outcome = "sanitizer";
-			add_sanitizer_failure(s, WEXITSTATUS(s->status));
+			add_sanitizer_failure(r, &scan, WEXITSTATUS(s->status));
 		}
+		sanitizer_scan_free(&scan);
 	} else if (!returned) {
 		add_failure(
 		        r, NULL, 0,
