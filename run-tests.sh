@@ -72,7 +72,12 @@ seed=""
 program=""
 patterns=()
 
-need() { [ $# -ge 2 ] && [ -n "$2" ] || die "option $1 needs a value"; }
+# need OPTION VALUE: the option has a value, and it is not the next option
+# ("-o -v" forgot the folder).
+need() {
+	[ $# -ge 2 ] && [ -n "$2" ] || die "option $1 needs a value"
+	[[ $2 != -* ]] || die "option $1 needs a value, not the option '$2'"
+}
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n | --iterations) need "$@"; iterations=$2; shift ;;
@@ -124,6 +129,20 @@ if [ -z "$parallel" ]; then
 fi
 [ ${#patterns[@]} -gt 0 ] || patterns=(3A 3B 3C 3D 4A 4B)
 
+# The log folder is made (or checked) before anything runs: a failure's log
+# that cannot be written is a lost failure. One this run made and left
+# empty is removed at the end.
+outdir_made=false
+if [ ! -d "$outdir" ]; then
+	[ ! -e "$outdir" ] || die "the log folder $outdir (-o) is a file: give a folder"
+	mkdir -p -- "$outdir" 2>/dev/null ||
+		die "cannot create the log folder $outdir (-o): give a folder you can write"
+	outdir_made=true
+fi
+probe=$(mktemp "$outdir/.run-tests.XXXXXX" 2>/dev/null) ||
+	die "cannot write in the log folder $outdir (-o): give a folder you can write"
+rm -f -- "$probe"
+
 root=$(cd "$(dirname "$0")" && pwd) || exit 2
 # Paths in commands are printed relative to the repository when run from it.
 here=$root/
@@ -172,7 +191,7 @@ add_tests() { # PROGRAM REGEX: adds the tests of PROGRAM that REGEX selects
 		seen[$1 $name]=1
 		t_prog+=("$1")
 		t_name+=("$name")
-	done < <("$1" -list -run "$2" 2>/dev/null)
+	done < <("$1" -list -run="$2" 2>/dev/null)
 }
 for p in "${patterns[@]}"; do
 	matched=0
@@ -180,8 +199,9 @@ for p in "${patterns[@]}"; do
 	3[A-D]) add_tests "$raft_prog" "${p^^}\$" ;;
 	4[AB]) add_tests "$kv_prog" "${p^^}\$" ;;
 	*)
-		"$raft_prog" -list -run "$p" >/dev/null 2>&1
-		[ $? -ne 2 ] || die "bad pattern '$p' (an extended regular expression)"
+		case $("$raft_prog" -list -run="$p" 2>&1 >/dev/null) in
+		*"bad -run pattern"*) die "bad pattern '$p' (an extended regular expression)" ;;
+		esac
 		add_tests "$raft_prog" "$p"
 		[ "$kv_prog" = "$raft_prog" ] || add_tests "$kv_prog" "$p"
 		;;
@@ -257,6 +277,8 @@ done
 done_runs=0
 n_fail=0
 n_tmo=0
+n_saved=0
+n_lost=0
 t0=$(now_ms)
 
 progress() {
@@ -287,10 +309,11 @@ launch() {
 }
 
 # save_log J RESULT RC MS: copies run j's output to the output folder, after
-# a header with its replay command. Prints the path.
+# a header with its replay command. Prints the path; fails, printing
+# nothing, if the log could not be written.
 save_log() {
 	local j=$1 k=$(($1 % ntests)) file
-	mkdir -p "$outdir" || die "cannot create $outdir"
+	mkdir -p -- "$outdir" 2>/dev/null || return 1
 	file=$outdir/${t_name[k]}-${seeds[j]}.log
 	[ ! -e "$file" ] || file=$outdir/${t_name[k]}-${seeds[j]}-$((j / ntests + 1)).log
 	{
@@ -299,7 +322,7 @@ save_log() {
 		printf '# replay: %s\n' "$(replay_cmd "$j")"
 		# The runner's own copy of the log is about to be deleted: point at this one.
 		sed "s|^\(        log: \).*|\1$file|" "$tmp/$j/out"
-	} >"$file"
+	} 2>/dev/null >"$file" || { rm -f -- "$file"; return 1; }
 	printf '%s' "$file"
 }
 
@@ -340,7 +363,12 @@ finish() {
 	esac
 	file=""
 	if [ "$result" != PASS ] || $keep_passing; then
-		file=$(save_log "$j" "$result" "$rc" "$ms")
+		if file=$(save_log "$j" "$result" "$rc" "$ms"); then
+			[ "$result" = PASS ] || n_saved=$((n_saved + 1))
+		else
+			file="not written (could not write in $outdir)"
+			[ "$result" = PASS ] || n_lost=$((n_lost + 1))
+		fi
 	fi
 	if [ "$result" != PASS ]; then
 		say "$(printf '%-7s %s  seed=%s  %s  log: %s' "$result" "${t_name[k]}" \
@@ -450,6 +478,8 @@ printf '%d runs in %s: %d passed, %d failed, %d timed out' "$done_runs" \
 	"$(fmt_clock "$elapsed")" $((done_runs - n_fail - n_tmo)) "$n_fail" "$n_tmo"
 [ "$done_runs" -eq "$total" ] || printf ' (%d not run)' $((total - done_runs))
 printf '\n'
-[ $((n_fail + n_tmo)) -eq 0 ] || echo "logs of the failed runs are in $outdir"
+[ "$n_saved" -eq 0 ] || echo "logs of the failed runs are in $outdir"
+[ "$n_lost" -eq 0 ] || echo "$n_lost failed run(s) lost their log: could not write in $outdir" >&2
+! $outdir_made || rmdir -- "$outdir" 2>/dev/null || true
 [ -z "$interrupted" ] || exit "$interrupted"
 [ $((n_fail + n_tmo)) -eq 0 ] && [ "$done_runs" -eq "$total" ]

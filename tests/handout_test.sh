@@ -72,13 +72,16 @@ what="raft_test -run '^TestInitialElection3A\$' (the skeleton)"
 rc=$?
 if [ "$rc" -eq 1 ] && grep -q '^--- FAIL: TestInitialElection3A' "$tmp/out"; then ok; else
 	bad "the skeleton should fail TestInitialElection3A (exit status $rc)"; fi
-what="raft_test -run '^TestInitialElection3A\$' (the reference raft.c)"
+# As README says to: make test T=PATTERN, the pattern as it is written.
+what="make test T='^TestInitialElection3A\$' RUN=-v (the reference raft.c)"
 cp "$root/raft/raft.c" "$h/raft/raft.c"
 make -s -C "$h" -j2 build/default/raft_test >"$tmp/out" 2>&1 || bad "the handout should build with a full raft.c"
-(cd "$h" && RAFTLAB_LOG_DIR=$tmp/logs build/default/raft_test -run '^TestInitialElection3A$') >"$tmp/out" 2>&1
+RAFTLAB_LOG_DIR=$tmp/logs make -s -C "$h" test T='^TestInitialElection3A$' RUN=-v >"$tmp/out" 2>&1
 rc=$?
 if [ "$rc" -eq 0 ] && grep -q '^ok  ' "$tmp/out"; then ok; else
 	bad "a full raft.c should pass TestInitialElection3A in the handout (exit status $rc)"; fi
+if [ "$(grep -c '^=== RUN' "$tmp/out")" -eq 1 ] && grep -q '^=== RUN   TestInitialElection3A ' "$tmp/out"; then ok; else
+	bad "make test T='^TestInitialElection3A\$' should run that one test"; fi
 
 echo "handout_test: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

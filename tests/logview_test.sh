@@ -63,6 +63,10 @@ fi
 check "an unknown --only topic is refused" sh -c "'$logview' --only BOGUS '$dir/sample.log' 2>&1 | grep -q \"unknown topic 'BOGUS'\"; [ \$? -eq 0 ] && ! '$logview' --only BOGUS '$dir/sample.log' >/dev/null 2>&1"
 check "an unknown --ignore topic is refused" sh -c "! '$logview' --ignore vote,NOPE '$dir/sample.log' >/dev/null 2>&1"
 check "bad -w is refused" sh -c "! '$logview' -w x '$dir/sample.log'"
+"$logview" "$tmp/no-such.log" >"$tmp/out" 2>"$tmp/err"
+check "a missing log exits 2" [ $? -eq 2 ]
+check "a missing log gets logview's own message" sh -c "[ \"\$(cat '$tmp/err')\" = 'logview: cannot read the log $tmp/no-such.log: no such file' ]"
+check "a folder is refused" sh -c "'$logview' '$tmp' 2>&1 | grep -q ': a folder\$'"
 check "bad --from is refused" sh -c "! '$logview' --from 1s '$dir/sample.log'"
 
 echo "logview_test: $passed passed, $failed failed"

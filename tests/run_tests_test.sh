@@ -73,6 +73,55 @@ rt '('
 expect_rc 2
 expect_err "bad pattern '('"
 
+# A value that is the next option: "-o -v" forgot the folder.
+rt -n 1 -o -v Pass
+expect_rc 2
+expect_err "option -o needs a value, not the option '-v'"
+
+rt --race --asan Pass
+expect_rc 2
+expect_err "--race and --asan exclude each other: pick one sanitizer"
+
+# A log folder that cannot be made is an error before any test runs.
+: >"$tmp/a-file"
+what="run-tests.sh -o (under a file)"
+"$script" --program "$prog" -o "$tmp/a-file/logs" -n 1 AssertFails >"$tmp/out" 2>"$tmp/err"
+rc=$?
+expect_rc 2
+expect_err "cannot create the log folder $tmp/a-file/logs (-o): give a folder you can write"
+if grep -q 'AssertFails' "$tmp/out"; then bad "a test ran despite the bad log folder"; else ok; fi
+what="run-tests.sh -o (a file)"
+"$script" --program "$prog" -o "$tmp/a-file" -n 1 AssertFails >"$tmp/out" 2>"$tmp/err"
+rc=$?
+expect_rc 2
+expect_err "the log folder $tmp/a-file (-o) is a file: give a folder"
+
+# A log folder lost while the tests run: the failure says its log was not
+# written, and the summary points at no folder. (The wrapper replaces the
+# folder by a file when the test starts; -list, run-tests.sh's check of the
+# program, is left alone.)
+cat >"$tmp/wrapper" <<EOF
+#!/bin/sh
+case "\$*" in *-list*) ;; *) rm -rf "$tmp/gone"; : >"$tmp/gone" ;; esac
+exec "$prog" "\$@"
+EOF
+chmod +x "$tmp/wrapper"
+what="run-tests.sh -o (folder lost during the run)"
+"$script" --program "$tmp/wrapper" -o "$tmp/gone" -n 1 AssertFails >"$tmp/out" 2>"$tmp/err"
+rc=$?
+expect_rc 1
+expect_out "^FAIL +TestAssertFails +seed=0x[0-9a-f]+ +[0-9.]+s +log: not written \\(could not write in $tmp/gone\\)$"
+if grep -q 'logs of the failed runs are in' "$tmp/out"; then
+	bad "the summary points at logs that were not written"; else ok; fi
+expect_err "1 failed run(s) lost their log: could not write in $tmp/gone"
+
+# A log folder that this run made and left empty is removed.
+what="run-tests.sh -o (new folder, all passed)"
+"$script" --program "$prog" -o "$tmp/fresh/logs" -n 1 Pass >"$tmp/out" 2>"$tmp/err"
+rc=$?
+expect_rc 0
+if [ -e "$tmp/fresh/logs" ]; then bad "an empty log folder was left behind"; else ok; fi
+
 what="run-tests.sh --program (a folder)"
 "$script" --program "$tmp" -n 1 Pass >"$tmp/out" 2>"$tmp/err"
 rc=$?

@@ -428,7 +428,10 @@ static void print_help(void)
 	       "                a POSIX extended regular expression found\n"
 	       "                anywhere in the name, as in go test: -run 3A,\n"
 	       "                -run 'TestBackup3B|TestCount3B',\n"
-	       "                -run '^TestBasic$'\n"
+	       "                -run '^TestBasic$'; a pattern that starts\n"
+	       "                with - is written -run=-x (a value taken\n"
+	       "                from the next argument may not start\n"
+	       "                with -, so that -xml -list is an error)\n"
 	       "  -list         print the names of the tests (those -run\n"
 	       "                selects) and exit\n"
 	       "  -seed N       give every test the seed N (decimal or 0x\n"
@@ -481,6 +484,14 @@ static void print_help(void)
 	       "thread's whole backtrace is in the log.\n"
 	       "\n",
 	       LAST_LINES);
+	printf("Exit status:\n"
+	       "  0  every selected test passed (after -list or -h: done)\n"
+	       "  1  a test failed, crashed, timed out or was not run\n"
+	       "     within -budget\n"
+	       "  2  a usage error: an unknown flag, a bad value, a -run\n"
+	       "     pattern that matches no test, an unwritable -xml or\n"
+	       "     -results path\n"
+	       "\n");
 	printf("Environment:\n"
 	       "  RAFTLAB_TIME_SCALE  multiplies every time limit (now %g;\n"
 	       "                      the default is 1, or 2 in sanitizer\n"
@@ -639,11 +650,18 @@ static int parse_args(int argc, char **argv)
 			return bad_usage("unknown flag -%.*s", (int)len, name);
 
 		const char *val = NULL;
-		if (f->value && eq)
+		if (f->value && eq) {
 			val = eq + 1;
-		else if (f->value && i + 1 < argc)
+		} else if (f->value && i + 1 < argc) {
 			val = argv[++i];
-		else if (f->value)
+			/* "-xml -list" is a forgotten value, not a prefix. */
+			if (val[0] == '-' && val[1] != '\0')
+				return bad_usage("flag -%s needs a value (%s), "
+				                 "not the flag '%s' (write "
+				                 "-%s=%s if that is the value)",
+				                 f->name, f->value, val,
+				                 f->name, val);
+		} else if (f->value)
 			return bad_usage("flag -%s needs a value (%s)", f->name,
 			                 f->value);
 		else if (eq)
@@ -3322,7 +3340,7 @@ int runner_main_beyond_go(int argc, char **argv, const char *suite,
 	if (opt.run)
 		regfree(&re);
 
-	status = 1;
+	status = 2;
 	if (nselected == 0) {
 		fflush(stdout);
 		if (opt.run)

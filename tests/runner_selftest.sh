@@ -170,9 +170,28 @@ expect_out_re '^=== RUN   TestPass  seed=0x[0-9a-f]+$'
 expect_out_re '^--- PASS: TestPass \([0-9]+\.[0-9]{2}s\)$'
 
 run -run NoSuchTest
-expect_rc 1
+expect_rc 2
 if [ "$(cat "$tmp/err")" = "no tests matched -run 'NoSuchTest' (run with -list to see the tests)" ]; then
 	ok; else bad "wrong message for a -run that matches nothing"; fi
+
+# A flag's value may not be the next flag: -xml -list once took -list as
+# the XML prefix and ran the whole suite.
+run -xml -list
+expect_rc 2
+expect_err "flag -xml needs a value (a file name prefix), not the flag '-list' (write -xml=-list if that is the value)"
+expect_no_out "Test: passing"
+run -run -list
+expect_rc 2
+expect_err "flag -run needs a value (a regular expression), not the flag '-list'"
+run -run=-Pass -list
+expect_rc 2
+expect_err "no tests matched -run '-Pass'"
+run -run=Pa -list
+expect_rc 0
+expect_out "TestPass"
+run -h
+expect_rc 0
+expect_out "  2  a usage error: an unknown flag, a bad value, a -run"
 
 run -bogus
 expect_rc 2
