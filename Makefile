@@ -234,13 +234,15 @@ endif
 
 ifneq ($(REPO),)
 # The stress runner's, the grading script's, the Gradescope autograder's and
-# the log viewer's tests, and the handout's own.
-tooling-test: $(B)/runner_selftest
+# the log viewer's tests, the handout's own, and lincheck's page in headless
+# Chromium.
+tooling-test: $(B)/runner_selftest $(B)/lincheck
 	tests/run_tests_test.sh $(B)/runner_selftest
 	tests/grade_test.sh $(B)/runner_selftest
 	tests/autograder_test.sh
 	tests/logview_test.sh
 	tests/handout_test.sh
+	tests/lincheck_html_test.sh $(B)/lincheck
 endif
 
 # Simulation mode's tests, in the sim build of this variant: every unit test

@@ -152,12 +152,24 @@ size_t lin_info_failed_op(const struct lin_info *info, size_t p);
  * Writes a self-contained HTML page (inline CSS and JavaScript, no network
  * access) to path: for each partition a timeline with one row per client and
  * each operation as a bar from call to return, the longest linearizable
- * prefix highlighted with the state after each of its steps shown on hover,
- * and the operation that could not be placed marked. m must be the model
+ * prefix highlighted with the state after each of its steps shown on hover
+ * and in a side panel, and the operation that could not be placed named at
+ * the top of its partition. The timelines fill the page's width. m must be the model
  * given to lin_check. Returns 0, or a negative errno value.
  */
 int lin_visualize_html(const struct lin_model *m, const struct lin_info *info,
                        const char *path);
+
+/*
+ * lin_visualize_html, naming where each operation came from. The page names
+ * an operation by its client and its number among that client's operations
+ * (their order in lin_check's array); origin, if not NULL, adds a label such
+ * as "input line 12": origin(i, arg) returns a malloc'd string for operation
+ * i of lin_check's array, which the page writer frees, or NULL for none.
+ */
+int lin_visualize_html_from(const struct lin_model *m,
+                            const struct lin_info *info, const char *path,
+                            char *(*origin)(size_t op, void *arg), void *arg);
 
 /* ---- the key/value model (6.5840 models.KvModel) ---- */
 

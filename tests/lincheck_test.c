@@ -527,6 +527,48 @@ static void test_visualization_names_keys_and_failed_op(void)
 	lin_history_free(&h);
 }
 
+static char *history_line(size_t op, void *arg)
+{
+	(void)arg;
+	if (op == 1)
+		return NULL; /* no label for this one */
+	char *s = malloc(32);
+	snprintf(s, 32, "line %zu", 10 + op);
+	return s;
+}
+
+/* Each operation is named by its client and its number among the client's
+ * operations, and by the caller's label where it gives one. */
+static void test_visualization_names_where_ops_came_from(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 8);
+	lin_history_add(&h, 7, 0, 10, PUT, "k", "a", NULL);
+	lin_history_add(&h, 3, 5, 25, APPEND, "k", "b", NULL);
+	lin_history_add(&h, 7, 30, 40, GET, "k", NULL, "ab");
+	lin_history_add(&h, 7, 50, 60, GET, "k", NULL, "zz");
+	struct lin_info *info = NULL;
+	CU_ASSERT_EQUAL_FATAL(lin_check(&lin_kv_model, h.ops, h.n, 0, &info),
+	                      LIN_ILLEGAL);
+	char path[256];
+	temp_path(path, sizeof path);
+	CU_ASSERT_EQUAL_FATAL(lin_visualize_html_from(&lin_kv_model, info, path,
+	                                              history_line, NULL),
+	                      0);
+	char *html = read_file(path);
+	/* Client 7's third operation is the get that returned "zz". */
+	CU_ASSERT(strstr(html, "\"client\":7,") != NULL);
+	CU_ASSERT(strstr(html, "\"idx\":3,\"origin\":\"line 13\","
+	                       "\"desc\":\"get('k') -> 'zz'\"") != NULL);
+	CU_ASSERT(strstr(html, "\"idx\":1,\"desc\":\"append('k', 'b')\"") !=
+	          NULL);
+	CU_ASSERT(strstr(html, "\"failed\":3}") != NULL);
+	free(html);
+	unlink(path);
+	lin_info_free(info);
+	lin_history_free(&h);
+}
+
 static void test_visualization_of_bare_model_uses_defaults(void)
 {
 	struct reg_input put = {false, 1}, get = {true, 0};
@@ -576,6 +618,8 @@ static const struct runner_test tests[] = {
         {"TestIllegalWinsOverTimeout", test_illegal_wins_over_timeout, 0},
         {"TestVisualizationNamesKeysAndFailedOp",
          test_visualization_names_keys_and_failed_op, 0},
+        {"TestVisualizationNamesWhereOpsCameFrom",
+         test_visualization_names_where_ops_came_from, 0},
         {"TestVisualizationOfBareModelUsesDefaults",
          test_visualization_of_bare_model_uses_defaults, 0},
 };

@@ -527,6 +527,16 @@ static void report_illegal(const struct lin_info *info, const struct history *h)
 	}
 }
 
+/* The page's label of operation i: its line in the input. */
+static char *input_line(size_t i, void *arg)
+{
+	const struct history *h = arg;
+	char *s = malloc(32);
+	if (s)
+		snprintf(s, 32, "input line %zu", h->recs[i].line);
+	return s;
+}
+
 static int check(const char *path, const struct history *h, int64_t timeout_ms,
                  const char *html)
 {
@@ -561,7 +571,8 @@ static int check(const char *path, const struct history *h, int64_t timeout_ms,
 			         (long)getpid());
 			html = fallback;
 		}
-		int rc = lin_visualize_html(&lin_kv_model, info, html);
+		int rc = lin_visualize_html_from(&lin_kv_model, info, html,
+		                                 input_line, (void *)h);
 		if (rc == 0)
 			printf("wrote the history visualization to %s\n", html);
 		else
