@@ -27,8 +27,8 @@ git ls-files --cached --others --exclude-standard |
 		-e '^scripts/(check_handout\.sh|handout\.sh|handout-README\.md|fuzz\.sh|sim_measure\.sh|check_results_json\.py|gradescope-results\.schema\.json)$' |
 	while IFS= read -r f; do
 		[ -f "$f" ] || continue # deleted but still in the index
-		mkdir -p "$dir/$(dirname "$f")"
-		cp -p "$f" "$dir/$f"
+		mkdir -p "$dir/$(dirname -- "$f")"
+		cp -p -- "$f" "$dir/$f"
 	done
 
 # The skeletons take the reference code's place.
