@@ -11,6 +11,10 @@
  */
 #include "lincheck/lincheck.h"
 
+#include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -22,9 +26,10 @@
 #include "sim/sim.h"
 
 enum {
-	LIN_MAX_THREADS = 8,      /* partitions checked at once, at most */
-	LIN_POLL_STEPS = 1024,    /* search steps between time checks */
-	LIN_ARENA_CHUNK = 1 << 20 /* bytes per cache arena chunk */
+	LIN_MAX_THREADS = 8,       /* partitions checked at once, at most */
+	LIN_POLL_STEPS = 256,      /* search steps between time checks */
+	LIN_ARENA_CHUNK = 1 << 20, /* bytes per cache arena chunk */
+	LIN_SLICE_NS = 5000000     /* a partition's turn: 5 ms */
 };
 
 static void *xmalloc(size_t n)
@@ -70,6 +75,7 @@ struct lin_part {
 	size_t *longest; /* longest linearizable prefix, caller's indices */
 	size_t nlongest;
 	size_t failed; /* caller's index, or LIN_NO_OP */
+	enum lin_stop stop; /* why it is LIN_UNKNOWN */
 };
 
 struct lin_info {
@@ -77,6 +83,7 @@ struct lin_info {
 	size_t nops;
 	struct lin_part *parts;
 	size_t nparts;
+	size_t peak_memory, max_memory;
 };
 
 static void parts_free(struct lin_part *parts, size_t nparts)
@@ -134,6 +141,37 @@ size_t lin_info_longest(const struct lin_info *info, size_t p,
 size_t lin_info_failed_op(const struct lin_info *info, size_t p)
 {
 	return info->parts[p].failed;
+}
+
+enum lin_stop lin_info_partition_stop(const struct lin_info *info, size_t p)
+{
+	return info->parts[p].result == LIN_UNKNOWN ? info->parts[p].stop
+	                                            : LIN_STOP_NONE;
+}
+
+size_t lin_info_peak_memory(const struct lin_info *info)
+{
+	return info->peak_memory;
+}
+
+size_t lin_info_max_memory(const struct lin_info *info)
+{
+	return info->max_memory;
+}
+
+const char *lin_stop_name(enum lin_stop why)
+{
+	switch (why) {
+	case LIN_STOP_NONE:
+		return "none";
+	case LIN_STOP_TIME:
+		return "time";
+	case LIN_STOP_MEMORY:
+		return "memory";
+	case LIN_STOP_ILLEGAL:
+		return "illegal elsewhere";
+	}
+	return "?";
 }
 
 /* ---- partitioning (P-compositionality) ---- */
@@ -329,6 +367,8 @@ struct cache {
 	size_t nbuckets; /* a power of two */
 	size_t count;
 	struct arena_chunk *chunks;
+	size_t bytes; /* the buckets and the arena */
+	bool frozen;  /* no more growing: the deadline is near */
 };
 
 static void cache_init(struct cache *c)
@@ -337,6 +377,8 @@ static void cache_init(struct cache *c)
 	c->buckets = xcalloc(c->nbuckets, sizeof *c->buckets);
 	c->count = 0;
 	c->chunks = NULL;
+	c->bytes = c->nbuckets * sizeof *c->buckets;
+	c->frozen = false;
 }
 
 static size_t entry_size(size_t nwords)
@@ -354,6 +396,7 @@ static struct cache_entry *cache_alloc(struct cache *c, size_t nwords)
 	if (!ch || ch->size - ch->used < size) {
 		size_t cap = size > LIN_ARENA_CHUNK ? size : LIN_ARENA_CHUNK;
 		ch = xmalloc(sizeof *ch + cap);
+		c->bytes += sizeof *ch + cap;
 		ch->size = cap;
 		ch->used = 0;
 		ch->next = c->chunks;
@@ -378,6 +421,7 @@ static void cache_grow(struct cache *c)
 	}
 	free(c->buckets);
 	c->buckets = b;
+	c->bytes += (nb - c->nbuckets) * sizeof *b;
 	c->nbuckets = nb;
 }
 
@@ -408,7 +452,7 @@ static bool cache_add(struct cache *c, const struct lin_model *m, uint64_t key,
 	memcpy(e->words, set->words, bytes);
 	e->next = *b;
 	*b = e;
-	if (++c->count > c->nbuckets)
+	if (++c->count > c->nbuckets && !c->frozen)
 		cache_grow(c);
 	return true;
 }
@@ -442,29 +486,119 @@ static uint64_t mix64(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-/* ---- the parallel driver's shared state ---- */
+/* ---- the driver's shared state ---- */
+
+/*
+ * Partitions are checked in turns: a worker takes the partition at the head
+ * of the queue, searches it for one slice of time, and puts it back at the
+ * tail if it has no verdict yet. Every partition thus gets a fair share of
+ * the budget whatever the order of their names, and an illegal one is found
+ * within its share even behind partitions whose search is exponential.
+ */
+struct task {
+	struct lin_part *part;
+	struct search *search;  /* NULL before its first turn and when done */
+	atomic_size_t bytes;    /* what its search holds, as last measured */
+	atomic_bool drop;       /* over the memory limit: stop it */
+	bool done;              /* (under the driver's lock) */
+};
 
 struct driver {
 	const struct lin_model *m;
 	const struct lin_op *ops;
 	struct lin_part *parts;
+	struct task *tasks;
 	size_t nparts;
-	atomic_size_t next_part; /* the next partition to take */
-	atomic_bool stop;        /* all searches stop at once */
-	bool stop_on_illegal;    /* (porcupine: when not verbose) */
-	int64_t deadline_ns;     /* 0: none */
+	bool stop_on_illegal; /* not a full report */
+	int64_t deadline_ns;  /* 0: none */
+	size_t nthreads;
+
+	pthread_mutex_t mu; /* guards the queue, busy and the tasks' done */
+	pthread_cond_t cv;
+	size_t *queue; /* a ring of task indices */
+	size_t qhead, qlen;
+	size_t busy; /* tasks taken from the queue and not yet back */
+
+	atomic_int stop; /* every search stops, for this reason (enum lin_stop) */
+
+	/* Memory: the process's resident size above rss_base (Linux), else
+	 * the searches' own count, against max_memory. */
+	size_t max_memory;
+	int statm_fd; /* /proc/self/statm, or -1 */
+	atomic_size_t rss_base;
+	atomic_size_t peak;
+	atomic_size_t entries;   /* cache entries held, all searches */
+	atomic_int drops_pending; /* tasks told to drop, not yet freed */
 };
 
-/* True if the searches must stop: told to, or out of time. */
-static bool driver_should_stop(struct driver *d)
+/* Stops every search for reason why; the first reason given stays. */
+static void driver_stop(struct driver *d, enum lin_stop why)
 {
-	if (atomic_load_explicit(&d->stop, memory_order_relaxed))
-		return true;
-	if (d->deadline_ns != 0 && labtime_now_ns() >= d->deadline_ns) {
-		atomic_store(&d->stop, true);
-		return true;
+	int none = LIN_STOP_NONE;
+	atomic_compare_exchange_strong(&d->stop, &none, (int)why);
+}
+
+/* The process's resident size in bytes, or 0 if unknown. */
+static size_t resident_bytes(const struct driver *d)
+{
+	if (d->statm_fd < 0)
+		return 0;
+	char buf[128];
+	ssize_t n = pread(d->statm_fd, buf, sizeof buf - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	unsigned long long size, resident;
+	if (sscanf(buf, "%llu %llu", &size, &resident) != 2)
+		return 0;
+	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* What the check holds now: the growth of the process's resident size
+ * since it began, or where that is unknown the searches' own count. */
+static size_t memory_in_use(struct driver *d)
+{
+	size_t own = 0;
+	for (size_t i = 0; i < d->nparts; i++)
+		own += atomic_load_explicit(&d->tasks[i].bytes,
+		                            memory_order_relaxed);
+	size_t rss = resident_bytes(d), base = atomic_load(&d->rss_base);
+	size_t used = rss > base ? rss - base : 0;
+	if (rss == 0 || own > used)
+		used = own;
+	size_t peak = atomic_load(&d->peak);
+	while (used > peak &&
+	       !atomic_compare_exchange_weak(&d->peak, &peak, used)) {
 	}
-	return false;
+	return used;
+}
+
+/* Over the limit: the partition holding the most is told to stop (one at
+ * a time, so that memory freed is seen before another is chosen). */
+static void enforce_memory_limit(struct driver *d)
+{
+	/* Headroom for what is allocated before the victim sees its flag and
+	 * while it frees: a sixteenth of the limit. */
+	if (atomic_load(&d->drops_pending) > 0 ||
+	    memory_in_use(d) <= d->max_memory - d->max_memory / 16)
+		return;
+	pthread_mutex_lock(&d->mu);
+	struct task *victim = NULL;
+	size_t most = 0;
+	for (size_t i = 0; i < d->nparts; i++) {
+		struct task *t = &d->tasks[i];
+		size_t b = atomic_load(&t->bytes);
+		if (!t->done && t->search && !atomic_load(&t->drop) &&
+		    (!victim || b > most)) {
+			victim = t;
+			most = b;
+		}
+	}
+	if (victim && atomic_load(&d->drops_pending) == 0) {
+		atomic_fetch_add(&d->drops_pending, 1);
+		atomic_store(&victim->drop, true);
+	}
+	pthread_mutex_unlock(&d->mu);
 }
 
 /* ---- the search over one partition (porcupine's checkSingle) ---- */
@@ -479,6 +613,7 @@ struct frame {
 struct search {
 	const struct lin_model *m;
 	struct driver *drv;
+	struct task *task;
 	struct lin_part *part;
 	const struct lin_op *ops; /* the caller's array */
 	size_t *caller;           /* caller's index, by search id */
@@ -488,6 +623,16 @@ struct search {
 	struct cache cache;
 	struct frame *stack;
 	size_t depth;
+	size_t fixed_bytes; /* the arrays above */
+
+	/* Where the search stands between turns. */
+	struct lin_node *entry;
+	void *init_state, *state;
+	uint64_t st_hash;
+	uint64_t set_hash; /* Zobrist hash of bits */
+	size_t high;
+	size_t entries_counted; /* cache entries added to drv->entries */
+	int64_t next_memory_check;
 };
 
 static uint64_t state_hash(const struct lin_model *m, const void *state)
@@ -534,137 +679,280 @@ static void note_dead_end(struct search *s, const struct lin_node *ret)
 	p->failed = s->caller[ret->id];
 }
 
+/* How a turn of the search ended. */
+enum run {
+	RUN_GO,      /* (not an end: go on) */
+	RUN_OK,      /* linearizable */
+	RUN_ILLEGAL, /* not linearizable */
+	RUN_PAUSED,  /* the slice is over: the search resumes next turn */
+	RUN_STOPPED, /* stopped for good: time, memory, or illegal elsewhere */
+};
+
+/* Bytes a cache entry costs besides its words: the entry's arena share is
+ * counted exactly, this is the state it holds (the model's allocation, as
+ * a guess) and malloc's overhead. */
+enum { STATE_BYTES_GUESS = 48 };
+
+/* The time left at the deadline must cover freeing what the searches hold,
+ * about 33 ns per cache entry on one thread (measured with lincheck_bench's
+ * budget cases); and a cache that doubles its buckets rehashes every entry,
+ * at about as much again, so none grows when that would overrun. */
+enum { FREE_NS_PER_ENTRY = 40, GROW_NS_PER_ENTRY = 40 };
+
+/* Called every LIN_POLL_STEPS steps: publishes what the search holds and
+ * says whether it goes on. */
+static enum run poll_turn(struct search *s, int64_t slice_end)
+{
+	struct driver *d = s->drv;
+	struct task *t = s->task;
+	size_t added = s->cache.count - s->entries_counted;
+	s->entries_counted = s->cache.count;
+	size_t entries = atomic_fetch_add(&d->entries, added) + added;
+	atomic_store_explicit(&t->bytes,
+	                      s->fixed_bytes + s->cache.bytes +
+	                              s->cache.count * STATE_BYTES_GUESS,
+	                      memory_order_relaxed);
+	if (atomic_load_explicit(&d->stop, memory_order_relaxed) !=
+	            LIN_STOP_NONE ||
+	    atomic_load_explicit(&t->drop, memory_order_relaxed))
+		return RUN_STOPPED;
+	int64_t now = labtime_now_ns();
+	if (d->deadline_ns != 0) {
+		int64_t margin = (int64_t)(entries * FREE_NS_PER_ENTRY /
+		                           d->nthreads);
+		if (now >= d->deadline_ns - margin) {
+			driver_stop(d, LIN_STOP_TIME);
+			return RUN_STOPPED;
+		}
+		int64_t grow = (int64_t)(s->cache.count * GROW_NS_PER_ENTRY);
+		s->cache.frozen = now >= d->deadline_ns - margin - grow;
+	}
+	if (now >= s->next_memory_check) {
+		s->next_memory_check = now + 1000 * 1000;
+		enforce_memory_limit(d);
+		if (atomic_load(&t->drop))
+			return RUN_STOPPED;
+	}
+	return now >= slice_end ? RUN_PAUSED : RUN_GO;
+}
+
 /*
- * The depth-first search. The cursor walks the remaining entries in time
- * order; the first remaining return entry bounds which calls may go next
- * (an operation cannot be linearized after one that returned before it was
- * called).
+ * The depth-first search, for one turn: until a verdict or slice_end. The
+ * cursor walks the remaining entries in time order; the first remaining
+ * return entry bounds which calls may go next (an operation cannot be
+ * linearized after one that returned before it was called).
  */
-static enum lin_result search_run(struct search *s, void *init_state)
+static enum run search_run(struct search *s, int64_t slice_end)
 {
 	const struct lin_model *m = s->m;
 	struct lin_node *head = &s->nodes[0];
-	struct lin_node *entry = head->next;
-	void *state = init_state;
-	uint64_t st_hash = state_hash(m, state);
-	uint64_t set_hash = 0; /* Zobrist hash of s->bits */
-	size_t high = SIZE_MAX;
 	unsigned steps = 0;
 
 	while (head->next) {
-		if (++steps % LIN_POLL_STEPS == 0 && driver_should_stop(s->drv))
-			return LIN_UNKNOWN;
-
+		if (++steps % LIN_POLL_STEPS == 0) {
+			enum run r = poll_turn(s, slice_end);
+			if (r != RUN_GO)
+				return r;
+		}
+		struct lin_node *entry = s->entry;
 		if (entry->match) {
 			/* A call: try to linearize its operation now. */
 			size_t id = entry->id;
 			const struct lin_op *op = &s->ops[s->caller[id]];
 			void *next = NULL;
-			if (m->step(state, op->input, op->output, &next)) {
+			if (m->step(s->state, op->input, op->output, &next)) {
 				uint64_t bit = UINT64_C(1) << (id % 64);
 				uint64_t next_hash =
-				        next == state ? st_hash
-				                      : state_hash(m, next);
-				uint64_t next_set = set_hash ^ mix64(id);
-				size_t next_high = high == SIZE_MAX || id > high
-				                           ? id
-				                           : high;
+				        next == s->state ? s->st_hash
+				                         : state_hash(m, next);
+				uint64_t next_set = s->set_hash ^ mix64(id);
+				size_t next_high =
+				        s->high == SIZE_MAX || id > s->high
+				                ? id
+				                : s->high;
 				s->bits[id / 64] |= bit;
 				lift(entry);
 				struct cache_set set =
 				        current_set(s, next_high);
 				if (cache_add(&s->cache, m,
 				              next_set ^ next_hash, &set, next,
-				              next != state)) {
+				              next != s->state)) {
 					s->stack[s->depth++] = (struct frame){
-					        entry, state, st_hash, high};
-					state = next;
-					st_hash = next_hash;
-					set_hash = next_set;
-					high = next_high;
-					entry = head->next;
+					        entry, s->state, s->st_hash,
+					        s->high};
+					s->state = next;
+					s->st_hash = next_hash;
+					s->set_hash = next_set;
+					s->high = next_high;
+					s->entry = head->next;
 					continue;
 				}
 				/* Explored before, from another order. */
 				unlift(entry);
 				s->bits[id / 64] &= ~bit;
-				if (next != state && m->free_state)
+				if (next != s->state && m->free_state)
 					m->free_state(next);
 			}
-			entry = entry->next;
+			s->entry = entry->next;
 			continue;
 		}
 
 		/* A return whose call is not linearized: this order is dead. */
 		note_dead_end(s, entry);
 		if (s->depth == 0)
-			return LIN_ILLEGAL;
+			return RUN_ILLEGAL;
 		struct frame f = s->stack[--s->depth];
 		size_t id = f.call->id;
-		state = f.state;
-		st_hash = f.state_hash;
-		high = f.high;
-		set_hash ^= mix64(id);
+		s->state = f.state;
+		s->st_hash = f.state_hash;
+		s->high = f.high;
+		s->set_hash ^= mix64(id);
 		s->bits[id / 64] &= ~(UINT64_C(1) << (id % 64));
 		unlift(f.call);
-		entry = f.call->next;
+		s->entry = f.call->next;
 	}
 	keep_stack(s);
 	s->part->failed = LIN_NO_OP;
-	return LIN_OK;
+	return RUN_OK;
 }
 
-static enum lin_result check_partition(struct driver *d, struct lin_part *p)
+static struct search *search_new(struct driver *d, struct task *t)
 {
-	const struct lin_model *m = d->m;
-	struct search s = {
-	        .m = m,
+	struct lin_part *p = t->part;
+	struct search *s = xmalloc(sizeof *s);
+	*s = (struct search){
+	        .m = d->m,
 	        .drv = d,
+	        .task = t,
 	        .part = p,
 	        .ops = d->ops,
-	        .caller = xmalloc(p->n * sizeof *s.caller),
+	        .caller = xmalloc(p->n * sizeof *s->caller),
 	        .n = p->n,
-	        .nodes = xmalloc((2 * p->n + 1) * sizeof *s.nodes),
-	        .bits = xcalloc((p->n + 63) / 64, sizeof *s.bits),
-	        .stack = xmalloc(p->n * sizeof *s.stack),
-	        .depth = 0,
+	        .nodes = xmalloc((2 * p->n + 1) * sizeof *s->nodes),
+	        .bits = xcalloc((p->n + 63) / 64, sizeof *s->bits),
+	        .stack = xmalloc(p->n * sizeof *s->stack),
+	        .high = SIZE_MAX,
 	};
-	build_list(d->ops, p, s.nodes, s.caller);
-	cache_init(&s.cache);
-
-	void *init_state = m->init();
-	enum lin_result r = search_run(&s, init_state);
-
-	cache_free(&s.cache, m);
-	if (m->free_state)
-		m->free_state(init_state);
-	free(s.stack);
-	free(s.bits);
-	free(s.nodes);
-	free(s.caller);
-	return r;
+	s->fixed_bytes = p->n * (sizeof *s->caller + 2 * sizeof *s->nodes +
+	                         sizeof *s->stack) +
+	                 (p->n + 63) / 64 * sizeof *s->bits;
+	build_list(d->ops, p, s->nodes, s->caller);
+	cache_init(&s->cache);
+	s->init_state = d->m->init();
+	s->state = s->init_state;
+	s->st_hash = state_hash(d->m, s->state);
+	s->entry = s->nodes[0].next;
+	return s;
 }
 
-/* A worker takes partitions until none is left; the calling thread is one
- * of the workers. */
+static void search_free(struct search *s)
+{
+	struct driver *d = s->drv;
+	cache_free(&s->cache, s->m);
+	if (s->m->free_state)
+		s->m->free_state(s->init_state);
+	atomic_fetch_sub(&d->entries, s->entries_counted);
+	atomic_store(&s->task->bytes, 0);
+	free(s->stack);
+	free(s->bits);
+	free(s->nodes);
+	free(s->caller);
+	free(s);
+}
+
+/* Ends a task's search with its verdict, or why it has none. */
+static void finish_task(struct driver *d, struct task *t, enum run r)
+{
+	struct lin_part *p = t->part;
+	bool dropped = atomic_load(&t->drop);
+	switch (r) {
+	case RUN_OK:
+		p->result = LIN_OK;
+		break;
+	case RUN_ILLEGAL:
+		p->result = LIN_ILLEGAL;
+		if (d->stop_on_illegal)
+			driver_stop(d, LIN_STOP_ILLEGAL);
+		break;
+	default:
+		p->result = LIN_UNKNOWN;
+		p->stop = dropped ? LIN_STOP_MEMORY
+		                  : (enum lin_stop)atomic_load(&d->stop);
+		if (p->stop == LIN_STOP_NONE)
+			p->stop = LIN_STOP_TIME;
+		break;
+	}
+	if (p->result != LIN_ILLEGAL)
+		p->failed = LIN_NO_OP;
+	if (t->search) {
+		search_free(t->search);
+		t->search = NULL;
+	}
+	if (dropped) {
+#ifdef __GLIBC__
+		malloc_trim(0); /* so that the resident size shows it */
+#endif
+		/* What is still resident was not given back to the system:
+		 * not the searches' any more. */
+		size_t rss = resident_bytes(d), own = 0;
+		for (size_t i = 0; i < d->nparts; i++)
+			own += atomic_load(&d->tasks[i].bytes);
+		if (rss > own && rss - own > atomic_load(&d->rss_base))
+			atomic_store(&d->rss_base, rss - own);
+		atomic_fetch_sub(&d->drops_pending, 1);
+	}
+}
+
+/* One turn of task t. Returns true if it goes back in the queue. */
+static bool take_turn(struct driver *d, struct task *t)
+{
+	enum run r;
+	if (atomic_load(&d->stop) != LIN_STOP_NONE || atomic_load(&t->drop)) {
+		r = RUN_STOPPED;
+	} else {
+		if (!t->search)
+			t->search = search_new(d, t);
+		t->search->next_memory_check = 0;
+		r = search_run(t->search, labtime_now_ns() + LIN_SLICE_NS);
+		if (r == RUN_PAUSED)
+			return true;
+	}
+	finish_task(d, t, r);
+	return false;
+}
+
+/* A worker takes turns until no partition is left; the calling thread is
+ * one of the workers. */
 static void *worker(void *arg)
 {
 	struct driver *d = arg;
+	pthread_mutex_lock(&d->mu);
 	for (;;) {
-		size_t i = atomic_fetch_add(&d->next_part, 1);
-		if (i >= d->nparts)
-			return NULL;
-		struct lin_part *p = &d->parts[i];
-		if (driver_should_stop(d)) {
-			p->result = LIN_UNKNOWN;
-			continue;
+		/* A task another worker holds may come back. */
+		while (d->qlen == 0 && d->busy > 0)
+			pthread_cond_wait(&d->cv, &d->mu);
+		if (d->qlen == 0)
+			break;
+		size_t i = d->queue[d->qhead];
+		d->qhead = (d->qhead + 1) % d->nparts;
+		d->qlen--;
+		d->busy++;
+		pthread_mutex_unlock(&d->mu);
+
+		bool again = take_turn(d, &d->tasks[i]);
+
+		pthread_mutex_lock(&d->mu);
+		d->busy--;
+		if (again) {
+			d->queue[(d->qhead + d->qlen) % d->nparts] = i;
+			d->qlen++;
+		} else {
+			d->tasks[i].done = true;
 		}
-		p->result = check_partition(d, p);
-		if (p->result != LIN_ILLEGAL)
-			p->failed = LIN_NO_OP;
-		else if (d->stop_on_illegal)
-			atomic_store(&d->stop, true);
+		pthread_cond_broadcast(&d->cv);
 	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
 }
 
 static size_t thread_count(size_t nparts)
@@ -676,28 +964,57 @@ static size_t thread_count(size_t nparts)
 	return n < nparts ? n : nparts;
 }
 
+size_t lin_default_max_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	size_t limit = LIN_DEFAULT_MAX_MEMORY;
+	if (pages > 0 && size > 0 && (size_t)pages / 4 * (size_t)size < limit)
+		limit = (size_t)pages / 4 * (size_t)size;
+	return limit;
+}
+
 static enum lin_result check(const struct lin_model *m,
                              const struct lin_op *ops, size_t nops,
-                             int64_t timeout_ms, struct lin_info **info_out)
+                             const struct lin_options *opt,
+                             struct lin_info **info_out)
 {
 	int64_t start = labtime_now_ns();
 	struct driver d = {
 	        .m = m,
 	        .ops = ops,
-	        .stop_on_illegal = info_out == NULL,
+	        .stop_on_illegal = !opt->full_report,
+	        .max_memory = opt->max_memory ? opt->max_memory
+	                                      : lin_default_max_memory(),
 	};
 	/* (A budget too large to represent is no limit.) */
-	if (timeout_ms > 0 && timeout_ms < (INT64_MAX - start) / 1000000)
-		d.deadline_ns = start + timeout_ms * 1000000;
-	atomic_init(&d.next_part, 0);
-	atomic_init(&d.stop, false);
+	if (opt->timeout_ms > 0 &&
+	    opt->timeout_ms < (INT64_MAX - start) / 1000000)
+		d.deadline_ns = start + opt->timeout_ms * 1000000;
+	atomic_init(&d.stop, LIN_STOP_NONE);
+	atomic_init(&d.peak, 0);
+	atomic_init(&d.entries, 0);
+	atomic_init(&d.drops_pending, 0);
 	d.parts = split_history(m, ops, nops, &d.nparts);
+	d.tasks = xcalloc(d.nparts, sizeof *d.tasks);
+	d.queue = xmalloc(d.nparts * sizeof *d.queue);
+	for (size_t i = 0; i < d.nparts; i++) {
+		d.tasks[i].part = &d.parts[i];
+		atomic_init(&d.tasks[i].bytes, 0);
+		atomic_init(&d.tasks[i].drop, false);
+		d.queue[i] = i;
+	}
+	d.qlen = d.nparts;
+	d.nthreads = thread_count(d.nparts);
+	if (d.nthreads == 0)
+		d.nthreads = 1;
+	d.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	atomic_init(&d.rss_base, resident_bytes(&d));
+	pthread_mutex_init(&d.mu, NULL);
+	pthread_cond_init(&d.cv, NULL);
 
-	/* One partition per worker at a time; the caller works too. */
-	size_t nthreads = thread_count(d.nparts);
 	pthread_t tids[LIN_MAX_THREADS];
 	size_t started = 0;
-	for (size_t i = 1; i < nthreads; i++) {
+	for (size_t i = 1; i < d.nthreads; i++) {
 		if (pthread_create(&tids[started], NULL, worker, &d) != 0)
 			break; /* fewer threads, same result */
 		started++;
@@ -705,6 +1022,10 @@ static enum lin_result check(const struct lin_model *m,
 	worker(&d);
 	for (size_t i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
+	pthread_cond_destroy(&d.cv);
+	pthread_mutex_destroy(&d.mu);
+	if (d.statm_fd >= 0)
+		close(d.statm_fd);
 
 	/* Illegal anywhere wins; then a partition without a verdict. */
 	enum lin_result r = LIN_OK;
@@ -714,6 +1035,8 @@ static enum lin_result check(const struct lin_model *m,
 		else if (d.parts[i].result == LIN_UNKNOWN && r == LIN_OK)
 			r = LIN_UNKNOWN;
 	}
+	free(d.tasks);
+	free(d.queue);
 
 	if (info_out) {
 		struct lin_info *info = xmalloc(sizeof *info);
@@ -721,6 +1044,8 @@ static enum lin_result check(const struct lin_model *m,
 		info->nops = nops;
 		info->parts = d.parts;
 		info->nparts = d.nparts;
+		info->peak_memory = atomic_load(&d.peak);
+		info->max_memory = d.max_memory;
 		*info_out = info;
 	} else {
 		parts_free(d.parts, d.nparts);
@@ -731,12 +1056,22 @@ static enum lin_result check(const struct lin_model *m,
 /* In the sim build the search runs outside the simulation, on real threads
  * and against its real-time budget, while the simulated threads stand still:
  * it is CPU work that no test step waits on the timing of. */
+enum lin_result lin_check_with(const struct lin_model *m,
+                               const struct lin_op *ops, size_t nops,
+                               const struct lin_options *opt,
+                               struct lin_info **info_out)
+{
+	static const struct lin_options defaults;
+	sim_suspend();
+	enum lin_result r = check(m, ops, nops, opt ? opt : &defaults, info_out);
+	sim_resume();
+	return r;
+}
+
 enum lin_result lin_check(const struct lin_model *m, const struct lin_op *ops,
                           size_t nops, int64_t timeout_ms,
                           struct lin_info **info_out)
 {
-	sim_suspend();
-	enum lin_result r = check(m, ops, nops, timeout_ms, info_out);
-	sim_resume();
-	return r;
+	struct lin_options opt = {.timeout_ms = timeout_ms};
+	return lin_check_with(m, ops, nops, &opt, info_out);
 }

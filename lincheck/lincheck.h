@@ -89,23 +89,66 @@ const char *lin_result_name(enum lin_result r);
 /* What a check learnt, for reports and the visualization (opaque). */
 struct lin_info;
 
+/* The memory a check may hold by default: 4 GiB, or a quarter of the
+ * machine's memory if that is less (lin_default_max_memory). */
+#define LIN_DEFAULT_MAX_MEMORY ((size_t)4 << 30)
+size_t lin_default_max_memory(void);
+
+/* A check's bounds and report. All zero: no time limit, the default memory
+ * limit, and a stop at the first illegal partition. */
+struct lin_options {
+	/* The whole check's wall-clock budget in milliseconds; <= 0: none. */
+	int64_t timeout_ms;
+	/* The memory the search may hold, in bytes: on Linux the growth of
+	 * the process's resident size during the check (the searches'
+	 * caches and the states they keep), elsewhere the searches' own
+	 * count. When it is reached, the partition holding the most stops
+	 * with LIN_UNKNOWN (LIN_STOP_MEMORY) and frees what it held, and the
+	 * others go on. 0: lin_default_max_memory(). */
+	size_t max_memory;
+	/* false: the first illegal partition stops the others (they are
+	 * LIN_UNKNOWN, LIN_STOP_ILLEGAL). true: the others go on within the
+	 * budget, so that the info covers every partition, as porcupine's
+	 * verbose check does. */
+	bool full_report;
+};
+
+/* Why a partition has no verdict (lin_info_partition_stop). */
+enum lin_stop {
+	LIN_STOP_NONE,    /* it has one */
+	LIN_STOP_TIME,    /* the budget ran out */
+	LIN_STOP_MEMORY,  /* it held the most when the memory limit was hit */
+	LIN_STOP_ILLEGAL, /* another partition was illegal first */
+};
+
+/* "none", "time", "memory" or "illegal elsewhere". */
+const char *lin_stop_name(enum lin_stop why);
+
 /*
- * Checks whether the history ops[0..nops-1] is linearizable under model m.
- * Partitions are checked in parallel (a few threads, at most the CPU count)
- * and share one wall-clock budget of timeout_ms milliseconds (<= 0: no
- * limit). The result is LIN_ILLEGAL if any partition is not linearizable
- * (even if the budget then runs out), else LIN_UNKNOWN if the budget ran out
- * before every partition had a verdict, else LIN_OK. The search takes time
- * and memory exponential in how many operations overlap on one partition,
- * so give histories from real runs a budget.
+ * Checks whether the history ops[0..nops-1] is linearizable under model m,
+ * within the bounds of opt (NULL: all defaults). Partitions are checked in
+ * turns of a few milliseconds, round robin, on a few threads (at most the
+ * CPU count): each gets a fair share of the budget whatever the order of
+ * the names, so that an illegal partition is found even behind ones whose
+ * search is exponential. The result is LIN_ILLEGAL if any partition is not
+ * linearizable (even if the budget then runs out), else LIN_UNKNOWN if some
+ * partition got no verdict (lin_info_partition_stop says why), else LIN_OK.
+ * The search takes time and memory exponential in how many operations
+ * overlap on one partition, so give histories from real runs a budget.
  *
- * If info_out is NULL, the first illegal partition stops the others at once.
- * If info_out is not NULL, the others go on within the budget, as in
- * porcupine's verbose check, so that the info covers every partition; then
- * *info_out receives a new struct lin_info (free it with lin_info_free). The
- * info refers to ops: the array and its inputs and outputs must stay valid
- * while the info is used (lin_info_free excepted).
+ * If info_out is not NULL, *info_out receives a new struct lin_info (free
+ * it with lin_info_free), in either report mode. The info refers to ops:
+ * the array and its inputs and outputs must stay valid while the info is
+ * used (lin_info_free excepted).
  */
+enum lin_result lin_check_with(const struct lin_model *m,
+                               const struct lin_op *ops, size_t nops,
+                               const struct lin_options *opt,
+                               struct lin_info **info_out);
+
+/* lin_check_with, with a budget of timeout_ms milliseconds (<= 0: none) and
+ * the other options at their defaults: it stops at the first illegal
+ * partition. */
 enum lin_result lin_check(const struct lin_model *m, const struct lin_op *ops,
                           size_t nops, int64_t timeout_ms,
                           struct lin_info **info_out);
@@ -145,6 +188,14 @@ size_t lin_info_longest(const struct lin_info *info, size_t p,
  * linearize it next and could not). LIN_NO_OP unless partition p is
  * LIN_ILLEGAL. */
 size_t lin_info_failed_op(const struct lin_info *info, size_t p);
+
+/* Why partition p is LIN_UNKNOWN; LIN_STOP_NONE if it has a verdict. */
+enum lin_stop lin_info_partition_stop(const struct lin_info *info, size_t p);
+
+/* The most memory the check held at once, as lin_options.max_memory counts
+ * it, and the limit it ran under. */
+size_t lin_info_peak_memory(const struct lin_info *info);
+size_t lin_info_max_memory(const struct lin_info *info);
 
 /* ---- visualization ---- */
 

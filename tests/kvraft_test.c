@@ -481,14 +481,22 @@ static void check_linearizable(struct oplog *log)
 		free(ops);
 		runner_fatalf("history is not linearizable");
 	}
+	size_t out_of_time = 0, out_of_memory = 0;
+	for (size_t p = 0; p < lin_info_npartitions(info); p++) {
+		enum lin_stop why = lin_info_partition_stop(info, p);
+		out_of_time += why == LIN_STOP_TIME;
+		out_of_memory += why == LIN_STOP_MEMORY;
+	}
 	lin_info_free(info);
 	free(ops);
 	if (res == LIN_UNKNOWN) {
 		printf("info: linearizability check timed out, assuming "
 		       "history is ok\n");
 		/* One line per undecided check, for scripts to count. */
-		printf("lincheck: UNKNOWN (%zu operations, %d ms budget)\n",
-		       log->n, LINEARIZABILITY_CHECK_TIMEOUT_MS);
+		printf("lincheck: UNKNOWN (%zu operations, %d ms budget: %zu "
+		       "keys out of time, %zu out of memory)\n",
+		       log->n, LINEARIZABILITY_CHECK_TIMEOUT_MS, out_of_time,
+		       out_of_memory);
 		fflush(stdout);
 		if (unknown_fails())
 			runner_fatalf("linearizability check timed out "

@@ -3,8 +3,12 @@
  * key/value histories of 10 clients x 1000 operations (the shape of
  * lincheck_test's generated tests), over 1 key and over 10 keys, legal and
  * with one read falsified, then on one key with a wider overlap. Prints
- * histories checked per second and operations checked per second. Not a test:
- * it needs no CUnit, but it exits 1 if a verdict is wrong.
+ * histories checked per second and operations checked per second. Then the
+ * bounds: how long an illegal key takes to be found behind three keys whose
+ * search never ends, in each place among their names; how close a check
+ * ends to its time budget; and the memory a search under a memory limit
+ * holds at most. Not a test: it needs no CUnit, but it exits 1 if a verdict
+ * is wrong.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -79,9 +83,13 @@ static bool run(const struct config *c, uint64_t seed)
 			falsify_a_read(&h);
 		enum lin_result want = c->falsify ? LIN_ILLEGAL : LIN_OK;
 
+		/* Speed, not bounds: no time limit, memory enough for
+		 * the rare history that needs gigabytes. */
+		struct lin_options unbounded = {.max_memory = (size_t)16
+		                                              << 30};
 		int64_t start = labtime_now_ns();
-		enum lin_result got =
-		        lin_check(&lin_kv_model, h.ops, h.n, 0, NULL);
+		enum lin_result got = lin_check_with(&lin_kv_model, h.ops, h.n,
+		                                     &unbounded, NULL);
 		spent_ns += labtime_now_ns() - start;
 		lin_history_free(&h);
 		histories++;
@@ -100,6 +108,118 @@ static bool run(const struct config *c, uint64_t seed)
 	return true;
 }
 
+/* ---- the bounds ---- */
+
+/* Twelve overlapping appends to key and a read no order explains: about
+ * e * 12! search steps, with a cache that grows all the while. */
+static void add_hard_key(struct lin_history *h, const char *key, int client)
+{
+	for (int c = 0; c < 12; c++) {
+		char v[2] = {(char)('a' + c), 0};
+		lin_history_add(h, client + c, 0, 100, LIN_KV_APPEND, key, v,
+		                NULL);
+	}
+	lin_history_add(h, client + 12, 200, 210, LIN_KV_GET, key, NULL,
+	                "no such order");
+}
+
+static double mib(size_t bytes)
+{
+	return (double)bytes / (1 << 20);
+}
+
+/* Three hard keys and an illegal one, named so that the illegal one ("d")
+ * sorts first, second, third and last; a 10 s budget. */
+static bool bench_hard_and_illegal(void)
+{
+	static const char *const names[4][4] = {
+	        {"e", "f", "g", "d"},
+	        {"a", "e", "f", "d"},
+	        {"a", "b", "e", "d"},
+	        {"a", "b", "c", "d"},
+	};
+	bool ok = true;
+	for (int order = 0; order < 4; order++) {
+		struct lin_history h;
+		lin_history_init(&h, 48);
+		for (int k = 0; k < 3; k++)
+			add_hard_key(&h, names[order][k], 13 * k);
+		const char *bad = names[order][3];
+		lin_history_add(&h, 40, 300, 310, LIN_KV_PUT, bad, "1", NULL);
+		lin_history_add(&h, 40, 320, 330, LIN_KV_GET, bad, NULL, "2");
+		struct lin_info *info = NULL;
+		int64_t start = labtime_now_ns();
+		enum lin_result r =
+		        lin_check(&lin_kv_model, h.ops, h.n, 10000, &info);
+		double ms = (double)(labtime_now_ns() - start) / 1e6;
+		printf("3 hard keys + 1 illegal (%d of 4)  %-8s in %8.1f ms, "
+		       "peak %7.1f MiB\n",
+		       order + 1, lin_result_name(r), ms,
+		       mib(lin_info_peak_memory(info)));
+		if (r != LIN_ILLEGAL) {
+			fprintf(stderr, "  want Illegal\n");
+			ok = false;
+		}
+		lin_info_free(info);
+		lin_history_free(&h);
+	}
+	return ok;
+}
+
+/* One hard key against budgets, with memory enough for them: how far past
+ * (or short of) the budget the check returns, freeing included. */
+static bool bench_budget(int64_t budget_ms)
+{
+	struct lin_history h;
+	lin_history_init(&h, 16);
+	add_hard_key(&h, "k", 0);
+	struct lin_options opt = {.timeout_ms = budget_ms,
+	                          .max_memory = (size_t)8 << 30};
+	struct lin_info *info = NULL;
+	int64_t start = labtime_now_ns();
+	enum lin_result r =
+	        lin_check_with(&lin_kv_model, h.ops, h.n, &opt, &info);
+	double ms = (double)(labtime_now_ns() - start) / 1e6;
+	printf("1 hard key, %5lld ms budget        %-8s in %8.1f ms (%+.1f%%), "
+	       "peak %7.1f MiB\n",
+	       (long long)budget_ms, lin_result_name(r), ms,
+	       100.0 * (ms - (double)budget_ms) / (double)budget_ms,
+	       mib(lin_info_peak_memory(info)));
+	lin_info_free(info);
+	lin_history_free(&h);
+	if (r != LIN_UNKNOWN) {
+		fprintf(stderr, "  want Unknown\n");
+		return false;
+	}
+	return true;
+}
+
+/* One hard key under a memory limit and no time limit. */
+static bool bench_memory(size_t limit)
+{
+	struct lin_history h;
+	lin_history_init(&h, 16);
+	add_hard_key(&h, "k", 0);
+	struct lin_options opt = {.max_memory = limit};
+	struct lin_info *info = NULL;
+	int64_t start = labtime_now_ns();
+	enum lin_result r =
+	        lin_check_with(&lin_kv_model, h.ops, h.n, &opt, &info);
+	double ms = (double)(labtime_now_ns() - start) / 1e6;
+	printf("1 hard key, %4.0f MiB limit         %-8s in %8.1f ms, "
+	       "peak %7.1f MiB (%s)\n",
+	       mib(limit), lin_result_name(r), ms,
+	       mib(lin_info_peak_memory(info)),
+	       lin_stop_name(lin_info_partition_stop(info, 0)));
+	bool ok = r == LIN_UNKNOWN &&
+	          lin_info_partition_stop(info, 0) == LIN_STOP_MEMORY;
+	if (!ok)
+		fprintf(stderr, "  want Unknown, out of memory\n");
+	lin_info_free(info);
+	lin_history_free(&h);
+	return ok;
+}
+
 int main(void)
 {
 	uint64_t seed = prng_entropy_seed();
@@ -109,5 +229,14 @@ int main(void)
 	bool ok = true;
 	for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++)
 		ok = run(&configs[i], seed + i) && ok;
+	printf("\nbounds: keys checked in turns, time budgets, memory "
+	       "limits\n");
+	ok = bench_hard_and_illegal() && ok;
+	ok = bench_budget(100) && ok;
+	ok = bench_budget(2000) && ok;
+	ok = bench_budget(5000) && ok;
+	ok = bench_budget(10000) && ok;
+	ok = bench_memory((size_t)64 << 20) && ok;
+	ok = bench_memory((size_t)512 << 20) && ok;
 	return ok ? 0 : 1;
 }

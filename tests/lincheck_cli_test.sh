@@ -165,7 +165,58 @@ expect_in "$tmp/err" "cannot write"
 } >"$tmp/hard.jsonl"
 run --timeout 100 hard.jsonl
 expect_rc 2
-expect_in "$tmp/out" "hard.jsonl: Unknown: no verdict within 100 ms"
+expect_in "$tmp/out" "hard.jsonl: Unknown: 1 of 1 keys have no verdict"
+expect_in "$tmp/out" '  out of time: key "k" (the budget is 100 ms)'
+
+# The memory limit stops the search, with no time limit, and the process
+# stays under it.
+what="lincheck --max-memory 64M hard.jsonl"
+if [ -x /usr/bin/time ]; then
+	(cd "$tmp" && /usr/bin/time -f '%M' -o "$tmp/peak" "$prog" --max-memory 64M hard.jsonl) >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+else
+	run --max-memory 64M hard.jsonl
+	echo 0 >"$tmp/peak"
+fi
+expect_rc 2
+expect_in "$tmp/out" '  out of memory: key "k" (the limit is 64 MiB, --max-memory)'
+# (Not in sanitizer builds: AddressSanitizer keeps freed memory resident
+# in its quarantine, so a stopped search's memory is not given back.)
+peak=$(tail -n 1 "$tmp/peak")
+if grep -qa -e __asan_init -e __tsan_init "$prog"; then ok
+elif [ "$peak" -le 65536 ]; then ok; else bad "peak resident size $peak KiB over the 64 MiB limit"; fi
+
+# Fairness: three such keys and an illegal one; whatever the names, the
+# illegal key is found (before, keys were searched in name order, and one
+# behind hard keys was never reached).
+for bad_key in a m z; do
+	for k in b c d; do sed "s/\"key\":\"k\"/\"key\":\"$k\"/" "$tmp/hard.jsonl"; done >"$tmp/mixed.jsonl"
+	printf '{"client":5,"call":300,"return":310,"op":"put","key":"%s","value":"1"}\n' "$bad_key" >>"$tmp/mixed.jsonl"
+	printf '{"client":5,"call":320,"return":330,"op":"get","key":"%s","output":"2"}\n' "$bad_key" >>"$tmp/mixed.jsonl"
+	run --timeout 5000 --html page.html mixed.jsonl
+	expect_rc 1
+	expect_in "$tmp/out" "  key \"$bad_key\": 1 of 2 operations linearize; line 41, get('$bad_key') -> '2', cannot come next"
+done
+
+# A full report names every illegal key; by default the first one stops
+# the check.
+printf '%s\n' '{"client":0,"call":0,"return":1,"op":"put","key":"x","value":"1"}' \
+	'{"client":0,"call":2,"return":3,"op":"get","key":"x","output":"2"}' \
+	'{"client":0,"call":0,"return":1,"op":"put","key":"y","value":"1"}' \
+	'{"client":0,"call":2,"return":3,"op":"get","key":"y","output":"2"}' >"$tmp/two.jsonl"
+run --full-report --html page.html two.jsonl
+expect_rc 1
+expect_in "$tmp/out" '  key "x": 1 of 2 operations linearize'
+expect_in "$tmp/out" '  key "y": 1 of 2 operations linearize'
+
+for bad_size in 0 10 1T 5X -1M 2000G; do
+	run --max-memory "$bad_size" x.jsonl
+	expect_rc 3
+	expect_in "$tmp/err" "--max-memory needs a size in bytes, or with a K, M or G suffix, of at least 1M, not '$bad_size'"
+done
+run --max-memory
+expect_rc 3
+expect_in "$tmp/err" "--max-memory needs a value"
 
 # ---- malformed lines: exit 3, naming the line and the problem ----
 

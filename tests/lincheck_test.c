@@ -336,7 +336,8 @@ static void test_partitions_by_key(void)
 
 	lin_history_set_output(&h, get_b, "2");
 	struct lin_info *info = NULL;
-	CU_ASSERT_EQUAL(lin_check(&lin_kv_model, h.ops, h.n, 0, &info),
+	struct lin_options full = {.full_report = true};
+	CU_ASSERT_EQUAL(lin_check_with(&lin_kv_model, h.ops, h.n, &full, &info),
 	                LIN_ILLEGAL);
 	CU_ASSERT_EQUAL_FATAL(lin_info_npartitions(info), 2);
 	CU_ASSERT_STRING_EQUAL(lin_info_partition_name(info, 0), "a");
@@ -454,13 +455,15 @@ static void test_hard_history_times_out(void)
 		runner_fatalf("a %lld ms budget took %lld ms",
 		              (long long)budget_ms, (long long)took);
 	CU_ASSERT_EQUAL(lin_info_partition_result(info, 0), LIN_UNKNOWN);
+	CU_ASSERT_EQUAL(lin_info_partition_stop(info, 0), LIN_STOP_TIME);
+	CU_ASSERT_STRING_EQUAL(lin_stop_name(LIN_STOP_TIME), "time");
 	CU_ASSERT_EQUAL(lin_info_failed_op(info, 0), LIN_NO_OP);
 	lin_info_free(info);
 	lin_history_free(&h);
 }
 
-/* An illegal key beats an undecided one. Without info the illegal key
- * stops the hard one at once; with info both run, the hard one until the
+/* An illegal key beats an undecided one. By default the illegal key stops
+ * the hard one at once; in a full report both run, the hard one until the
  * budget runs out. */
 static void test_illegal_wins_over_timeout(void)
 {
@@ -480,16 +483,105 @@ static void test_illegal_wins_over_timeout(void)
 		              (long long)took);
 
 	struct lin_info *info = NULL;
-	CU_ASSERT_EQUAL(lin_check(&lin_kv_model, h.ops, h.n, 100, &info),
+	CU_ASSERT_EQUAL(lin_check(&lin_kv_model, h.ops, h.n, 60000, &info),
 	                LIN_ILLEGAL);
-	CU_ASSERT_EQUAL(
-	        lin_info_partition_result(info, partition_named(info, "k")),
-	        LIN_UNKNOWN);
-	CU_ASSERT_EQUAL(
-	        lin_info_partition_result(info, partition_named(info, "other")),
-	        LIN_ILLEGAL);
+	size_t k = partition_named(info, "k");
+	size_t other = partition_named(info, "other");
+	CU_ASSERT_EQUAL(lin_info_partition_result(info, k), LIN_UNKNOWN);
+	CU_ASSERT_EQUAL(lin_info_partition_stop(info, k), LIN_STOP_ILLEGAL);
+	CU_ASSERT_EQUAL(lin_info_partition_result(info, other), LIN_ILLEGAL);
+	CU_ASSERT_EQUAL(lin_info_partition_stop(info, other), LIN_STOP_NONE);
+	lin_info_free(info);
+
+	struct lin_options full = {.timeout_ms = 100, .full_report = true};
+	CU_ASSERT_EQUAL(lin_check_with(&lin_kv_model, h.ops, h.n, &full, &info),
+	                LIN_ILLEGAL);
+	CU_ASSERT_EQUAL(lin_info_partition_result(info, k), LIN_UNKNOWN);
+	CU_ASSERT_EQUAL(lin_info_partition_stop(info, k), LIN_STOP_TIME);
+	CU_ASSERT_EQUAL(lin_info_partition_result(info, other), LIN_ILLEGAL);
 	lin_info_free(info);
 	lin_history_free(&h);
+}
+
+/* Twelve overlapping appends to key and a read no order explains. */
+static void add_hard_key_named(struct lin_history *h, const char *key,
+                               int first_client)
+{
+	for (int c = 0; c < 12; c++) {
+		char v[2] = {(char)('a' + c), 0};
+		lin_history_add(h, first_client + c, 0, 100, APPEND, key, v,
+		                NULL);
+	}
+	lin_history_add(h, first_client + 12, 200, 210, GET, key, NULL,
+	                "no such order");
+}
+
+/* Fairness: three keys that cannot be decided within any budget here and
+ * one illegal key. Whatever the key names, so wherever the illegal key
+ * sorts among them, the check finds it: ILLEGAL, with the verdict in time
+ * (were the hard keys searched first, it would be UNKNOWN). */
+static void test_illegal_key_found_whatever_the_names(void)
+{
+	static const char *const names[4][4] = {
+	        {"a", "b", "c", "d"}, /* the illegal key last, ... */
+	        {"a", "b", "d", "c"},
+	        {"a", "d", "b", "c"},
+	        {"d", "a", "b", "c"}, /* ... and first */
+	};
+	int64_t budget_ms = (int64_t)(2000 * runner_time_scale());
+	for (int order = 0; order < 4; order++) {
+		struct lin_history h;
+		lin_history_init(&h, 48);
+		for (int k = 0; k < 3; k++)
+			add_hard_key_named(&h, names[order][k], 13 * k);
+		const char *bad = names[order][3];
+		lin_history_add(&h, 40, 300, 310, PUT, bad, "1", NULL);
+		lin_history_add(&h, 40, 320, 330, GET, bad, NULL, "2");
+		struct lin_info *info = NULL;
+		enum lin_result r =
+		        lin_check(&lin_kv_model, h.ops, h.n, budget_ms, &info);
+		if (r != LIN_ILLEGAL)
+			runner_fatalf("illegal key '%s' among three hard ones: "
+			              "%s, want Illegal",
+			              bad, lin_result_name(r));
+		size_t p = partition_named(info, bad);
+		CU_ASSERT_EQUAL(lin_info_partition_result(info, p),
+		                LIN_ILLEGAL);
+		lin_info_free(info);
+		lin_history_free(&h);
+	}
+}
+
+/* The memory limit: a hard key alone, with no time limit, stops when the
+ * search holds 64 MiB, as LIN_UNKNOWN for memory; an easy key beside it
+ * still gets its verdict, and the check's peak stays near the limit. */
+static void test_memory_limit_stops_the_biggest_search(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 16);
+	add_hard_key_named(&h, "hard", 0);
+	lin_history_add(&h, 20, 300, 310, PUT, "easy", "1", NULL);
+	lin_history_add(&h, 20, 320, 330, GET, "easy", NULL, "1");
+	size_t limit = (size_t)64 << 20;
+	struct lin_options opt = {.max_memory = limit};
+	struct lin_info *info = NULL;
+	CU_ASSERT_EQUAL(lin_check_with(&lin_kv_model, h.ops, h.n, &opt, &info),
+	                LIN_UNKNOWN);
+	size_t hard = partition_named(info, "hard");
+	size_t easy = partition_named(info, "easy");
+	CU_ASSERT_EQUAL(lin_info_partition_result(info, hard), LIN_UNKNOWN);
+	CU_ASSERT_EQUAL(lin_info_partition_stop(info, hard), LIN_STOP_MEMORY);
+	CU_ASSERT_EQUAL(lin_info_partition_result(info, easy), LIN_OK);
+	CU_ASSERT_EQUAL(lin_info_max_memory(info), limit);
+	size_t peak = lin_info_peak_memory(info);
+	/* (The search stops at the limit less a sixteenth, its headroom.) */
+	if (peak < limit - limit / 16 || peak > limit + limit / 4)
+		runner_fatalf("peak %zu bytes under a limit of %zu", peak,
+		              limit);
+	lin_info_free(info);
+	lin_history_free(&h);
+	CU_ASSERT(lin_default_max_memory() <= LIN_DEFAULT_MAX_MEMORY);
+	CU_ASSERT(lin_default_max_memory() > 0);
 }
 
 /* ---- the HTML page ---- */
@@ -618,6 +710,10 @@ static const struct runner_test tests[] = {
         {"TestIllegalWinsOverTimeout", test_illegal_wins_over_timeout, 0},
         {"TestVisualizationNamesKeysAndFailedOp",
          test_visualization_names_keys_and_failed_op, 0},
+        {"TestIllegalKeyFoundWhateverTheNames",
+         test_illegal_key_found_whatever_the_names, 0},
+        {"TestMemoryLimitStopsTheBiggestSearch",
+         test_memory_limit_stops_the_biggest_search, 0},
         {"TestVisualizationNamesWhereOpsCameFrom",
          test_visualization_names_where_ops_came_from, 0},
         {"TestVisualizationOfBareModelUsesDefaults",

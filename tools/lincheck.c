@@ -27,7 +27,8 @@ enum {
 
 static void usage(FILE *f)
 {
-	fputs("usage: lincheck [--timeout MS] [--html PATH] FILE\n"
+	fputs("usage: lincheck [--timeout MS] [--max-memory SIZE] [--full-report]\n"
+	      "                [--html PATH] FILE\n"
 	      "\n"
 	      "Checks that the key/value history in FILE ('-' for standard\n"
 	      "input) is linearizable: get returns the key's current value,\n"
@@ -35,6 +36,17 @@ static void usage(FILE *f)
 	      "\n"
 	      "  --timeout MS  give up after MS milliseconds (default 0: "
 	      "never)\n"
+	      "  --max-memory SIZE  the memory the search may hold, in bytes "
+	      "or with\n"
+	      "                a K, M or G suffix (default: 4G, or a quarter "
+	      "of the\n"
+	      "                machine's memory if less); the key holding the "
+	      "most\n"
+	      "                then stops undecided, and the others go on\n"
+	      "  --full-report go on after the first illegal key, within the "
+	      "budget,\n"
+	      "                so that the report and the page show every "
+	      "illegal key\n"
 	      "  --html PATH   where to write the page drawing an illegal\n"
 	      "                history (default: lincheck-<pid>.html here)\n"
 	      "\n"
@@ -61,9 +73,15 @@ static void usage(FILE *f)
 	      "not \\u0000).\n"
 	      "Blank lines are skipped.\n"
 	      "\n"
+	      "Keys are checked in turns of a few milliseconds each, so that "
+	      "an illegal\n"
+	      "key is found even behind keys whose search never ends.\n"
+	      "\n"
 	      "Exit status: 0 linearizable, 1 not linearizable (the page is "
 	      "written),\n"
-	      "2 timed out, 3 bad command line or bad input.\n",
+	      "2 no verdict (out of time or memory; the keys are named), 3 bad "
+	      "command\n"
+	      "line or bad input.\n",
 	      f);
 }
 
@@ -537,7 +555,44 @@ static char *input_line(size_t i, void *arg)
 	return s;
 }
 
-static int check(const char *path, const struct history *h, int64_t timeout_ms,
+/* Names the keys without a verdict, by reason: time, then memory. */
+static void report_unknown(const struct lin_info *info, int64_t timeout_ms,
+                           size_t limit)
+{
+	static const enum lin_stop reasons[] = {LIN_STOP_TIME,
+	                                        LIN_STOP_MEMORY};
+	for (size_t k = 0; k < 2; k++) {
+		size_t n = 0;
+		for (size_t p = 0; p < lin_info_npartitions(info); p++) {
+			if (lin_info_partition_stop(info, p) != reasons[k])
+				continue;
+			if (n == 0)
+				printf("  out of %s: key",
+				       k == 0 ? "time" : "memory");
+			printf("%s \"%s\"", n ? "," : "",
+			       lin_info_partition_name(info, p));
+			n++;
+		}
+		if (n == 0)
+			continue;
+		if (k == 0)
+			printf(" (the budget is %" PRId64 " ms)\n", timeout_ms);
+		else
+			printf(" (the limit is %zu MiB, --max-memory)\n",
+			       limit >> 20);
+	}
+}
+
+static size_t undecided(const struct lin_info *info)
+{
+	size_t n = 0;
+	for (size_t p = 0; p < lin_info_npartitions(info); p++)
+		n += lin_info_partition_result(info, p) == LIN_UNKNOWN;
+	return n;
+}
+
+static int check(const char *path, const struct history *h,
+                 const struct lin_options *opt, size_t limit,
                  const char *html)
 {
 	struct lin_op *ops = xrealloc(NULL, h->n * sizeof *ops);
@@ -547,8 +602,7 @@ static int check(const char *path, const struct history *h, int64_t timeout_ms,
 		                         &r->out};
 	}
 	struct lin_info *info = NULL;
-	enum lin_result res =
-	        lin_check(&lin_kv_model, ops, h->n, timeout_ms, &info);
+	enum lin_result res = lin_check_with(&lin_kv_model, ops, h->n, opt, &info);
 	size_t nparts = lin_info_npartitions(info);
 	int status;
 	switch (res) {
@@ -558,8 +612,9 @@ static int check(const char *path, const struct history *h, int64_t timeout_ms,
 		status = EXIT_LIN_OK;
 		break;
 	case LIN_UNKNOWN:
-		printf("%s: Unknown: no verdict within %" PRId64 " ms\n", path,
-		       timeout_ms);
+		printf("%s: Unknown: %zu of %zu keys have no verdict\n", path,
+		       undecided(info), nparts);
+		report_unknown(info, opt->timeout_ms, limit);
 		status = EXIT_LIN_UNKNOWN;
 		break;
 	default:
@@ -586,9 +641,65 @@ static int check(const char *path, const struct history *h, int64_t timeout_ms,
 	return status;
 }
 
+/* The process's resident size in bytes (0 if unknown). */
+static size_t resident_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long long size = 0, resident = 0;
+	if (f) {
+		if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* A size: digits, then nothing (bytes) or K, M or G (binary units); at
+ * least 1 MiB, at most 1 TiB. */
+static bool parse_size(const char *s, size_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return false;
+	unsigned shift = 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || v > (1ULL << 40) >> shift)
+		return false;
+	v <<= shift;
+	if (v < (1ULL << 20))
+		return false;
+	*out = (size_t)v;
+	return true;
+}
+
+/* --max-memory is the whole process's peak: what it holds before the
+ * search (the history) is taken off the search's share. */
+static bool search_limit(struct lin_options *opt, size_t limit)
+{
+	size_t now = resident_bytes();
+	if (now + (1u << 20) > limit) {
+		fprintf(stderr,
+		        "lincheck: --max-memory: %zu MiB is less than the tool "
+		        "holds before the search (%zu MiB) and 1 MiB more\n",
+		        limit >> 20, now >> 20);
+		return false;
+	}
+	opt->max_memory = limit - now;
+	return true;
+}
+
 int main(int argc, char **argv)
 {
-	int64_t timeout_ms = 0;
+	struct lin_options opt = {0};
 	const char *html = NULL, *path = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -596,7 +707,8 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return EXIT_LIN_OK;
 		}
-		if ((strcmp(a, "--timeout") == 0 || strcmp(a, "--html") == 0) &&
+		if ((strcmp(a, "--timeout") == 0 || strcmp(a, "--html") == 0 ||
+		     strcmp(a, "--max-memory") == 0) &&
 		    i + 1 == argc) {
 			fprintf(stderr, "lincheck: %s needs a value\n", a);
 			return EXIT_LIN_USAGE;
@@ -612,7 +724,18 @@ int main(int argc, char **argv)
 				        argv[i]);
 				return EXIT_LIN_USAGE;
 			}
-			timeout_ms = v;
+			opt.timeout_ms = v;
+		} else if (strcmp(a, "--max-memory") == 0) {
+			if (!parse_size(argv[++i], &opt.max_memory)) {
+				fprintf(stderr,
+				        "lincheck: --max-memory needs a size in "
+				        "bytes, or with a K, M or G suffix, of "
+				        "at least 1M, not '%s'\n",
+				        argv[i]);
+				return EXIT_LIN_USAGE;
+			}
+		} else if (strcmp(a, "--full-report") == 0) {
+			opt.full_report = true;
 		} else if (strcmp(a, "--html") == 0) {
 			html = argv[++i];
 		} else if (a[0] == '-' && a[1] != 0) {
@@ -639,8 +762,10 @@ int main(int argc, char **argv)
 	}
 	struct history h = {0};
 	int status = EXIT_LIN_USAGE;
-	if (read_history(path, f, &h))
-		status = check(path, &h, timeout_ms, html);
+	size_t limit = opt.max_memory ? opt.max_memory
+	                              : lin_default_max_memory();
+	if (read_history(path, f, &h) && search_limit(&opt, limit))
+		status = check(path, &h, &opt, limit, html);
 	if (f != stdin)
 		fclose(f);
 	history_free(&h);
