@@ -19,8 +19,38 @@
  * long append history stays a few megabytes (the ends are what differ). */
 enum { VIS_MAX_DESC = 2048, VIS_KEEP_HEAD = 512 };
 
+/* The length of the well-formed UTF-8 sequence at p (of at most left
+ * bytes), or 0 if there is none there (RFC 3629). */
+static size_t utf8_length(const unsigned char *p, size_t left)
+{
+	unsigned c = p[0], len, min;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000;
+	else
+		return 0;
+	if (left < len)
+		return 0;
+	unsigned cp = c & (0x7f >> len);
+	for (unsigned k = 1; k < len; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[k] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
 /* Writes s as a JSON string, cutting it in the middle if it is too long.
- * '<' is escaped too, so a description cannot end the script element. */
+ * '<' is escaped too, so a description cannot end the script element, and
+ * a byte that is not UTF-8 becomes U+FFFD, the replacement character (the
+ * page is declared UTF-8). */
 static void json_string(FILE *f, const char *s)
 {
 	size_t len = strlen(s), head = len, tail_at = len;
@@ -43,12 +73,19 @@ static void json_string(FILE *f, const char *s)
 			continue;
 		}
 		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
+		size_t seq = c >= 0x80 ? utf8_length((const unsigned char *)s + i,
+		                                     len - i)
+		                       : 1;
+		if (c == '"' || c == '\\') {
 			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == '<' || c == 0x7f)
+		} else if (c < 0x20 || c == '<' || c == 0x7f) {
 			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
+		} else if (seq == 0) {
+			fputs("\\ufffd", f);
+		} else {
+			fwrite(s + i, 1, seq, f);
+			i += seq - 1;
+		}
 	}
 	fputc('"', f);
 }

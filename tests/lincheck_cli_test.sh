@@ -111,10 +111,34 @@ what="lincheck - <ok.jsonl"
 expect_rc 0
 expect_in "$tmp/out" "-: Ok"
 
+# An empty history is what a recorder that died leaves: an error, unless
+# --allow-empty says it is meant.
 : >"$tmp/empty.jsonl"
 run empty.jsonl
+expect_rc 3
+expect_in "$tmp/err" "lincheck: empty.jsonl: no operations: an empty history is most likely a recorder that stopped early (--allow-empty checks it as linearizable)"
+printf '\n  \n' >"$tmp/blank.jsonl"
+run blank.jsonl
+expect_rc 3
+expect_in "$tmp/err" "lincheck: blank.jsonl: no operations"
+run --allow-empty empty.jsonl
 expect_rc 0
 expect_in "$tmp/out" "Ok: 0 operations"
+
+# Bytes that are not UTF-8 are an error naming the line and column; UTF-8
+# of every length passes.
+malformed "$(printf '{"client":0,"call":0,"return":1,"op":"put","key":"k\377","value":"v"}')" \
+	"column 52: invalid UTF-8 (byte 0xff): the history must be UTF-8 text"
+malformed "$(printf '{"client":0,"call":0,"return":1,"op":"put","key":"\355\240\200","value":"v"}')" \
+	"column 51: invalid UTF-8 (byte 0xed)" # a surrogate
+malformed "$(printf '{"client":0,"call":0,"return":1,"op":"put","key":"\300\257","value":"v"}')" \
+	"column 51: invalid UTF-8 (byte 0xc0)" # an overlong '/'
+malformed "$(printf '{"client":0,"call":0,"return":1,"op":"put","key":"\303","value":"v"}')" \
+	"column 51: invalid UTF-8 (byte 0xc3)" # cut short
+printf '{"client":0,"call":0,"return":1,"op":"put","key":"\303\251\342\202\254\360\237\230\200","value":"v"}\n' >"$tmp/utf8.jsonl"
+run utf8.jsonl
+expect_rc 0
+expect_in "$tmp/out" "utf8.jsonl: Ok: 1 operations on 1 keys"
 
 # JSON escapes decode to the same bytes as the raw UTF-8 they stand for.
 history escapes.jsonl <<'EOF'

@@ -661,6 +661,32 @@ static void test_visualization_names_where_ops_came_from(void)
 	lin_history_free(&h);
 }
 
+/* The page is declared UTF-8: a byte that is not becomes U+FFFD, and
+ * UTF-8 passes as it is. */
+static void test_visualization_replaces_bytes_that_are_not_utf8(void)
+{
+	struct lin_history h;
+	lin_history_init(&h, 4);
+	lin_history_add(&h, 0, 0, 10, PUT, "k", "caf\xc3\xa9 \xff\xc3", NULL);
+	lin_history_add(&h, 1, 20, 30, GET, "k", NULL, "\xed\xa0\x80");
+	struct lin_info *info = NULL;
+	CU_ASSERT_EQUAL_FATAL(lin_check(&lin_kv_model, h.ops, h.n, 0, &info),
+	                      LIN_ILLEGAL);
+	char path[256];
+	temp_path(path, sizeof path);
+	CU_ASSERT_EQUAL_FATAL(lin_visualize_html(&lin_kv_model, info, path), 0);
+	char *html = read_file(path);
+	CU_ASSERT(strstr(html, "put('k', 'caf\xc3\xa9 \\ufffd\\ufffd')") !=
+	          NULL);
+	CU_ASSERT(strstr(html, "-> '\\ufffd\\ufffd\\ufffd'") != NULL);
+	CU_ASSERT(strchr(html, '\xff') == NULL);
+	CU_ASSERT(strstr(html, "\xed\xa0") == NULL);
+	free(html);
+	unlink(path);
+	lin_info_free(info);
+	lin_history_free(&h);
+}
+
 static void test_visualization_of_bare_model_uses_defaults(void)
 {
 	struct reg_input put = {false, 1}, get = {true, 0};
@@ -714,6 +740,8 @@ static const struct runner_test tests[] = {
          test_illegal_key_found_whatever_the_names, 0},
         {"TestMemoryLimitStopsTheBiggestSearch",
          test_memory_limit_stops_the_biggest_search, 0},
+        {"TestVisualizationReplacesBytesThatAreNotUtf8",
+         test_visualization_replaces_bytes_that_are_not_utf8, 0},
         {"TestVisualizationNamesWhereOpsCameFrom",
          test_visualization_names_where_ops_came_from, 0},
         {"TestVisualizationOfBareModelUsesDefaults",

@@ -28,7 +28,7 @@ enum {
 static void usage(FILE *f)
 {
 	fputs("usage: lincheck [--timeout MS] [--max-memory SIZE] [--full-report]\n"
-	      "                [--html PATH] FILE\n"
+	      "                [--allow-empty] [--html PATH] FILE\n"
 	      "\n"
 	      "Checks that the key/value history in FILE ('-' for standard\n"
 	      "input) is linearizable: get returns the key's current value,\n"
@@ -47,6 +47,11 @@ static void usage(FILE *f)
 	      "budget,\n"
 	      "                so that the report and the page show every "
 	      "illegal key\n"
+	      "  --allow-empty check a history with no operations (Ok); "
+	      "without it,\n"
+	      "                an empty history is an error, as a recorder "
+	      "that died\n"
+	      "                leaves one\n"
 	      "  --html PATH   where to write the page drawing an illegal\n"
 	      "                history (default: lincheck-<pid>.html here)\n"
 	      "\n"
@@ -71,7 +76,7 @@ static void usage(FILE *f)
 	      "Strings take\n"
 	      "the JSON escapes (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX, "
 	      "not \\u0000).\n"
-	      "Blank lines are skipped.\n"
+	      "Blank lines are skipped. The file must be UTF-8.\n"
 	      "\n"
 	      "Keys are checked in turns of a few milliseconds each, so that "
 	      "an illegal\n"
@@ -473,6 +478,38 @@ static bool parse_record(struct parser *ps, struct record *r)
 	return true;
 }
 
+/* The offset of the first byte of s that is not well-formed UTF-8 (RFC
+ * 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or -1. */
+static long invalid_utf8_at(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (const unsigned char *at = p; *at;) {
+		unsigned c = *at, len, min;
+		if (c < 0x80) {
+			at++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			len = 2, min = 0x80;
+		else if (c >= 0xe0 && c <= 0xef)
+			len = 3, min = 0x800;
+		else if (c >= 0xf0 && c <= 0xf4)
+			len = 4, min = 0x10000;
+		else
+			return (long)(at - p);
+		unsigned cp = c & (0x7f >> len);
+		for (unsigned k = 1; k < len; k++) {
+			if ((at[k] & 0xc0) != 0x80)
+				return (long)(at - p);
+			cp = cp << 6 | (at[k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return (long)(at - p);
+		at += len;
+	}
+	return -1;
+}
+
 static bool blank(const char *line)
 {
 	for (; *line; line++)
@@ -499,6 +536,16 @@ static bool read_history(const char *path, FILE *f, struct history *h)
 		}
 		if (len > 0 && line[len - 1] == '\n')
 			line[len - 1] = 0;
+		long bad = invalid_utf8_at(line);
+		if (bad >= 0) {
+			fprintf(stderr,
+			        "lincheck: %s:%zu: column %ld: invalid UTF-8 "
+			        "(byte 0x%02x): the history must be UTF-8 text\n",
+			        path, lineno, bad + 1,
+			        (unsigned char)line[bad]);
+			ok = false;
+			break;
+		}
 		if (blank(line))
 			continue;
 		struct record r = {.line = lineno};
@@ -701,6 +748,7 @@ int main(int argc, char **argv)
 {
 	struct lin_options opt = {0};
 	const char *html = NULL, *path = NULL;
+	bool allow_empty = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -734,6 +782,8 @@ int main(int argc, char **argv)
 				        argv[i]);
 				return EXIT_LIN_USAGE;
 			}
+		} else if (strcmp(a, "--allow-empty") == 0) {
+			allow_empty = true;
 		} else if (strcmp(a, "--full-report") == 0) {
 			opt.full_report = true;
 		} else if (strcmp(a, "--html") == 0) {
@@ -764,7 +814,16 @@ int main(int argc, char **argv)
 	int status = EXIT_LIN_USAGE;
 	size_t limit = opt.max_memory ? opt.max_memory
 	                              : lin_default_max_memory();
-	if (read_history(path, f, &h) && search_limit(&opt, limit))
+	bool read = read_history(path, f, &h);
+	if (read && h.n == 0 && !allow_empty) {
+		fprintf(stderr,
+		        "lincheck: %s: no operations: an empty history is "
+		        "most likely a recorder that stopped early "
+		        "(--allow-empty checks it as linearizable)\n",
+		        path);
+		read = false;
+	}
+	if (read && search_limit(&opt, limit))
 		status = check(path, &h, &opt, limit, html);
 	if (f != stdin)
 		fclose(f);
