@@ -89,7 +89,8 @@ LIB_SRCS    := labtime/labtime.c prng/prng.c chan/chan.c codec/codec.c \
                labrpc/labrpc.c raft/persister.c raft/apply_msg.c rlog/rlog.c
 RAFT_SRC    := $(if $(filter skeleton,$(RAFT)),raft/skeleton/raft.c,raft/raft.c)
 KV_SRCS     := kvraft/rpc.c $(if $(filter skeleton,$(KV)),kvraft/skeleton/client.c kvraft/skeleton/server.c,kvraft/client.c kvraft/server.c)
-LIN_SRCS    := lincheck/lincheck.c lincheck/kv_model.c lincheck/visualize.c
+LIN_SRCS    := lincheck/lincheck.c lincheck/kv_model.c lincheck/register_model.c \
+               lincheck/visualize.c
 
 # Simulation mode: the scheduler, and every call it takes over by the
 # linker's --wrap (sim/wrap.c; README, Simulation mode, lists them).
@@ -140,7 +141,7 @@ PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) raft_test kvraft_test \
         graded graded-kv \
         bench sim-measure mutants fuzz handout grade autograder kv-measure print-builddir \
         clean
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(B)/liblincheck.a
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -169,8 +170,16 @@ $(B)/kvraft_test: $(KV_TEST_OBJS) $(RUNNER_OBJ) $(LIB_OBJS)
 $(B)/codec_replay: $(call obj,tests/fuzz/codec_fuzz.c tests/fuzz/replay_main.c) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@
 
-# Checks a history file for linearizability (lincheck/README.md).
-$(B)/lincheck: $(call obj,tools/lincheck.c) $(LIN_OBJS) $(LIB_OBJS)
+# The linearizability checker as a library: lincheck/lincheck.h and this,
+# linked with -pthread and nothing else (build/default's; the sim build's
+# objects call the scheduler).
+$(B)/liblincheck.a: $(LIN_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+# Checks a history file for linearizability (lincheck/README.md): the
+# library's first user, linked with nothing else of raftlab.
+$(B)/lincheck: $(call obj,tools/lincheck.c tools/histories.c) $(B)/liblincheck.a $(if $(SIM),$(LIB_OBJS))
 	$(CC) $(LDFLAGS) $^ -o $@
 
 $(B)/labrpc_bench: $(call obj,tests/labrpc_bench.c) $(LIB_OBJS)

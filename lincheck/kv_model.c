@@ -168,7 +168,7 @@ static void output_bytes(const struct lin_kv_output *out, const char **s,
  * iff it returned the current value; then as append.
  */
 static bool kv_step(const void *state, const void *input, const void *output,
-                    void **new_state)
+                    const void **new_state)
 {
 	const struct kv_state *st = state;
 	const struct lin_kv_input *in = input;
@@ -182,11 +182,11 @@ static bool kv_step(const void *state, const void *input, const void *output,
 	case LIN_KV_GET:
 		if (!state_is(st, got, got_len))
 			return false;
-		*new_state = (void *)st;
+		*new_state = st;
 		return true;
 	case LIN_KV_PUT:
 		*new_state = state_is(st, value, strlen(value))
-		                     ? (void *)st
+		                     ? (const void *)st
 		                     : state_extend(NULL, value, strlen(value));
 		return true;
 	case LIN_KV_APPEND:
@@ -197,7 +197,7 @@ static bool kv_step(const void *state, const void *input, const void *output,
 		break;
 	}
 	size_t n = strlen(value);
-	*new_state = n == 0 ? (void *)st : state_extend(st, value, n);
+	*new_state = n == 0 ? (const void *)st : state_extend(st, value, n);
 	return true;
 }
 

@@ -1,7 +1,9 @@
 /*
  * lincheck.c: the linearizability search (porcupine's checkSingle) and the
- * parallel driver over partitions (checkParallel). The KV model lives in
- * kv_model.c and the HTML page in visualize.c; both use only lincheck.h.
+ * driver that checks partitions in turns (porcupine's checkParallel, made
+ * fair), and the entry point for histories of events (CheckEvents). The
+ * models live in kv_model.c and register_model.c and the HTML page in
+ * visualize.c; they use only lincheck.h.
  *
  * The search is Wing & Gong's algorithm with Lowe's memoisation: walk a
  * time-ordered list of call and return entries; linearize ("lift") a call
@@ -22,7 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "labtime/labtime.h"
+#include <time.h>
+
 #include "sim/sim.h"
 
 enum {
@@ -31,6 +34,16 @@ enum {
 	LIN_ARENA_CHUNK = 1 << 20, /* bytes per cache arena chunk */
 	LIN_SLICE_NS = 5000000     /* a partition's turn: 5 ms */
 };
+
+/* The monotonic clock, in nanoseconds (the library needs nothing else of
+ * raftlab; in the sim build the check runs outside the simulation, so this
+ * is real time there too). */
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static void *xmalloc(size_t n)
 {
@@ -50,6 +63,15 @@ static void *xcalloc(size_t n, size_t size)
 		abort();
 	}
 	return p;
+}
+
+/* Frees a state the checker owns (NULL is a state, and not freed). The
+ * checker owns the states it got from init and step; it sees them as
+ * const, since they never change, but freeing them is its job. */
+static void release(const struct lin_model *m, const void *state)
+{
+	if (state && m->free_state)
+		m->free_state((void *)state);
 }
 
 const char *lin_result_name(enum lin_result r)
@@ -84,6 +106,7 @@ struct lin_info {
 	struct lin_part *parts;
 	size_t nparts;
 	size_t peak_memory, max_memory;
+	struct lin_op *owned_ops; /* lin_check_events's, or NULL */
 };
 
 static void parts_free(struct lin_part *parts, size_t nparts)
@@ -100,6 +123,7 @@ void lin_info_free(struct lin_info *info)
 	if (!info)
 		return;
 	parts_free(info->parts, info->nparts);
+	free(info->owned_ops);
 	free(info);
 }
 
@@ -349,7 +373,7 @@ struct cache_set {
 struct cache_entry {
 	struct cache_entry *next; /* bucket chain */
 	uint64_t key;
-	void *state;
+	const void *state;
 	size_t low;
 	uint32_t nwords;
 	bool owns_state;
@@ -431,7 +455,8 @@ static void cache_grow(struct cache *c)
  * the end if owns_state).
  */
 static bool cache_add(struct cache *c, const struct lin_model *m, uint64_t key,
-                      const struct cache_set *set, void *state, bool owns_state)
+                      const struct cache_set *set, const void *state,
+                      bool owns_state)
 {
 	size_t bytes = set->nwords * sizeof(uint64_t);
 	struct cache_entry **b = &c->buckets[key & (c->nbuckets - 1)];
@@ -466,8 +491,8 @@ static void cache_free(struct cache *c, const struct lin_model *m)
 		struct arena_chunk *ch = c->chunks;
 		for (size_t at = 0; at < ch->used;) {
 			struct cache_entry *e = (void *)((char *)ch->data + at);
-			if (e->owns_state && m->free_state)
-				m->free_state(e->state);
+			if (e->owns_state)
+				release(m, e->state);
 			at += entry_size(e->nwords);
 		}
 		c->chunks = ch->next;
@@ -605,7 +630,7 @@ static void enforce_memory_limit(struct driver *d)
 
 struct frame {
 	struct lin_node *call; /* the linearized call entry */
-	void *state;           /* the state before it */
+	const void *state;     /* the state before it */
 	uint64_t state_hash;
 	size_t high; /* the highest linearized id before it, or SIZE_MAX */
 };
@@ -627,7 +652,7 @@ struct search {
 
 	/* Where the search stands between turns. */
 	struct lin_node *entry;
-	void *init_state, *state;
+	const void *init_state, *state;
 	uint64_t st_hash;
 	uint64_t set_hash; /* Zobrist hash of bits */
 	size_t high;
@@ -716,7 +741,7 @@ static enum run poll_turn(struct search *s, int64_t slice_end)
 	            LIN_STOP_NONE ||
 	    atomic_load_explicit(&t->drop, memory_order_relaxed))
 		return RUN_STOPPED;
-	int64_t now = labtime_now_ns();
+	int64_t now = now_ns();
 	if (d->deadline_ns != 0) {
 		int64_t margin = (int64_t)(entries * FREE_NS_PER_ENTRY /
 		                           d->nthreads);
@@ -759,7 +784,7 @@ static enum run search_run(struct search *s, int64_t slice_end)
 			/* A call: try to linearize its operation now. */
 			size_t id = entry->id;
 			const struct lin_op *op = &s->ops[s->caller[id]];
-			void *next = NULL;
+			const void *next = NULL;
 			if (m->step(s->state, op->input, op->output, &next)) {
 				uint64_t bit = UINT64_C(1) << (id % 64);
 				uint64_t next_hash =
@@ -790,8 +815,8 @@ static enum run search_run(struct search *s, int64_t slice_end)
 				/* Explored before, from another order. */
 				unlift(entry);
 				s->bits[id / 64] &= ~bit;
-				if (next != s->state && m->free_state)
-					m->free_state(next);
+				if (next != s->state)
+					release(m, next);
 			}
 			s->entry = entry->next;
 			continue;
@@ -849,8 +874,7 @@ static void search_free(struct search *s)
 {
 	struct driver *d = s->drv;
 	cache_free(&s->cache, s->m);
-	if (s->m->free_state)
-		s->m->free_state(s->init_state);
+	release(s->m, s->init_state);
 	atomic_fetch_sub(&d->entries, s->entries_counted);
 	atomic_store(&s->task->bytes, 0);
 	free(s->stack);
@@ -913,7 +937,7 @@ static bool take_turn(struct driver *d, struct task *t)
 		if (!t->search)
 			t->search = search_new(d, t);
 		t->search->next_memory_check = 0;
-		r = search_run(t->search, labtime_now_ns() + LIN_SLICE_NS);
+		r = search_run(t->search, now_ns() + LIN_SLICE_NS);
 		if (r == RUN_PAUSED)
 			return true;
 	}
@@ -978,7 +1002,7 @@ static enum lin_result check(const struct lin_model *m,
                              const struct lin_options *opt,
                              struct lin_info **info_out)
 {
-	int64_t start = labtime_now_ns();
+	int64_t start = now_ns();
 	struct driver d = {
 	        .m = m,
 	        .ops = ops,
@@ -1046,6 +1070,7 @@ static enum lin_result check(const struct lin_model *m,
 		info->nparts = d.nparts;
 		info->peak_memory = atomic_load(&d.peak);
 		info->max_memory = d.max_memory;
+		info->owned_ops = NULL;
 		*info_out = info;
 	} else {
 		parts_free(d.parts, d.nparts);
@@ -1074,4 +1099,99 @@ enum lin_result lin_check(const struct lin_model *m, const struct lin_op *ops,
 {
 	struct lin_options opt = {.timeout_ms = timeout_ms};
 	return lin_check_with(m, ops, nops, &opt, info_out);
+}
+
+/* ---- histories of events ---- */
+
+struct call_at {
+	size_t id;
+	size_t op; /* the operation's index: the how-manyth call */
+};
+
+static int call_at_cmp(const void *a, const void *b)
+{
+	const struct call_at *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static const struct call_at *find_call(const struct call_at *calls, size_t n,
+                                       size_t id)
+{
+	struct call_at key = {id, 0};
+	return bsearch(&key, calls, n, sizeof *calls, call_at_cmp);
+}
+
+/* The operations of an event history, or NULL and *error. */
+static struct lin_op *ops_of_events(const struct lin_event *ev, size_t n,
+                                    size_t *nops, const char **error)
+{
+	size_t ncalls = 0;
+	for (size_t i = 0; i < n; i++)
+		ncalls += ev[i].kind == LIN_CALL;
+	struct call_at *calls = xmalloc(ncalls * sizeof *calls);
+	struct lin_op *ops = xcalloc(ncalls, sizeof *ops);
+	bool *returned = xcalloc(ncalls, sizeof *returned);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (ev[i].kind != LIN_CALL)
+			continue;
+		calls[k] = (struct call_at){ev[i].id, k};
+		ops[k] = (struct lin_op){ev[i].client_id, (int64_t)i, (int64_t)n,
+		                         ev[i].value, NULL};
+		k++;
+	}
+	qsort(calls, ncalls, sizeof *calls, call_at_cmp);
+	*error = NULL;
+	for (size_t i = 1; i < ncalls && !*error; i++)
+		if (calls[i].id == calls[i - 1].id)
+			*error = "two calls have one id";
+	for (size_t i = 0; i < n && !*error; i++) {
+		if (ev[i].kind == LIN_CALL)
+			continue;
+		if (ev[i].kind != LIN_RETURN) {
+			*error = "an event is neither a call nor a return";
+			break;
+		}
+		const struct call_at *c = find_call(calls, ncalls, ev[i].id);
+		if (!c || ops[c->op].call_ns > (int64_t)i)
+			*error = "a return comes before its call, or has none";
+		else if (returned[c->op])
+			*error = "a call returns twice";
+		else {
+			returned[c->op] = true;
+			ops[c->op].return_ns = (int64_t)i;
+			ops[c->op].output = ev[i].value;
+		}
+	}
+	free(returned);
+	free(calls);
+	if (*error) {
+		free(ops);
+		return NULL;
+	}
+	*nops = ncalls;
+	return ops;
+}
+
+enum lin_result lin_check_events(const struct lin_model *m,
+                                 const struct lin_event *events, size_t n,
+                                 const struct lin_options *opt,
+                                 struct lin_info **info_out,
+                                 const char **error)
+{
+	const char *why;
+	size_t nops = 0;
+	struct lin_op *ops = ops_of_events(events, n, &nops, &why);
+	if (error)
+		*error = why;
+	if (info_out)
+		*info_out = NULL;
+	if (!ops)
+		return LIN_UNKNOWN;
+	enum lin_result r = lin_check_with(m, ops, nops, opt, info_out);
+	if (info_out && *info_out)
+		(*info_out)->owned_ops = ops;
+	else
+		free(ops);
+	return r;
 }

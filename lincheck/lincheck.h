@@ -12,6 +12,13 @@
  *
  * Not for: recording histories. The caller (e.g. the kvraft tester) records
  * its operations and owns them; lincheck only reads them.
+ *
+ * Ownership, everywhere: lincheck never frees or keeps what it is given
+ * (models, operations, events and what they point to) beyond the call,
+ * except that a struct lin_info refers to the history it was made from.
+ * What it returns (an info, a description) is the caller's to free with
+ * the function named. As a library: build/default/liblincheck.a and this
+ * header, linked with -pthread; it needs nothing else of raftlab.
  */
 #ifndef RAFTLAB_LINCHECK_H
 #define RAFTLAB_LINCHECK_H
@@ -37,8 +44,13 @@ struct lin_op {
 
 /*
  * A model: the sequential specification of the object. States are opaque
- * pointers, immutable once made. Every function must be thread-safe, since
- * partitions are checked in parallel (pure functions of their arguments are).
+ * pointers, immutable once made, and owned by the checker from the moment
+ * init or step returns them: it frees each one once with free_state. NULL
+ * is a state like any other (e.g. a register not yet written): the checker
+ * passes it to step, equal, hash and describe_state as it is, and never
+ * frees it. Every function must be thread-safe, since partitions are
+ * checked in parallel (pure functions of their arguments are); functions of
+ * states of one partition are called from one thread at a time.
  */
 struct lin_model {
 	/* The name of the partition op belongs to: operations with equal names
@@ -55,9 +67,12 @@ struct lin_model {
 	 * Returns false if that output is illegal in this state. Otherwise sets
 	 * *new_state to the state after the operation: either a fresh state,
 	 * owned by the checker, or state itself when the operation leaves it
-	 * unchanged. Must not modify state. */
+	 * unchanged (*new_state = state, no cast needed). Must not modify
+	 * state. output is NULL for an operation whose outcome is unknown (a
+	 * pending one of lin_check_events): step then decides whether some
+	 * outcome is legal, and the state after it. */
 	bool (*step)(const void *state, const void *input, const void *output,
-	             void **new_state);
+	             const void **new_state);
 
 	/* State equality. NULL: pointer identity. */
 	bool (*equal)(const void *a, const void *b);
@@ -66,7 +81,8 @@ struct lin_model {
 	 * cache). NULL: every state hashes to 0 (correct, but slower). */
 	uint64_t (*hash)(const void *state);
 
-	/* Frees a state made by init or step. NULL: states are not freed. */
+	/* Frees a state made by init or step (never NULL). NULL: states are
+	 * not freed. */
 	void (*free_state)(void *state);
 
 	/* Descriptions for the visualization, as malloc'd strings the caller
@@ -145,6 +161,37 @@ enum lin_result lin_check_with(const struct lin_model *m,
                                const struct lin_op *ops, size_t nops,
                                const struct lin_options *opt,
                                struct lin_info **info_out);
+
+/*
+ * One event of a history given as a sequence of calls and returns, in the
+ * order they happened (porcupine's Event and CheckEvents). A call and its
+ * return share an id, unique among the calls; the return comes after the
+ * call. value is the call's input, or the return's output. A call with no
+ * return is pending (a client that crashed, Jepsen's :info): it may take
+ * effect at any point after its call, or never, and its output is NULL.
+ */
+enum lin_event_kind { LIN_CALL, LIN_RETURN };
+struct lin_event {
+	enum lin_event_kind kind;
+	int client_id; /* for the drawing, as in lin_op */
+	size_t id;
+	const void *value;
+};
+
+/*
+ * lin_check_with on a history of events. The info, if asked for, holds its
+ * own array of operations (lin_info_ops): the i-th call of events is
+ * operation i, at times that are positions in events (a pending one returns
+ * after the last event). The events' values must stay valid while the info
+ * is used. A malformed history (a return with no call before it, an id
+ * called twice) is LIN_UNKNOWN with no info, and *error, if not NULL, says
+ * why in a static string; else *error is NULL.
+ */
+enum lin_result lin_check_events(const struct lin_model *m,
+                                 const struct lin_event *events, size_t n,
+                                 const struct lin_options *opt,
+                                 struct lin_info **info_out,
+                                 const char **error);
 
 /* lin_check_with, with a budget of timeout_ms milliseconds (<= 0: none) and
  * the other options at their defaults: it stops at the first illegal
@@ -260,5 +307,44 @@ static inline struct lin_kv_output lin_kv_output_str(const char *s)
  * value; append appends to it (neither returns anything to check).
  */
 extern const struct lin_model lin_kv_model;
+
+/* ---- registers: read/write, and compare-and-set (Knossos's models) ---- */
+
+enum {
+	LIN_REG_READ = 0,
+	LIN_REG_WRITE = 1,
+	LIN_REG_CAS = 2, /* lin_cas_register_model only */
+};
+
+/* A register holds an integer, or nothing (nil) before the first write. */
+struct lin_reg_input {
+	int op;        /* LIN_REG_READ, LIN_REG_WRITE or LIN_REG_CAS */
+	int64_t value; /* write: the value; cas: the value it sets */
+	int64_t from;  /* cas: the value it expects */
+};
+
+/* What an operation returned. A NULL output is an unknown outcome (a
+ * pending operation). */
+struct lin_reg_output {
+	bool nil;      /* read: it read nil (then value is unused) */
+	int64_t value; /* read: the value it read */
+	bool ok;       /* cas: it succeeded; one that failed saw another
+	                * value (Jepsen's :fail, an operation that did not
+	                * happen, is better left out of the history) */
+};
+
+/*
+ * The read/write register: one partition, initially nil. read is legal iff
+ * it returned the current value (an unknown read is always legal); write
+ * sets it (known or not: a pending write may take effect at any time or
+ * never). The state is NULL for nil.
+ */
+extern const struct lin_model lin_register_model;
+
+/* The compare-and-set register: lin_register_model, plus cas, which sets
+ * value if the register holds from: one that succeeded is legal iff the
+ * register held from, one that failed iff it did not, and an unknown one
+ * takes effect iff the register holds from. */
+extern const struct lin_model lin_cas_register_model;
 
 #endif

@@ -246,27 +246,27 @@ static int json_partition(FILE *f, const struct lin_model *m,
 	/* Replay the prefix from the initial state (porcupine does the same;
 	 * a step that fails here means the model is not deterministic). */
 	int rc = 0;
-	void *state = m->init();
+	const void *state = m->init();
 	fputs("],\n\"init\":", f);
 	json_state(f, m, state);
 	fputs(",\"lin\":[", f);
 	for (size_t k = 0; k < nseq; k++) {
 		const struct lin_op *op = &all[seq[k]];
-		void *next = NULL;
+		const void *next = NULL;
 		if (!m->step(state, op->input, op->output, &next)) {
 			rc = -EINVAL;
 			break;
 		}
-		if (next != state && m->free_state)
-			m->free_state(state);
+		if (next != state && state && m->free_state)
+			m->free_state((void *)state);
 		state = next;
 		fprintf(f, "%s\n{\"op\":%zu,\"state\":", k ? "," : "",
 		        local[seq[k]]);
 		json_state(f, m, state);
 		fputc('}', f);
 	}
-	if (m->free_state)
-		m->free_state(state);
+	if (state && m->free_state)
+		m->free_state((void *)state);
 	if (failed == LIN_NO_OP)
 		fputs("],\"failed\":-1}", f);
 	else

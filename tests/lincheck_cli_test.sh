@@ -280,5 +280,142 @@ printf '{"client":-0,"call":-9223372036854775808,"return":9223372036854775807,"o
 run extreme.jsonl
 expect_rc 0
 
+# ---- Jepsen's EDN register histories (--format edn, or a .edn file) ----
+
+# edn NAME: writes standard input to $tmp/NAME.edn.
+edn() { cat >"$tmp/$1.edn"; }
+
+# A history as Jepsen writes it: a comment, commas, keys the checker does
+# not need, and a nemesis, which is not a client.
+edn ok <<'EOF'
+; writes, reads and a cas
+{:process 0, :type :invoke, :f :write, :value 1, :time 10}
+{:process 0, :type :ok, :f :write, :value 1, :time 20}
+{:process 1, :type :invoke, :f :read, :value nil}
+{:process :nemesis, :type :info, :f :start, :value "partition #{1 2}"}
+{:process 1, :type :ok, :f :read, :value 1}
+{:process 2, :type :invoke, :f :cas, :value [1 2]}
+{:process 2, :type :ok, :f :cas, :value [1 2], :extra {:nested [1 (2 3)]}}
+{:process 0, :type :invoke, :f :read, :value nil}
+{:process 0, :type :ok, :f :read, :value 2, :index 7}
+EOF
+run ok.edn
+expect_rc 0
+expect_in "$tmp/out" "ok.edn: Ok: 4 operations on the register are linearizable"
+run --format edn --model cas - <"$tmp/ok.edn"
+expect_rc 0
+
+# Knossos's classic: a read that sees an older value after a newer write
+# completed (knossos.model's register, rewritten).
+edn stale <<'EOF'
+{:process 0, :type :invoke, :f :write, :value 1}
+{:process 0, :type :ok, :f :write, :value 1}
+{:process 0, :type :invoke, :f :write, :value 2}
+{:process 0, :type :ok, :f :write, :value 2}
+{:process 1, :type :invoke, :f :read, :value nil}
+{:process 1, :type :ok, :f :read, :value 1}
+EOF
+run --model register --html page.html stale.edn
+expect_rc 1
+expect_in "$tmp/out" "  the register: 2 of 3 operations linearize; line 5, read() -> 1, cannot come next"
+expect_in "$tmp/page.html" '"origin":"input line 5"'
+
+# :info: nobody knows whether the write happened; reading nil, then 3, is
+# legal (it happened in between); 3, then nil, is not.
+edn info <<'EOF'
+{:process 0, :type :invoke, :f :write, :value 3}
+{:process 0, :type :info, :f :write, :value 3, :error :timeout}
+{:process 1, :type :invoke, :f :read, :value nil}
+{:process 1, :type :ok, :f :read, :value nil}
+{:process 1, :type :invoke, :f :read, :value nil}
+{:process 1, :type :ok, :f :read, :value 3}
+EOF
+run info.edn
+expect_rc 0
+sed -e '4s/nil}$/3}/' -e '6s/3}$/nil}/' "$tmp/info.edn" >"$tmp/info-bad.edn"
+run info-bad.edn
+expect_rc 1
+expect_in "$tmp/out" "line 5, read() -> nil, cannot come next"
+# An invocation with no completion at all is pending too.
+head -n 1 "$tmp/info.edn" >"$tmp/pending.edn"
+tail -n 2 "$tmp/info.edn" >>"$tmp/pending.edn"
+run pending.edn
+expect_rc 0
+
+# :fail: the write did not happen, so no read may see it.
+edn fail <<'EOF'
+{:process 0, :type :invoke, :f :write, :value 3}
+{:process 0, :type :fail, :f :write, :value 3}
+{:process 1, :type :invoke, :f :read, :value nil}
+{:process 1, :type :ok, :f :read, :value 3}
+EOF
+run fail.edn
+expect_rc 1
+expect_in "$tmp/out" "  the register: 0 of 1 operations linearize; line 3, read() -> 3, cannot come next"
+
+# Two concurrent cas from 1 cannot both succeed; an unknown one may have.
+edn cas <<'EOF'
+{:process 0, :type :invoke, :f :write, :value 1}
+{:process 0, :type :ok, :f :write, :value 1}
+{:process 1, :type :invoke, :f :cas, :value [1 5]}
+{:process 2, :type :invoke, :f :cas, :value [1 7]}
+{:process 1, :type :ok, :f :cas, :value [1 5]}
+{:process 2, :type :ok, :f :cas, :value [1 7]}
+EOF
+run cas.edn
+expect_rc 1
+expect_in "$tmp/out" "cas(1, 7) -> ok, cannot come next"
+sed '6s/:type :ok/:type :info/' "$tmp/cas.edn" >"$tmp/cas-info.edn"
+printf '%s\n' '{:process 3, :type :invoke, :f :read, :value nil}' \
+	'{:process 3, :type :ok, :f :read, :value 5}' >>"$tmp/cas-info.edn"
+run cas-info.edn
+expect_rc 0
+run --model register cas.edn
+expect_rc 3
+expect_in "$tmp/err" "lincheck: cas.edn: the history has :cas operations: check it with --model cas"
+
+# Models and formats that do not go together, and unknown ones.
+run --model kv ok.edn
+expect_rc 3
+expect_in "$tmp/err" "--model kv does not read edn histories"
+run --model cas --format jsonl ok.edn
+expect_rc 3
+expect_in "$tmp/err" "--model cas does not read jsonl histories"
+run --model bogus ok.edn
+expect_rc 3
+expect_in "$tmp/err" "--model must be kv, register or cas, not 'bogus'"
+run --format yaml ok.edn
+expect_rc 3
+expect_in "$tmp/err" "--format must be jsonl or edn, not 'yaml'"
+
+# edn_bad LINE MESSAGE: the line, after a good one, is refused with MESSAGE.
+edn_bad() {
+	printf '%s\n%s\n' '{:process 9, :type :invoke, :f :read, :value nil}' "$1" >"$tmp/bad.edn"
+	run bad.edn
+	expect_rc 3
+	expect_in "$tmp/err" "bad.edn:2: "
+	expect_in "$tmp/err" "$2"
+}
+edn_bad '{:process 0, :type :ok, :f :read, :value 1}' "process 0 completes an operation it did not invoke"
+edn_bad '{:process 9, :type :invoke, :f :read, :value nil}' "process 9 invokes again before its last operation completed"
+edn_bad '{:process 9, :type :ok, :f :write, :value 1}' "process 9 completes with another :f than it invoked"
+edn_bad '{:process 9, :type :ok, :f :read}' "process 9 completes :read :ok without a :value (nil or an integer)"
+edn_bad '{:process 1, :type :invoke, :f :write, :value "x"}' "process 1 invokes :write without an integer :value"
+edn_bad '{:process 1, :type :invoke, :f :cas, :value [1]}' "process 1 invokes :cas without a :value [from to] of integers"
+edn_bad '{:process 1, :type :begin, :f :read}' "column 20: unknown :type :begin (want :invoke, :ok, :fail or :info)"
+edn_bad '{:process 1, :type :invoke, :f :add, :value 1}' "column 32: unknown :f :add (the register models know :read, :write and :cas)"
+edn_bad '{:type :invoke, :f :read}' "missing :process"
+edn_bad '{:process 1, :f :read}' "missing :type"
+edn_bad '{:process 1, :type :invoke, :f :read' "expected '}', found the end of the line"
+edn_bad '[:process 1]' "column 1: expected '{', found '['"
+edn_bad '{:process 1, :type :invoke, :f :read, :value "no end}' "unterminated string"
+edn_bad '{:process 1, :type :invoke, :f :read} x' "unexpected text after the map"
+printf '%s\n' '{:process 0, :type :invoke, :f :write, :value 1}' \
+	'{:process 0, :type :info, :f :write, :value 1}' \
+	'{:process 0, :type :invoke, :f :read, :value nil}' >"$tmp/crashed.edn"
+run crashed.edn
+expect_rc 3
+expect_in "$tmp/err" "crashed.edn:3: process 0 invokes after its :info (Jepsen gives a crashed process a new number)"
+
 printf 'lincheck_cli_test: %d passed, %d failed\n' "$passed" "$failed"
 [ "$failed" -eq 0 ]

@@ -40,14 +40,14 @@ static void *reg_init(void)
 }
 
 static bool reg_step(const void *state, const void *input, const void *output,
-                     void **new_state)
+                     const void **new_state)
 {
 	const int *st = state;
 	const struct reg_input *in = input;
 	if (in->is_get) {
 		if (*(const int *)output != *st)
 			return false;
-		*new_state = (void *)st;
+		*new_state = st;
 		return true;
 	}
 	int *next = malloc(sizeof *next);
@@ -584,6 +584,145 @@ static void test_memory_limit_stops_the_biggest_search(void)
 	CU_ASSERT(lin_default_max_memory() > 0);
 }
 
+/* ---- histories of events, and the register models ---- */
+
+static struct lin_event call(int client, size_t id,
+                             const struct lin_reg_input *in)
+{
+	return (struct lin_event){LIN_CALL, client, id, in};
+}
+
+static struct lin_event ret(int client, size_t id,
+                            const struct lin_reg_output *out)
+{
+	return (struct lin_event){LIN_RETURN, client, id, out};
+}
+
+/* A write of 1 concurrent with reads of nil and of 1: legal (the register
+ * starts as nil, the NULL state); a read of 2 is not, and the info names
+ * it, as operation 2, the third call. */
+static void test_events_register(void)
+{
+	struct lin_reg_input w1 = {LIN_REG_WRITE, 1, 0}, rd = {LIN_REG_READ, 0, 0};
+	struct lin_reg_output done = {.ok = true}, nil = {.nil = true},
+	                      one = {.value = 1}, two = {.value = 2};
+	struct lin_event ev[] = {
+	        call(0, 10, &w1), call(1, 11, &rd), ret(1, 11, &nil),
+	        call(1, 12, &rd), ret(0, 10, &done), ret(1, 12, &one),
+	};
+	const char *error = "unset";
+	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, ev, 6, NULL, NULL,
+	                                 &error),
+	                LIN_OK);
+	CU_ASSERT_PTR_NULL(error);
+
+	ev[5].value = &two;
+	struct lin_info *info = NULL;
+	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, ev, 6, NULL,
+	                                 &info, &error),
+	                LIN_ILLEGAL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+	size_t nops;
+	const struct lin_op *ops = lin_info_ops(info, &nops);
+	CU_ASSERT_EQUAL(nops, 3);
+	CU_ASSERT_EQUAL(lin_info_failed_op(info, 0), 2);
+	CU_ASSERT_EQUAL(ops[2].call_ns, 3); /* positions in the events */
+	CU_ASSERT_EQUAL(ops[2].return_ns, 5);
+	char *d = lin_register_model.describe_op(ops[2].input, ops[2].output);
+	CU_ASSERT_STRING_EQUAL(d, "read() -> 2");
+	free(d);
+	lin_info_free(info);
+}
+
+/* A pending write (a call with no return) may take effect at any time
+ * after its call, or never: reads of nil then 5 are legal, 5 then nil are
+ * not. */
+static void test_events_pending_operation(void)
+{
+	struct lin_reg_input w5 = {LIN_REG_WRITE, 5, 0}, rd = {LIN_REG_READ, 0, 0};
+	struct lin_reg_output nil = {.nil = true}, five = {.value = 5};
+	struct lin_event ev[] = {
+	        call(0, 1, &w5), call(1, 2, &rd), ret(1, 2, &nil),
+	        call(1, 3, &rd), ret(1, 3, &five),
+	};
+	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, ev, 5, NULL, NULL,
+	                                 NULL),
+	                LIN_OK);
+	ev[2].value = &five;
+	ev[4].value = &nil;
+	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, ev, 5, NULL, NULL,
+	                                 NULL),
+	                LIN_ILLEGAL);
+	/* Never taking effect is fine too. */
+	ev[2].value = &nil;
+	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, ev, 5, NULL, NULL,
+	                                 NULL),
+	                LIN_OK);
+}
+
+/* The compare-and-set register: of two concurrent cas from 1, one may
+ * succeed and the other fail, not both succeed; an unknown one may have
+ * succeeded. */
+static void test_events_cas_register(void)
+{
+	struct lin_reg_input w1 = {LIN_REG_WRITE, 1, 0},
+	                     c5 = {LIN_REG_CAS, 5, 1}, c7 = {LIN_REG_CAS, 7, 1},
+	                     rd = {LIN_REG_READ, 0, 0};
+	struct lin_reg_output done = {.ok = true}, failed = {.ok = false},
+	                      seven = {.value = 7};
+	struct lin_event ev[] = {
+	        call(0, 1, &w1), ret(0, 1, &done), call(1, 2, &c5),
+	        call(2, 3, &c7), ret(1, 2, &done), ret(2, 3, &failed),
+	};
+	CU_ASSERT_EQUAL(lin_check_events(&lin_cas_register_model, ev, 6, NULL,
+	                                 NULL, NULL),
+	                LIN_OK);
+	ev[5].value = &done;
+	CU_ASSERT_EQUAL(lin_check_events(&lin_cas_register_model, ev, 6, NULL,
+	                                 NULL, NULL),
+	                LIN_ILLEGAL);
+	/* A cas(1, 7) whose outcome is unknown, then a read of 7: it
+	 * happened. */
+	struct lin_event ev2[] = {
+	        call(0, 1, &w1), ret(0, 1, &done), call(2, 3, &c7),
+	        call(1, 4, &rd), ret(1, 4, &seven),
+	};
+	CU_ASSERT_EQUAL(lin_check_events(&lin_cas_register_model, ev2, 5, NULL,
+	                                 NULL, NULL),
+	                LIN_OK);
+	/* The register model knows no cas. */
+	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, ev2, 5, NULL,
+	                                 NULL, NULL),
+	                LIN_ILLEGAL);
+}
+
+/* Malformed event histories are refused with a reason, not checked. */
+static void test_events_malformed(void)
+{
+	struct lin_reg_input rd = {LIN_REG_READ, 0, 0};
+	struct lin_reg_output nil = {.nil = true};
+	const char *error = NULL;
+	struct lin_info *info = (void *)&error; /* must be set to NULL */
+	struct lin_event early[] = {ret(0, 1, &nil), call(0, 1, &rd)};
+	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, early, 2, NULL,
+	                                 &info, &error),
+	                LIN_UNKNOWN);
+	CU_ASSERT_PTR_NULL(info);
+	CU_ASSERT_STRING_EQUAL(error,
+	                       "a return comes before its call, or has none");
+	struct lin_event twice[] = {call(0, 1, &rd), call(1, 1, &rd)};
+	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, twice, 2, NULL,
+	                                 NULL, &error),
+	                LIN_UNKNOWN);
+	CU_ASSERT_STRING_EQUAL(error, "two calls have one id");
+	struct lin_event two_returns[] = {call(0, 1, &rd), ret(0, 1, &nil),
+	                                  ret(0, 1, &nil)};
+	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, two_returns, 3,
+	                                 NULL, NULL, &error),
+	                LIN_UNKNOWN);
+	CU_ASSERT_STRING_EQUAL(error, "a call returns twice");
+}
+
 /* ---- the HTML page ---- */
 
 static void test_visualization_names_keys_and_failed_op(void)
@@ -736,6 +875,10 @@ static const struct runner_test tests[] = {
         {"TestIllegalWinsOverTimeout", test_illegal_wins_over_timeout, 0},
         {"TestVisualizationNamesKeysAndFailedOp",
          test_visualization_names_keys_and_failed_op, 0},
+        {"TestEventsRegister", test_events_register, 0},
+        {"TestEventsPendingOperation", test_events_pending_operation, 0},
+        {"TestEventsCasRegister", test_events_cas_register, 0},
+        {"TestEventsMalformed", test_events_malformed, 0},
         {"TestIllegalKeyFoundWhateverTheNames",
          test_illegal_key_found_whatever_the_names, 0},
         {"TestMemoryLimitStopsTheBiggestSearch",

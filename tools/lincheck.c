@@ -1,10 +1,9 @@
 /*
- * lincheck: checks a recorded key/value history for linearizability from the
- * command line, with lincheck's KV model, and draws an illegal one as an HTML
- * page. The history format is in usage() below and in lincheck/README.md.
- *
- * Not for: other models. The parser accepts exactly the documented JSON-lines
- * format (a strict subset of JSON), and reports the first problem by line.
+ * lincheck: checks a recorded history for linearizability from the command
+ * line, and draws an illegal one as an HTML page: a key/value history in
+ * JSON lines with lincheck's KV model, or a Jepsen register history in EDN
+ * with the register or compare-and-set model. The formats are in usage()
+ * below and in lincheck/README.md; tools/histories.c reads them.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "lincheck/lincheck.h"
+#include "tools/histories.h"
 
 enum {
 	EXIT_LIN_OK = 0,
@@ -90,491 +90,27 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* ---- the history as read ---- */
-
-struct record {
-	size_t line;
-	int client;
-	int64_t call, ret;
-	struct lin_kv_input in;
-	struct lin_kv_output out;
-};
-
-struct history {
-	struct record *recs;
-	size_t n, cap;
-};
-
-static void *xrealloc(void *p, size_t n)
-{
-	p = realloc(p, n ? n : 1);
-	if (!p) {
-		fputs("lincheck: out of memory\n", stderr);
-		exit(EXIT_LIN_USAGE);
-	}
-	return p;
-}
-
-static void record_free(struct record *r)
-{
-	free((char *)r->in.key);
-	free((char *)r->in.value);
-	free((char *)r->out.value);
-}
-
-static void history_free(struct history *h)
-{
-	for (size_t i = 0; i < h->n; i++)
-		record_free(&h->recs[i]);
-	free(h->recs);
-}
-
-/* ---- a strict parser for one line ---- */
-
-struct parser {
-	const char *start; /* the line */
-	const char *p;
-	char err[200]; /* the first error, "" if none */
-};
-
-static __attribute__((format(printf, 2, 3))) bool fail(struct parser *ps,
-                                                       const char *fmt, ...)
-{
-	if (ps->err[0])
-		return false;
-	int col = (int)(ps->p - ps->start) + 1;
-	int n = snprintf(ps->err, sizeof ps->err, "column %d: ", col);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(ps->err + n, sizeof ps->err - (size_t)n, fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-static void skip_space(struct parser *ps)
-{
-	while (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\r')
-		ps->p++;
-}
-
-static bool expect(struct parser *ps, char c)
-{
-	skip_space(ps);
-	if (*ps->p != c) {
-		if (*ps->p == 0)
-			return fail(ps,
-			            "expected '%c', found the end of the line",
-			            c);
-		return fail(ps, "expected '%c', found '%c'", c, *ps->p);
-	}
-	ps->p++;
-	return true;
-}
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static bool parse_hex4(struct parser *ps, unsigned *out)
-{
-	unsigned v = 0;
-	for (int i = 0; i < 4; i++) {
-		int d = hex_digit(ps->p[i]);
-		if (d < 0)
-			return fail(ps, "\\u needs four hex digits");
-		v = v * 16 + (unsigned)d;
-	}
-	ps->p += 4;
-	*out = v;
-	return true;
-}
-
-/* Appends code point cp as UTF-8. */
-static size_t put_utf8(char *d, unsigned cp)
-{
-	if (cp < 0x80) {
-		d[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		d[0] = (char)(0xc0 | cp >> 6);
-		d[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		d[0] = (char)(0xe0 | cp >> 12);
-		d[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		d[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	d[0] = (char)(0xf0 | cp >> 18);
-	d[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	d[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	d[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/* A JSON string, decoded into a new malloc'd string. An escape never
- * decodes to more bytes than it takes, so the line's length bounds it. */
-static bool parse_string(struct parser *ps, char **out)
-{
-	if (!expect(ps, '"'))
-		return false;
-	char *s = xrealloc(NULL, strlen(ps->p) + 1);
-	size_t n = 0;
-	for (;;) {
-		unsigned char c = (unsigned char)*ps->p;
-		if (c == '"') {
-			ps->p++;
-			break;
-		}
-		if (c == 0) {
-			free(s);
-			return fail(ps, "unterminated string");
-		}
-		if (c < 0x20) {
-			free(s);
-			return fail(ps, "control character in a string");
-		}
-		if (c != '\\') {
-			s[n++] = (char)c;
-			ps->p++;
-			continue;
-		}
-		ps->p++;
-		char e = *ps->p++;
-		unsigned cp;
-		switch (e) {
-		case '"':
-		case '\\':
-		case '/':
-			s[n++] = e;
-			break;
-		case 'b':
-			s[n++] = '\b';
-			break;
-		case 'f':
-			s[n++] = '\f';
-			break;
-		case 'n':
-			s[n++] = '\n';
-			break;
-		case 'r':
-			s[n++] = '\r';
-			break;
-		case 't':
-			s[n++] = '\t';
-			break;
-		case 'u':
-			if (!parse_hex4(ps, &cp))
-				goto bad;
-			if (cp >= 0xdc00 && cp <= 0xdfff) {
-				fail(ps, "lone low surrogate \\u%04x", cp);
-				goto bad;
-			}
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				unsigned lo;
-				if (ps->p[0] != '\\' || ps->p[1] != 'u') {
-					fail(ps,
-					     "high surrogate \\u%04x without "
-					     "its low half",
-					     cp);
-					goto bad;
-				}
-				ps->p += 2;
-				if (!parse_hex4(ps, &lo))
-					goto bad;
-				if (lo < 0xdc00 || lo > 0xdfff) {
-					fail(ps, "bad low surrogate \\u%04x",
-					     lo);
-					goto bad;
-				}
-				cp = 0x10000 + ((cp - 0xd800) << 10) +
-				     (lo - 0xdc00);
-			}
-			if (cp == 0) {
-				fail(ps, "\\u0000 is not supported");
-				goto bad;
-			}
-			n += put_utf8(s + n, cp);
-			break;
-		default:
-			ps->p--;
-			if (e == 0)
-				fail(ps, "unterminated string");
-			else
-				fail(ps, "bad escape '\\%c'", e);
-			goto bad;
-		}
-	}
-	s[n] = 0;
-	*out = s;
-	return true;
-bad:
-	free(s);
-	return false;
-}
-
-/* A JSON integer (no fraction, no exponent) within [min, max]. */
-static bool parse_int(struct parser *ps, const char *field, int64_t min,
-                      int64_t max, int64_t *out)
-{
-	skip_space(ps);
-	const char *p = ps->p;
-	bool neg = *p == '-';
-	if (neg)
-		p++;
-	if (*p < '0' || *p > '9')
-		return fail(ps, "%s must be an integer", field);
-	if (*p == '0' && p[1] >= '0' && p[1] <= '9')
-		return fail(ps, "%s: leading zeros are not allowed", field);
-	/* Accumulate negatively: the range of int64_t is asymmetric. */
-	int64_t v = 0;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		int d = *p - '0';
-		if (v < (INT64_MIN + d) / 10)
-			return fail(ps, "%s is out of range", field);
-		v = v * 10 - d;
-	}
-	if (*p == '.' || *p == 'e' || *p == 'E')
-		return fail(ps, "%s must be an integer", field);
-	if (!neg) {
-		if (v == INT64_MIN)
-			return fail(ps, "%s is out of range", field);
-		v = -v;
-	}
-	if (v < min || v > max)
-		return fail(ps, "%s is out of range", field);
-	ps->p = p;
-	*out = v;
-	return true;
-}
-
-enum field {
-	F_CLIENT,
-	F_CALL,
-	F_RETURN,
-	F_OP,
-	F_KEY,
-	F_VALUE,
-	F_OUTPUT,
-	NFIELDS
-};
-
-static const char *const field_names[NFIELDS] = {
-        "client", "call", "return", "op", "key", "value", "output",
-};
-
-static bool parse_field(struct parser *ps, enum field f, struct record *r)
-{
-	int64_t v;
-	char *s = NULL;
-	switch (f) {
-	case F_CLIENT:
-		if (!parse_int(ps, "client", INT32_MIN, INT32_MAX, &v))
-			return false;
-		r->client = (int)v;
-		return true;
-	case F_CALL:
-		return parse_int(ps, "call", INT64_MIN, INT64_MAX, &r->call);
-	case F_RETURN:
-		return parse_int(ps, "return", INT64_MIN, INT64_MAX, &r->ret);
-	case F_OP: {
-		const char *at = ps->p;
-		if (!parse_string(ps, &s))
-			return false;
-		if (strcmp(s, "get") == 0)
-			r->in.op = LIN_KV_GET;
-		else if (strcmp(s, "put") == 0)
-			r->in.op = LIN_KV_PUT;
-		else if (strcmp(s, "append") == 0)
-			r->in.op = LIN_KV_APPEND;
-		else
-			r->in.op = -1;
-		free(s);
-		if (r->in.op < 0) {
-			ps->p = at;
-			skip_space(ps);
-			return fail(ps, "op must be \"get\", \"put\" or "
-			                "\"append\"");
-		}
-		return true;
-	}
-	case F_KEY:
-		return parse_string(ps, (char **)&r->in.key);
-	case F_VALUE:
-		return parse_string(ps, (char **)&r->in.value);
-	case F_OUTPUT:
-		if (!parse_string(ps, (char **)&r->out.value))
-			return false;
-		r->out = lin_kv_output_str(r->out.value);
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Parses one operation; on failure ps->err says why. */
-static bool parse_record(struct parser *ps, struct record *r)
-{
-	bool seen[NFIELDS] = {false};
-	if (!expect(ps, '{'))
-		return false;
-	skip_space(ps);
-	if (*ps->p == '}')
-		return fail(ps, "empty object");
-	for (;;) {
-		skip_space(ps);
-		const char *at = ps->p;
-		char *name;
-		if (!parse_string(ps, &name))
-			return false;
-		int f = 0;
-		while (f < NFIELDS && strcmp(name, field_names[f]) != 0)
-			f++;
-		if (f == NFIELDS || seen[f]) {
-			ps->p = at;
-			fail(ps, "%s field \"%.40s\"",
-			     f == NFIELDS ? "unknown" : "duplicate", name);
-			free(name);
-			return false;
-		}
-		free(name);
-		seen[f] = true;
-		if (!expect(ps, ':') || !parse_field(ps, (enum field)f, r))
-			return false;
-		skip_space(ps);
-		if (*ps->p == ',') {
-			ps->p++;
-			continue;
-		}
-		if (!expect(ps, '}'))
-			return false;
-		break;
-	}
-	skip_space(ps);
-	if (*ps->p != 0)
-		return fail(ps, "unexpected text after the object");
-
-	for (int f = F_CLIENT; f <= F_KEY; f++)
-		if (!seen[f])
-			return fail(ps, "missing field \"%s\"", field_names[f]);
-	if (r->in.op != LIN_KV_GET && !seen[F_VALUE])
-		return fail(ps, "%s needs a \"value\"",
-		            r->in.op == LIN_KV_PUT ? "put" : "append");
-	if (r->in.op == LIN_KV_GET && !seen[F_OUTPUT])
-		return fail(ps, "get needs an \"output\"");
-	if (r->ret < r->call)
-		return fail(ps,
-		            "return (%" PRId64 ") is before call (%" PRId64 ")",
-		            r->ret, r->call);
-	return true;
-}
-
-/* The offset of the first byte of s that is not well-formed UTF-8 (RFC
- * 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or -1. */
-static long invalid_utf8_at(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	for (const unsigned char *at = p; *at;) {
-		unsigned c = *at, len, min;
-		if (c < 0x80) {
-			at++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2, min = 0x80;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3, min = 0x800;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4, min = 0x10000;
-		else
-			return (long)(at - p);
-		unsigned cp = c & (0x7f >> len);
-		for (unsigned k = 1; k < len; k++) {
-			if ((at[k] & 0xc0) != 0x80)
-				return (long)(at - p);
-			cp = cp << 6 | (at[k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return (long)(at - p);
-		at += len;
-	}
-	return -1;
-}
-
-static bool blank(const char *line)
-{
-	for (; *line; line++)
-		if (*line != ' ' && *line != '\t' && *line != '\r')
-			return false;
-	return true;
-}
-
-/* Reads the history; on bad input prints why (file, line) and returns
- * false. */
-static bool read_history(const char *path, FILE *f, struct history *h)
-{
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t len;
-	bool ok = true;
-	while ((len = getline(&line, &cap, f)) >= 0) {
-		lineno++;
-		if (strlen(line) != (size_t)len) {
-			fprintf(stderr, "lincheck: %s:%zu: NUL byte in line\n",
-			        path, lineno);
-			ok = false;
-			break;
-		}
-		if (len > 0 && line[len - 1] == '\n')
-			line[len - 1] = 0;
-		long bad = invalid_utf8_at(line);
-		if (bad >= 0) {
-			fprintf(stderr,
-			        "lincheck: %s:%zu: column %ld: invalid UTF-8 "
-			        "(byte 0x%02x): the history must be UTF-8 text\n",
-			        path, lineno, bad + 1,
-			        (unsigned char)line[bad]);
-			ok = false;
-			break;
-		}
-		if (blank(line))
-			continue;
-		struct record r = {.line = lineno};
-		struct parser ps = {.start = line, .p = line};
-		if (!parse_record(&ps, &r)) {
-			fprintf(stderr, "lincheck: %s:%zu: %s\n", path, lineno,
-			        ps.err);
-			record_free(&r);
-			ok = false;
-			break;
-		}
-		if (h->n == h->cap) {
-			h->cap = h->cap ? 2 * h->cap : 64;
-			h->recs = xrealloc(h->recs, h->cap * sizeof *h->recs);
-		}
-		h->recs[h->n++] = r;
-	}
-	if (ok && ferror(f)) {
-		fprintf(stderr, "lincheck: %s: read error: %s\n", path,
-		        strerror(errno));
-		ok = false;
-	}
-	free(line);
-	return ok;
-}
-
 /* ---- the check ---- */
 
-static void report_illegal(const struct lin_info *info, const struct history *h)
+/* What is checked: the model, and what its partitions are called. */
+struct subject {
+	const struct lin_model *m;
+	const char *partition; /* "key" or "register" */
+};
+
+/* "key \"x\"", or "the register" (the one partition, ""). */
+static void print_partition(const struct subject *s,
+                            const struct lin_info *info, size_t p)
+{
+	const char *name = lin_info_partition_name(info, p);
+	if (name[0])
+		printf("%s \"%s\"", s->partition, name);
+	else
+		printf("the %s", s->partition);
+}
+
+static void report_illegal(const struct subject *s, const struct lin_info *info,
+                           const struct history *h)
 {
 	for (size_t p = 0; p < lin_info_npartitions(info); p++) {
 		if (lin_info_partition_result(info, p) != LIN_ILLEGAL)
@@ -582,12 +118,14 @@ static void report_illegal(const struct lin_info *info, const struct history *h)
 		const size_t *ops, *seq;
 		size_t n = lin_info_partition_ops(info, p, &ops);
 		size_t nseq = lin_info_longest(info, p, &seq);
-		const struct record *r = &h->recs[lin_info_failed_op(info, p)];
-		char *desc = lin_kv_model.describe_op(&r->in, &r->out);
-		printf("  key \"%s\": %zu of %zu operations linearize; line "
-		       "%zu, %s, cannot come next\n",
-		       lin_info_partition_name(info, p), nseq, n, r->line,
-		       desc);
+		size_t failed = lin_info_failed_op(info, p);
+		const struct lin_op *op = &h->ops[failed];
+		char *desc = s->m->describe_op(op->input, op->output);
+		printf("  ");
+		print_partition(s, info, p);
+		printf(": %zu of %zu operations linearize; line %zu, %s, "
+		       "cannot come next\n",
+		       nseq, n, h->line[failed], desc);
 		free(desc);
 	}
 }
@@ -598,13 +136,13 @@ static char *input_line(size_t i, void *arg)
 	const struct history *h = arg;
 	char *s = malloc(32);
 	if (s)
-		snprintf(s, 32, "input line %zu", h->recs[i].line);
+		snprintf(s, 32, "input line %zu", h->line[i]);
 	return s;
 }
 
 /* Names the keys without a verdict, by reason: time, then memory. */
-static void report_unknown(const struct lin_info *info, int64_t timeout_ms,
-                           size_t limit)
+static void report_unknown(const struct subject *s, const struct lin_info *info,
+                           int64_t timeout_ms, size_t limit)
 {
 	static const enum lin_stop reasons[] = {LIN_STOP_TIME,
 	                                        LIN_STOP_MEMORY};
@@ -613,11 +151,9 @@ static void report_unknown(const struct lin_info *info, int64_t timeout_ms,
 		for (size_t p = 0; p < lin_info_npartitions(info); p++) {
 			if (lin_info_partition_stop(info, p) != reasons[k])
 				continue;
-			if (n == 0)
-				printf("  out of %s: key",
-				       k == 0 ? "time" : "memory");
-			printf("%s \"%s\"", n ? "," : "",
-			       lin_info_partition_name(info, p));
+			printf(n ? ", " : "  out of %s: ",
+			       k == 0 ? "time" : "memory");
+			print_partition(s, info, p);
 			n++;
 		}
 		if (n == 0)
@@ -638,42 +174,47 @@ static size_t undecided(const struct lin_info *info)
 	return n;
 }
 
-static int check(const char *path, const struct history *h,
-                 const struct lin_options *opt, size_t limit,
-                 const char *html)
+static int check(const char *path, const struct subject *s,
+                 const struct history *h, const struct lin_options *opt,
+                 size_t limit, const char *html)
 {
-	struct lin_op *ops = xrealloc(NULL, h->n * sizeof *ops);
-	for (size_t i = 0; i < h->n; i++) {
-		const struct record *r = &h->recs[i];
-		ops[i] = (struct lin_op){r->client, r->call, r->ret, &r->in,
-		                         &r->out};
-	}
 	struct lin_info *info = NULL;
-	enum lin_result res = lin_check_with(&lin_kv_model, ops, h->n, opt, &info);
+	enum lin_result res = lin_check_with(s->m, h->ops, h->n, opt, &info);
 	size_t nparts = lin_info_npartitions(info);
 	int status;
 	switch (res) {
 	case LIN_OK:
-		printf("%s: Ok: %zu operations on %zu keys are linearizable\n",
-		       path, h->n, nparts);
+		if (s->m == &lin_kv_model)
+			printf("%s: Ok: %zu operations on %zu keys are "
+			       "linearizable\n",
+			       path, h->n, nparts);
+		else
+			printf("%s: Ok: %zu operations on the register are "
+			       "linearizable\n",
+			       path, h->n);
 		status = EXIT_LIN_OK;
 		break;
 	case LIN_UNKNOWN:
-		printf("%s: Unknown: %zu of %zu keys have no verdict\n", path,
-		       undecided(info), nparts);
-		report_unknown(info, opt->timeout_ms, limit);
+		if (s->m == &lin_kv_model)
+			printf("%s: Unknown: %zu of %zu keys have no "
+			       "verdict\n",
+			       path, undecided(info), nparts);
+		else
+			printf("%s: Unknown: the register has no verdict\n",
+			       path);
+		report_unknown(s, info, opt->timeout_ms, limit);
 		status = EXIT_LIN_UNKNOWN;
 		break;
 	default:
 		printf("%s: Illegal: the history is not linearizable\n", path);
-		report_illegal(info, h);
+		report_illegal(s, info, h);
 		char fallback[64];
 		if (!html) {
 			snprintf(fallback, sizeof fallback, "lincheck-%ld.html",
 			         (long)getpid());
 			html = fallback;
 		}
-		int rc = lin_visualize_html_from(&lin_kv_model, info, html,
+		int rc = lin_visualize_html_from(s->m, info, html,
 		                                 input_line, (void *)h);
 		if (rc == 0)
 			printf("wrote the history visualization to %s\n", html);
@@ -684,7 +225,6 @@ static int check(const char *path, const struct history *h,
 		break;
 	}
 	lin_info_free(info);
-	free(ops);
 	return status;
 }
 
@@ -744,10 +284,59 @@ static bool search_limit(struct lin_options *opt, size_t limit)
 	return true;
 }
 
+static bool ends_with(const char *s, const char *end)
+{
+	size_t n = strlen(s), m = strlen(end);
+	return n >= m && strcmp(s + n - m, end) == 0;
+}
+
+/* The model and format from --model and --format, or from the file's name
+ * (.edn: a register history, checked with the cas model, which reads and
+ * writes alone also fit). */
+static bool choose(const char *path, const char *model, const char *format,
+                   struct subject *s, enum history_format *fmt)
+{
+	if (format && strcmp(format, "jsonl") && strcmp(format, "edn")) {
+		fprintf(stderr, "lincheck: --format must be jsonl or edn, not "
+		                "'%s'\n",
+		        format);
+		return false;
+	}
+	if (model && strcmp(model, "kv") && strcmp(model, "register") &&
+	    strcmp(model, "cas")) {
+		fprintf(stderr, "lincheck: --model must be kv, register or cas, "
+		                "not '%s'\n",
+		        model);
+		return false;
+	}
+	if (!format)
+		format = (model && strcmp(model, "kv")) || ends_with(path, ".edn")
+		                 ? "edn"
+		                 : "jsonl";
+	*fmt = strcmp(format, "edn") == 0 ? HISTORY_EDN : HISTORY_JSONL;
+	if (!model)
+		model = *fmt == HISTORY_EDN ? "cas" : "kv";
+	bool kv = strcmp(model, "kv") == 0;
+	if (kv != (*fmt == HISTORY_JSONL)) {
+		fprintf(stderr,
+		        "lincheck: --model %s does not read %s histories: key/"
+		        "value histories are JSON lines (--model kv --format "
+		        "jsonl), register ones are Jepsen's EDN (--model "
+		        "register or cas, --format edn)\n",
+		        model, format);
+		return false;
+	}
+	s->m = kv ? &lin_kv_model
+	          : strcmp(model, "cas") == 0 ? &lin_cas_register_model
+	                                      : &lin_register_model;
+	s->partition = kv ? "key" : "register";
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	struct lin_options opt = {0};
-	const char *html = NULL, *path = NULL;
+	const char *html = NULL, *path = NULL, *model = NULL, *format = NULL;
 	bool allow_empty = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -756,7 +345,8 @@ int main(int argc, char **argv)
 			return EXIT_LIN_OK;
 		}
 		if ((strcmp(a, "--timeout") == 0 || strcmp(a, "--html") == 0 ||
-		     strcmp(a, "--max-memory") == 0) &&
+		     strcmp(a, "--max-memory") == 0 ||
+		     strcmp(a, "--model") == 0 || strcmp(a, "--format") == 0) &&
 		    i + 1 == argc) {
 			fprintf(stderr, "lincheck: %s needs a value\n", a);
 			return EXIT_LIN_USAGE;
@@ -782,6 +372,10 @@ int main(int argc, char **argv)
 				        argv[i]);
 				return EXIT_LIN_USAGE;
 			}
+		} else if (strcmp(a, "--model") == 0) {
+			model = argv[++i];
+		} else if (strcmp(a, "--format") == 0) {
+			format = argv[++i];
 		} else if (strcmp(a, "--allow-empty") == 0) {
 			allow_empty = true;
 		} else if (strcmp(a, "--full-report") == 0) {
@@ -804,6 +398,11 @@ int main(int argc, char **argv)
 		return EXIT_LIN_USAGE;
 	}
 
+	struct subject subject;
+	enum history_format fmt;
+	if (!choose(path, model, format, &subject, &fmt))
+		return EXIT_LIN_USAGE;
+
 	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
 	if (!f) {
 		fprintf(stderr, "lincheck: cannot open %s: %s\n", path,
@@ -814,7 +413,14 @@ int main(int argc, char **argv)
 	int status = EXIT_LIN_USAGE;
 	size_t limit = opt.max_memory ? opt.max_memory
 	                              : lin_default_max_memory();
-	bool read = read_history(path, f, &h);
+	bool read = history_read(path, f, fmt, &h);
+	if (read && h.has_cas && subject.m == &lin_register_model) {
+		fprintf(stderr,
+		        "lincheck: %s: the history has :cas operations: check "
+		        "it with --model cas\n",
+		        path);
+		read = false;
+	}
 	if (read && h.n == 0 && !allow_empty) {
 		fprintf(stderr,
 		        "lincheck: %s: no operations: an empty history is "
@@ -824,7 +430,7 @@ int main(int argc, char **argv)
 		read = false;
 	}
 	if (read && search_limit(&opt, limit))
-		status = check(path, &h, &opt, limit, html);
+		status = check(path, &subject, &h, &opt, limit, html);
 	if (f != stdin)
 		fclose(f);
 	history_free(&h);
