@@ -255,6 +255,11 @@ struct labrpc_end {
 	bool deleted;
 	bool hold_replies; /* labrpc_hold_replies */
 	struct server_slot *conn; /* NULL while unconnected */
+	/* This end's own stream of the network's choices (delays, drops,
+	 * duplicates, reordering), from the network's seed and the end's
+	 * name: one peer's traffic does not shift another's draws, so a
+	 * replay with the seed stays close to the run (exact in sim mode). */
+	struct prng prng;
 	char name[];
 };
 
@@ -304,7 +309,6 @@ struct labrpc_req {
 
 struct labrpc_net {
 	pthread_mutex_t mu; /* guards everything below */
-	struct prng prng;
 	uint64_t seed;
 	bool reliable, long_delays, long_reordering, duplicates;
 	labrpc_reply_hook reply_hook;
@@ -823,17 +827,18 @@ static void handler_returned(struct labrpc_net *net, struct labrpc_req *req,
 		/* The server "crashed" before its reply went out. */
 		req_complete(net, req, false, w);
 	} else if (!req->reliable &&
-	           prng_below(&net->prng, 1000) < DROP_PER_MILLE) {
+	           prng_below(&req->end->prng, 1000) < DROP_PER_MILLE) {
 		/* Drop the reply; the handler ran all the same. */
 		req_complete(net, req, false, w);
 	} else if (req->end->hold_replies) {
 		req->stage = REQ_HELD; /* until labrpc_hold_replies releases it */
 	} else if (req->long_reordering &&
-	           prng_below(&net->prng, REORDER_OUT_OF) < REORDER_BELOW) {
+	           prng_below(&req->end->prng, REORDER_OUT_OF) <
+	                   REORDER_BELOW) {
+		struct prng *rng = &req->end->prng;
 		int64_t ms = REORDER_BASE_MS +
-		             prng_below(&net->prng,
-		                        1 + prng_below(&net->prng,
-		                                       REORDER_SPREAD_MS));
+		             prng_below(rng,
+		                        1 + prng_below(rng, REORDER_SPREAD_MS));
 		req->stage = REQ_REORDERED;
 		timer_arm(net, req, after_ms(ms), w);
 	} else {
@@ -1007,10 +1012,11 @@ static void copy_send(struct labrpc_net *net, const struct labrpc_req *req,
 	c->args_len = req->args_len;
 	pending_add(net, c);
 
-	int64_t ms = prng_below(&net->prng, 2) == 0
-	                     ? prng_below(&net->prng, DUP_SOON_MS)
-	                     : DUP_LATE_BASE_MS + prng_below(&net->prng,
-	                                                     DUP_LATE_SPREAD_MS);
+	struct prng *rng = &req->end->prng;
+	int64_t ms = prng_below(rng, 2) == 0
+	                     ? prng_below(rng, DUP_SOON_MS)
+	                     : DUP_LATE_BASE_MS +
+	                               prng_below(rng, DUP_LATE_SPREAD_MS);
 	c->stage = REQ_DELAYED;
 	timer_arm(net, c, after_ms(ms), w);
 }
@@ -1046,19 +1052,19 @@ static void req_enter(struct labrpc_net *net, struct labrpc_req *req,
 		server_get(srv);
 		req->srv = srv;
 		if (net->duplicates &&
-		    prng_below(&net->prng, 1000) < DUP_PER_MILLE)
+		    prng_below(&end->prng, 1000) < DUP_PER_MILLE)
 			copy_send(net, req, w);
 		if (req->reliable) {
 			handler_start(net, req, w);
 		} else {
-			int64_t ms = prng_below(&net->prng, SHORT_DELAY_MS);
+			int64_t ms = prng_below(&end->prng, SHORT_DELAY_MS);
 			req->drop_request =
-			        prng_below(&net->prng, 1000) < DROP_PER_MILLE;
+			        prng_below(&end->prng, 1000) < DROP_PER_MILLE;
 			req->stage = REQ_DELAYED;
 			timer_arm(net, req, after_ms(ms), w);
 		}
 	} else { /* Case B: no reply, then a timeout */
-		int64_t ms = prng_below(&net->prng, net->long_delays
+		int64_t ms = prng_below(&end->prng, net->long_delays
 		                                            ? LONG_TIMEOUT_MS
 		                                            : TIMEOUT_MS);
 		req->stage = REQ_TIMING_OUT;
@@ -1116,7 +1122,6 @@ struct labrpc_net *labrpc_net_make(uint64_t seed)
 {
 	struct labrpc_net *net = xcalloc(1, sizeof *net);
 	pthread_mutex_init(&net->mu, NULL);
-	prng_seed(&net->prng, seed);
 	net->seed = seed;
 	net->reliable = true;
 	name_map_init(&net->ends);
@@ -1275,6 +1280,16 @@ static struct server_slot *slot_get(struct labrpc_net *net, const char *name)
 	return slot;
 }
 
+/* A name's stream number: FNV-1a, so that ends named alike still get
+ * unrelated streams (prng_seed mixes its seed). */
+static uint64_t name_stream(const char *name)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	for (; *name; name++)
+		h = (h ^ (unsigned char)*name) * UINT64_C(0x100000001b3);
+	return h;
+}
+
 struct labrpc_end *labrpc_make_end(struct labrpc_net *net, const char *name)
 {
 	size_t len = strlen(name);
@@ -1282,6 +1297,7 @@ struct labrpc_end *labrpc_make_end(struct labrpc_net *net, const char *name)
 	memcpy(end->name, name, len + 1);
 	end->node.name = end->name;
 	end->net = net;
+	prng_seed(&end->prng, net->seed ^ name_stream(name));
 
 	pthread_mutex_lock(&net->mu);
 	if (name_map_find(&net->ends, name))

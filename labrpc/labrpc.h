@@ -49,8 +49,11 @@ struct labrpc_service_def {
 
 /* ---- the network ---- */
 
-/* Makes a network: reliable, no long delays, no long reordering. Its PRNG is
- * seeded with seed (see labrpc_seed_from_env). Never returns NULL. */
+/* Makes a network: reliable, no long delays, no long reordering. Its random
+ * choices come from seed (see labrpc_seed_from_env): each end draws from a
+ * stream of its own, made from seed and the end's name, so that with the
+ * same seed an end meets the same choices in the same order of its calls,
+ * whatever the other ends do. Never returns NULL. */
 struct labrpc_net *labrpc_net_make(uint64_t seed);
 
 /* The seed to use for a new network: $RAFTLAB_SEED when set (decimal or

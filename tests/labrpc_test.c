@@ -1118,9 +1118,27 @@ static void test_reply_drop_after_handler(void)
 
 struct replay {
 	uint64_t seed;
+	bool noise; /* another end calls all the while */
 	pthread_t thread;
 	bool ok[200];
 };
+
+struct noise {
+	struct labrpc_end *e;
+	atomic_bool stop;
+	int calls;
+};
+
+static void *noise_main(void *arg)
+{
+	struct noise *n = arg;
+	while (!atomic_load(&n->stop)) {
+		char *reply = NULL;
+		call_int_str(n->e, "JunkServer.Handler2", n->calls++, &reply);
+		free(reply);
+	}
+	return NULL;
+}
 
 static void *replay_main(void *arg)
 {
@@ -1135,12 +1153,27 @@ static void *replay_main(void *arg)
 	labrpc_connect(net, "end1-99", "server99");
 	labrpc_enable(net, "end1-99", true);
 	labrpc_net_reliable(net, false);
+	struct noise noise = {.e = NULL};
+	atomic_init(&noise.stop, false);
+	pthread_t noise_thread;
+	if (r->noise) {
+		noise.e = labrpc_make_end(net, "noise");
+		labrpc_connect(net, "noise", "server99");
+		labrpc_enable(net, "noise", true);
+		start_thread(&noise_thread, noise_main, &noise);
+	}
 
 	for (size_t i = 0; i < sizeof r->ok / sizeof r->ok[0]; i++) {
 		char *reply = NULL;
 		r->ok[i] = call_int_str(e, "JunkServer.Handler2", (int64_t)i,
 		                        &reply);
 		free(reply);
+	}
+	if (r->noise) {
+		atomic_store(&noise.stop, true);
+		pthread_join(noise_thread, NULL);
+		if (noise.calls == 0)
+			runner_fatalf("the other end made no call");
 	}
 
 	labrpc_net_cleanup(net);
@@ -1151,15 +1184,19 @@ static void *replay_main(void *arg)
 }
 
 /* Two networks with the same seed make the same drop decisions for the same
- * sequential calls; another seed makes other ones. */
+ * sequential calls, even when another end calls all the while on one of
+ * them (each end draws from a stream of its own); another seed makes other
+ * ones. */
 static void test_seed_replay(void)
 {
 	uint64_t seed = runner_seed();
-	struct replay runs[3] = {
-	        {.seed = seed}, {.seed = seed}, {.seed = seed + 1}};
-	for (int i = 0; i < 3; i++)
+	struct replay runs[4] = {{.seed = seed},
+	                         {.seed = seed},
+	                         {.seed = seed + 1},
+	                         {.seed = seed, .noise = true}};
+	for (int i = 0; i < 4; i++)
 		start_thread(&runs[i].thread, replay_main, &runs[i]);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		pthread_join(runs[i].thread, NULL);
 
 	int failures = 0;
@@ -1172,6 +1209,10 @@ static void test_seed_replay(void)
 		              seed);
 	CU_ASSERT(failures > 0 && failures < 200);
 	CU_ASSERT(memcmp(runs[0].ok, runs[2].ok, sizeof runs[0].ok) != 0);
+	if (memcmp(runs[0].ok, runs[3].ok, sizeof runs[0].ok) != 0)
+		runner_fatalf("another end's calls changed an end's drops "
+		              "(seed %#" PRIx64 ")",
+		              seed);
 }
 
 enum { NPEERS = 7 };
