@@ -41,7 +41,8 @@ B        := build/$(VARIANT)
 CUNIT_CFLAGS := $(shell pkg-config --cflags cunit 2>/dev/null)
 CUNIT_LIBS   := $(or $(shell pkg-config --libs cunit 2>/dev/null),-lcunit)
 
-WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+WARN    := -Wall -Wextra -Wpedantic -Wformat=2 -Werror -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes
 CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -pthread -I. $(WARN)
 LDFLAGS := -pthread
 ifeq ($(SAN),thread)

@@ -7,6 +7,7 @@
 #include "lincheck/lincheck.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -99,11 +100,17 @@ static uint64_t reg_hash(const void *state)
 	return state ? (uint64_t) * (const int64_t *)state : UINT64_C(0x6e696c);
 }
 
-static char *reg_printf(const char *fmt, int64_t a, int64_t b)
+static char *reg_printf(const char *fmt, ...)
+        __attribute__((format(printf, 1, 2)));
+static char *reg_printf(const char *fmt, ...)
 {
-	char *s = malloc(64);
-	if (s)
-		snprintf(s, 64, fmt, a, b);
+	char *s = malloc(96);
+	if (!s)
+		return NULL; /* the page then says "op N" */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s, 96, fmt, ap);
+	va_end(ap);
 	return s;
 }
 
@@ -114,14 +121,14 @@ static char *reg_describe_op(const void *input, const void *output)
 	switch (in->op) {
 	case LIN_REG_READ:
 		if (!out)
-			return reg_printf("read() -> ? (unknown)", 0, 0);
+			return reg_printf("read() -> ? (unknown)");
 		if (out->nil)
-			return reg_printf("read() -> nil", 0, 0);
-		return reg_printf("read() -> %" PRId64, out->value, 0);
+			return reg_printf("read() -> nil");
+		return reg_printf("read() -> %" PRId64, out->value);
 	case LIN_REG_WRITE:
 		return reg_printf(out ? "write(%" PRId64 ")"
 		                      : "write(%" PRId64 ") (unknown)",
-		                  in->value, 0);
+		                  in->value);
 	case LIN_REG_CAS:
 		if (!out)
 			return reg_printf("cas(%" PRId64 ", %" PRId64
@@ -132,15 +139,15 @@ static char *reg_describe_op(const void *input, const void *output)
 		                            ") -> fail",
 		                  in->from, in->value);
 	default:
-		return reg_printf("<invalid>", 0, 0);
+		return reg_printf("<invalid>");
 	}
 }
 
 static char *reg_describe_state(const void *state)
 {
 	if (!state)
-		return reg_printf("nil", 0, 0);
-	return reg_printf("%" PRId64, *(const int64_t *)state, 0);
+		return reg_printf("nil");
+	return reg_printf("%" PRId64, *(const int64_t *)state);
 }
 
 const struct lin_model lin_register_model = {

@@ -274,7 +274,9 @@ static int json_partition(FILE *f, const struct lin_model *m,
 	return rc;
 }
 
-static const char page_head[] =
+/* The page around the data, in pieces (C99 promises string literals of
+ * 4095 bytes, no more). */
+static const char *const page_head[] = {
         "<!DOCTYPE html>\n"
         "<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
         "<title>lincheck</title>\n"
@@ -328,7 +330,7 @@ static const char page_head[] =
         "<div id=\"wrap\"><div id=\"main\">\n"
         "<p class=\"legend\"><span class=\"op lin\""
         " style=\"position:static\">in the longest linearizable"
-        " prefix</span><span class=\"op failed\""
+        " prefix</span><span class=\"op failed\"",
         " style=\"position:static\">could not be placed</span><span"
         " class=\"op\" style=\"position:static\">not linearized</span> <a"
         " href=\"#first-error\" id=\"jump\">[ jump to first error"
@@ -342,9 +344,11 @@ static const char page_head[] =
         "<div id=\"parts\"></div></div>\n"
         "<div id=\"panel\"></div></div><div id=\"tip\"></div>\n"
         "<script>\n"
-        "const data = ";
+        "const data = ",
+        NULL,
+};
 
-static const char page_tail[] =
+static const char *const page_tail[] = {
         ";\n"
         "const MIN_UNIT = 14, ROW = 26, LEFT = 76, PAD = 12;\n"
         "const tip = document.getElementById('tip');\n"
@@ -415,7 +419,7 @@ static const char page_tail[] =
         "for (const part of data) {\n"
         "  if (part.result === 'Illegal') verdict = 'Illegal';\n"
         "  else if (part.result === 'Unknown' && verdict === 'Ok') verdict"
-        " = 'Unknown';\n"
+        " = 'Unknown';\n",
         "  const v = {part, step: new Map(), bars: []};\n"
         "  part.lin.forEach((l, k) => v.step.set(l.op, k));\n"
         "  v.clients = [...new Set(part.ops.map(o => o.client))].sort((a,"
@@ -480,7 +484,7 @@ static const char page_tail[] =
         "    };\n"
         "    b.onmouseleave = () => {\n"
         "      tip.style.display = 'none';\n"
-        "      v.bars.forEach(bb => bb.classList.remove('upto'));\n"
+        "      v.bars.forEach(bb => bb.classList.remove('upto'));\n",
         "      showPanel(pinned || initial);\n"
         "    };\n"
         "    b.onclick = () => pin(pinned && pinned.v === v && pinned.i"
@@ -535,7 +539,9 @@ static const char page_tail[] =
         "vd.className = verdict;\n"
         "if (!firstError) document.getElementById('jump').style.display ="
         " 'none';\n"
-        "</script></body></html>\n";
+        "</script></body></html>\n",
+        NULL,
+};
 
 int lin_visualize_html(const struct lin_model *m, const struct lin_info *info,
                        const char *path)
@@ -566,7 +572,8 @@ int lin_visualize_html_from(const struct lin_model *m,
 		return err;
 	}
 	int rc = 0;
-	fputs(page_head, f);
+	for (const char *const *piece = page_head; *piece; piece++)
+		fputs(*piece, f);
 	fputc('[', f);
 	for (size_t p = 0; p < np && rc == 0; p++) {
 		if (p)
@@ -574,7 +581,8 @@ int lin_visualize_html_from(const struct lin_model *m,
 		rc = json_partition(f, m, info, all, p, local, &from);
 	}
 	fputc(']', f);
-	fputs(page_tail, f);
+	for (const char *const *piece = page_tail; *piece; piece++)
+		fputs(*piece, f);
 	free(local);
 	free(nth);
 	if (ferror(f) && rc == 0)

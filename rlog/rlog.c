@@ -38,11 +38,15 @@ const char *rlog_topic_name(enum rlog_topic topic)
 	return (unsigned)topic < RLOG_NTOPICS ? topic_names[topic] : NULL;
 }
 
-static void complain(const char *fmt, const char *what)
+static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void complain(const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
 	fprintf(stderr, "rlog: ");
-	fprintf(stderr, fmt, what);
+	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	va_end(ap);
 }
 
 /* The topics RAFTLAB_TOPICS names, as a mask (all of them if unset). */

@@ -65,7 +65,7 @@ fi
 set -e
 mkdir -p "$out/corpus" "$out/crashes"
 clang -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -I. \
-	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wall -Wextra -Wpedantic -Wformat=2 -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-O1 -g -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	tests/fuzz/codec_fuzz.c codec/codec.c -o "$out/codec_fuzz"

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -181,10 +182,15 @@ static size_t junk_log2_len(struct junk_server *js)
 	return n;
 }
 
-static char *text_printf(const char *fmt, long long v)
+static char *text_printf(const char *fmt, ...)
+        __attribute__((format(printf, 1, 2)));
+static char *text_printf(const char *fmt, ...)
 {
 	char buf[64];
-	snprintf(buf, sizeof buf, fmt, v);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
 	char *s = strdup(buf);
 	if (!s)
 		abort();

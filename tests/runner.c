@@ -134,6 +134,8 @@ static void buf_puts(struct buf *b, const char *s)
 }
 
 static void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
+static void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
 	va_copy(ap2, ap);
