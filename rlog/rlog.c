@@ -87,6 +87,11 @@ static void read_env(void)
 		if (errno || *end || level < 0) {
 			complain("RAFTLAB_DEBUG must be 0, 1 or 2, not '%s'", env);
 			level = 0;
+		} else if (level > 2) {
+			complain("RAFTLAB_DEBUG must be 0, 1 or 2, not '%s' "
+			         "(taken as 2, the most detail)",
+			         env);
+			level = 2;
 		}
 	}
 	unsigned topics = level > 0 ? topics_from_env() : 0;
