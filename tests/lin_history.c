@@ -68,6 +68,18 @@ size_t lin_history_add(struct lin_history *h, int client, int64_t call,
 	return i;
 }
 
+void lin_history_add_hard_key(struct lin_history *h, const char *key,
+                              int first_client)
+{
+	for (int c = 0; c < 12; c++) {
+		char v[2] = {(char)('a' + c), 0};
+		lin_history_add(h, first_client + c, 0, 100, LIN_KV_APPEND, key,
+		                v, NULL);
+	}
+	lin_history_add(h, first_client + 12, 200, 210, LIN_KV_GET, key, NULL,
+	                "no such order");
+}
+
 void lin_history_set_output(struct lin_history *h, size_t i, const char *output)
 {
 	h->out[i] = lin_kv_output_str(keep(h, output));

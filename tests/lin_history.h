@@ -34,6 +34,14 @@ size_t lin_history_add(struct lin_history *h, int client, int64_t call,
                        int64_t ret, int op, const char *key, const char *value,
                        const char *output);
 
+/* Appends a key whose check no budget decides: twelve appends of "a", "b",
+ * ... to key by clients first_client.. first_client + 11, all called at 0
+ * and returned at 100, then a get by first_client + 12 that no order
+ * explains. Refuting it takes about e * 12! search steps, with a cache that
+ * grows all the while. */
+void lin_history_add_hard_key(struct lin_history *h, const char *key,
+                              int first_client);
+
 /* Replaces operation i's output (a get's returned value). */
 void lin_history_set_output(struct lin_history *h, size_t i,
                             const char *output);

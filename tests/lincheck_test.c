@@ -432,19 +432,11 @@ static void test_generated_history_falsified_read_illegal(void)
 
 /* ---- the time budget ---- */
 
-/* Twelve overlapping appends and a read no order explains: deciding it
- * takes about e * 12! search steps, far beyond any budget here. */
-static void add_hard_key(struct lin_history *h)
-{
-	add_concurrent_appends(h, 12);
-	lin_history_add(h, 12, 200, 210, GET, "k", NULL, "no such order");
-}
-
 static void test_hard_history_times_out(void)
 {
 	struct lin_history h;
 	lin_history_init(&h, 13);
-	add_hard_key(&h);
+	lin_history_add_hard_key(&h, "k", 0);
 	struct lin_info *info = NULL;
 	int64_t budget_ms = 100;
 	int64_t start = labtime_now_ms();
@@ -469,7 +461,7 @@ static void test_illegal_wins_over_timeout(void)
 {
 	struct lin_history h;
 	lin_history_init(&h, 16);
-	add_hard_key(&h);
+	lin_history_add_hard_key(&h, "k", 0);
 	lin_history_add(&h, 0, 300, 310, PUT, "other", "1", NULL);
 	lin_history_add(&h, 0, 320, 330, GET, "other", NULL, "2");
 
@@ -503,19 +495,6 @@ static void test_illegal_wins_over_timeout(void)
 	lin_history_free(&h);
 }
 
-/* Twelve overlapping appends to key and a read no order explains. */
-static void add_hard_key_named(struct lin_history *h, const char *key,
-                               int first_client)
-{
-	for (int c = 0; c < 12; c++) {
-		char v[2] = {(char)('a' + c), 0};
-		lin_history_add(h, first_client + c, 0, 100, APPEND, key, v,
-		                NULL);
-	}
-	lin_history_add(h, first_client + 12, 200, 210, GET, key, NULL,
-	                "no such order");
-}
-
 /* Fairness: three keys that cannot be decided within any budget here and
  * one illegal key. Whatever the key names, so wherever the illegal key
  * sorts among them, the check finds it: ILLEGAL, with the verdict in time
@@ -533,7 +512,7 @@ static void test_illegal_key_found_whatever_the_names(void)
 		struct lin_history h;
 		lin_history_init(&h, 48);
 		for (int k = 0; k < 3; k++)
-			add_hard_key_named(&h, names[order][k], 13 * k);
+			lin_history_add_hard_key(&h, names[order][k], 13 * k);
 		const char *bad = names[order][3];
 		lin_history_add(&h, 40, 300, 310, PUT, bad, "1", NULL);
 		lin_history_add(&h, 40, 320, 330, GET, bad, NULL, "2");
@@ -559,7 +538,7 @@ static void test_memory_limit_stops_the_biggest_search(void)
 {
 	struct lin_history h;
 	lin_history_init(&h, 16);
-	add_hard_key_named(&h, "hard", 0);
+	lin_history_add_hard_key(&h, "hard", 0);
 	lin_history_add(&h, 20, 300, 310, PUT, "easy", "1", NULL);
 	lin_history_add(&h, 20, 320, 330, GET, "easy", NULL, "1");
 	size_t limit = (size_t)64 << 20;
