@@ -579,14 +579,21 @@ static size_t resident_bytes(const struct driver *d)
 	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
-/* What the check holds now: the growth of the process's resident size
- * since it began, or where that is unknown the searches' own count. */
-static size_t memory_in_use(struct driver *d)
+/* What the searches hold by their own count, as last published. */
+static size_t searches_bytes(struct driver *d)
 {
 	size_t own = 0;
 	for (size_t i = 0; i < d->nparts; i++)
 		own += atomic_load_explicit(&d->tasks[i].bytes,
 		                            memory_order_relaxed);
+	return own;
+}
+
+/* What the check holds now: the growth of the process's resident size
+ * since it began, or where that is unknown the searches' own count. */
+static size_t memory_in_use(struct driver *d)
+{
+	size_t own = searches_bytes(d);
 	size_t rss = resident_bytes(d), base = atomic_load(&d->rss_base);
 	size_t used = rss > base ? rss - base : 0;
 	if (rss == 0 || own > used)
@@ -918,9 +925,7 @@ static void finish_task(struct driver *d, struct task *t, enum run r)
 #endif
 		/* What is still resident was not given back to the system:
 		 * not the searches' any more. */
-		size_t rss = resident_bytes(d), own = 0;
-		for (size_t i = 0; i < d->nparts; i++)
-			own += atomic_load(&d->tasks[i].bytes);
+		size_t rss = resident_bytes(d), own = searches_bytes(d);
 		if (rss > own && rss - own > atomic_load(&d->rss_base))
 			atomic_store(&d->rss_base, rss - own);
 		atomic_fetch_sub(&d->drops_pending, 1);

@@ -9,6 +9,7 @@
  * one timeline per partition from it.
  */
 #include "lincheck/lincheck.h"
+#include "lincheck/utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,34 +19,6 @@
 /* Descriptions longer than this are cut in the middle, so that a page for a
  * long append history stays a few megabytes (the ends are what differ). */
 enum { VIS_MAX_DESC = 2048, VIS_KEEP_HEAD = 512 };
-
-/* The length of the well-formed UTF-8 sequence at p (of at most left
- * bytes), or 0 if there is none there (RFC 3629). */
-static size_t utf8_length(const unsigned char *p, size_t left)
-{
-	unsigned c = p[0], len, min;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, min = 0x10000;
-	else
-		return 0;
-	if (left < len)
-		return 0;
-	unsigned cp = c & (0x7f >> len);
-	for (unsigned k = 1; k < len; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[k] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
 
 /* Writes s as a JSON string, cutting it in the middle if it is too long.
  * '<' is escaped too, so a description cannot end the script element, and

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lincheck/utf8.h"
+
 /* ---- JSON lines of key/value operations ---- */
 
 struct record {
@@ -408,29 +410,11 @@ static bool parse_record(struct parser *ps, struct record *r)
  * 3629: no overlong forms, no surrogates, nothing above U+10FFFF), or -1. */
 static long invalid_utf8_at(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	for (const unsigned char *at = p; *at;) {
-		unsigned c = *at, len, min;
-		if (c < 0x80) {
-			at++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2, min = 0x80;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3, min = 0x800;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4, min = 0x10000;
-		else
-			return (long)(at - p);
-		unsigned cp = c & (0x7f >> len);
-		for (unsigned k = 1; k < len; k++) {
-			if ((at[k] & 0xc0) != 0x80)
-				return (long)(at - p);
-			cp = cp << 6 | (at[k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return (long)(at - p);
+	size_t n = strlen(s);
+	for (size_t at = 0; at < n;) {
+		size_t len = utf8_length((const unsigned char *)s + at, n - at);
+		if (len == 0)
+			return (long)at;
 		at += len;
 	}
 	return -1;
