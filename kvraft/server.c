@@ -1,11 +1,15 @@
 /*
- * server.c: the reference key/value server (kvraft.h). Every call, Get
- * included, goes through the Raft log as an operation; each server applies
- * the committed operations in log order to its map, skipping a Put or Append
- * it has already executed (the duplicate table remembers each clerk's last
+ * server.c: the reference key/value server (kvraft.h). Put and Append go
+ * through the Raft log as operations; each server applies the committed
+ * operations in log order to its map, skipping a Put or Append it has
+ * already executed (the duplicate table remembers each clerk's last
  * sequence number). The handler that submitted an operation waits until it
  * is applied, and gives up (ErrWrongLeader: the clerk tries elsewhere) when
  * another operation took its index, its term passed, or too long went by.
+ * A Get adds nothing to the log (§8): Raft confirms that this server still
+ * leads and gives a read index (raft_read_index); once the map has applied
+ * everything through it, the map answers. A new leader's first read starts
+ * a no-op operation, the entry of its term that §8 asks for.
  * Not for: the clerk (client.c) or the wire format (rpc.c).
  *
  * Threads: the labrpc handlers, and one apply thread that receives from the
@@ -23,6 +27,7 @@
 #include <string.h>
 
 #include "chan/chan.h"
+#include "kvraft/settings.h"
 #include "labtime/labtime.h"
 #include "rlog/rlog.h"
 
@@ -256,7 +261,9 @@ static void dups_set(struct dup_table *d, uint64_t client_id, uint64_t seq)
 
 /* ---- operations: what goes through the Raft log ---- */
 
-enum op_type { OP_GET = 0, OP_PUT = 1, OP_APPEND = 2 };
+/* OP_GET: only with log reads (kv_settings_log_reads); OP_NOOP: a new
+ * leader's entry of its own term, for reads. */
+enum op_type { OP_GET = 0, OP_PUT = 1, OP_APPEND = 2, OP_NOOP = 3 };
 
 /* One operation (Go: the Op struct). Strings borrowed when encoding, owned
  * (malloc'd by the codec) after op_decode. */
@@ -293,7 +300,7 @@ static int op_decode(const void *data, size_t len, struct op *op)
 	codec_get_uvarint(&r, &op->client_id);
 	codec_get_uvarint(&r, &op->seq);
 	int err = codec_finish(&r);
-	if (err == CODEC_OK && (type < OP_GET || type > OP_APPEND))
+	if (err == CODEC_OK && (type < OP_GET || type > OP_NOOP))
 		err = CODEC_ERANGE;
 	if (err != CODEC_OK) {
 		free(key);
@@ -337,6 +344,10 @@ struct kv_server {
 	int last_snapshot;    /* the index of the last snapshot taken */
 	size_t unsnapshotted; /* command bytes applied since then */
 	struct waiter *waiters;
+	int readers;                /* Gets waiting on applied_cond */
+	pthread_cond_t applied_cond; /* last_applied moved (or dead) */
+	int noop_term;              /* the last term a no-op was started in */
+	bool log_reads;             /* Gets go through the log */
 };
 
 /* ---- snapshots: last_applied, the map and the duplicate table ---- */
@@ -424,6 +435,8 @@ static void apply_op(struct kv_server *kv, const struct op *op, int index)
 	const struct kv_pair *p = NULL;
 	if (op->type == OP_GET) {
 		p = map_find(&kv->map, op->key);
+	} else if (op->type == OP_NOOP) {
+		/* nothing to execute */
 	} else if (op->seq > dups_last(&kv->dups, op->client_id)) {
 		/* not a duplicate of a call already executed */
 		map_write(&kv->map, op->key, op->value, strlen(op->value),
@@ -438,14 +451,18 @@ static void apply_op(struct kv_server *kv, const struct op *op, int index)
 	rlog2(RLOG_SERVER, kv->me, -1, "index %d: applied C%016llx #%llu %s(%s)",
 	      index, (unsigned long long)op->client_id,
 	      (unsigned long long)op->seq,
-	      op->type == OP_GET ? "Get" : op->type == OP_PUT ? "Put" : "Append",
+	      op->type == OP_GET      ? "Get"
+	      : op->type == OP_PUT    ? "Put"
+	      : op->type == OP_APPEND ? "Append"
+	                              : "no-op",
 	      op->key);
 	kv->last_applied = index;
 
 	for (struct waiter *w = kv->waiters; w != NULL; w = w->next) {
 		if (w->done || w->lost)
 			continue;
-		if (w->client_id == op->client_id && w->seq == op->seq) {
+		if (op->type != OP_NOOP && w->client_id == op->client_id &&
+		    w->seq == op->seq) {
 			w->done = true;
 			if (p != NULL) {
 				w->found = true;
@@ -534,6 +551,8 @@ static void *applier_main(void *arg)
 			free(op.value);
 			kv->unsnapshotted += m->command_len;
 		}
+		if (kv->readers > 0)
+			pthread_cond_broadcast(&kv->applied_cond);
 
 		if (snapshot_due(kv)) {
 			snapshot = snapshot_encode(kv, &snapshot_len);
@@ -649,6 +668,72 @@ static enum submit_result submit(struct kv_server *kv, const struct op *op,
 	return res;
 }
 
+/* Starts a no-op operation, unless one was started in the current term:
+ * a new leader serves no read before an entry of its term is committed. */
+static void start_noop(struct kv_server *kv)
+{
+	int term;
+	bool is_leader;
+	raft_get_state(kv->rf, &term, &is_leader);
+	pthread_mutex_lock(&kv->mu);
+	bool start = is_leader && term > kv->noop_term;
+	if (start)
+		kv->noop_term = term;
+	pthread_mutex_unlock(&kv->mu);
+	if (!start)
+		return;
+	struct op op = {.type = OP_NOOP, .key = "", .value = ""};
+	size_t len;
+	uint8_t *cmd = op_encode(&op, &len);
+	struct raft_start_result started = raft_start(kv->rf, cmd, len);
+	free(cmd);
+	if (started.is_leader)
+		rlog(RLOG_SERVER, kv->me, started.term,
+		     "index %d: no-op, for reads in term %d", started.index,
+		     started.term);
+}
+
+/*
+ * §8: a Get served without the log. Raft confirms leadership and gives the
+ * read index; the answer comes from the map once it has applied through
+ * that index. *value receives the value (owned) when the result is
+ * SUBMIT_OK.
+ */
+static enum submit_result read_key(struct kv_server *kv, const char *key,
+                                   char **value)
+{
+	if (atomic_load(&kv->dead))
+		return SUBMIT_WRONG_LEADER;
+	int index = 0;
+	enum raft_read_status st = raft_read_index(kv->rf, &index);
+	if (st == RAFT_READ_NO_ENTRY) {
+		start_noop(kv);
+		st = raft_read_index(kv->rf, &index);
+	}
+	if (st != RAFT_READ_OK)
+		return SUBMIT_WRONG_LEADER;
+
+	enum submit_result res = SUBMIT_WRONG_LEADER;
+	pthread_mutex_lock(&kv->mu);
+	int64_t deadline = labtime_now_ns() + WAIT_LIMIT_MS * MS_NS;
+	kv->readers++;
+	while (kv->last_applied < index && !atomic_load(&kv->dead) &&
+	       labtime_cond_wait_until(&kv->applied_cond, &kv->mu,
+	                               deadline) == 0)
+		;
+	kv->readers--;
+	if (kv->last_applied >= index && !atomic_load(&kv->dead)) {
+		const struct kv_pair *p = map_find(&kv->map, key);
+		res = p != NULL ? SUBMIT_OK : SUBMIT_NO_KEY;
+		if (p != NULL)
+			*value = xstrdup(p->value);
+		rlog2(RLOG_SERVER, kv->me, -1, "read %s at index %d (applied %d)",
+		      key, index, kv->last_applied);
+	}
+	pthread_mutex_unlock(&kv->mu);
+	return res;
+}
+
 static const char *err_name(enum submit_result r)
 {
 	switch (r) {
@@ -672,7 +757,8 @@ static void get_handler(void *receiver, const void *vargs, void *vreply)
 	                .client_id = args->client_id,
 	                .seq = args->seq};
 	char *value = NULL;
-	enum submit_result r = submit(kv, &op, &value);
+	enum submit_result r = kv->log_reads ? submit(kv, &op, &value)
+	                                     : read_key(kv, args->key, &value);
 	reply->err = xstrdup(err_name(r));
 	reply->value = value != NULL ? value : xstrdup("");
 }
@@ -699,6 +785,20 @@ static const struct labrpc_method kv_methods[] = {
 
 const struct labrpc_service_def kv_service = {"KVServer", kv_methods, 2};
 
+/* ---- settings (settings.h) ---- */
+
+static atomic_bool log_reads_setting;
+
+void kv_settings_log_reads(bool yes)
+{
+	atomic_store(&log_reads_setting, yes);
+}
+
+bool kv_settings_get_log_reads(void)
+{
+	return atomic_load(&log_reads_setting);
+}
+
 /* ---- lifecycle ---- */
 
 struct kv_server *kv_server_start(struct labrpc_end **servers, int n, int me,
@@ -708,11 +808,14 @@ struct kv_server *kv_server_start(struct labrpc_end **servers, int n, int me,
 	kv->me = me;
 	kv->maxraftstate = maxraftstate;
 	kv->persister = persister;
+	kv->log_reads = kv_settings_get_log_reads();
 	atomic_init(&kv->dead, false);
 	map_init(&kv->map);
 	dups_init(&kv->dups);
 	if (pthread_mutex_init(&kv->mu, NULL) != 0)
 		goto free_state;
+	if (labtime_cond_init(&kv->applied_cond) != 0)
+		goto destroy_mu;
 
 	/* Restart from the last snapshot; Raft will not deliver it again. */
 	size_t len;
@@ -722,12 +825,12 @@ struct kv_server *kv_server_start(struct labrpc_end **servers, int n, int me,
 	if (err != CODEC_OK) {
 		fprintf(stderr, "kvraft %d: bad snapshot: %s\n", me,
 		        codec_strerror(err));
-		goto destroy_mu;
+		goto destroy_cond;
 	}
 
 	kv->apply_ch = chan_make(0);
 	if (kv->apply_ch == NULL)
-		goto destroy_mu;
+		goto destroy_cond;
 	kv->rf = raft_make(servers, n, me, persister, kv->apply_ch);
 	if (kv->rf == NULL)
 		goto free_chan;
@@ -740,6 +843,8 @@ kill_raft:
 	raft_free(kv->rf);
 free_chan:
 	chan_free(kv->apply_ch);
+destroy_cond:
+	pthread_cond_destroy(&kv->applied_cond);
 destroy_mu:
 	pthread_mutex_destroy(&kv->mu);
 free_state:
@@ -767,6 +872,7 @@ void kv_server_kill(struct kv_server *kv)
 	pthread_mutex_lock(&kv->mu); /* waiting handlers give up */
 	for (struct waiter *w = kv->waiters; w != NULL; w = w->next)
 		pthread_cond_signal(&w->cond);
+	pthread_cond_broadcast(&kv->applied_cond);
 	pthread_mutex_unlock(&kv->mu);
 }
 
@@ -778,6 +884,7 @@ void kv_server_free(struct kv_server *kv)
 	chan_free(kv->apply_ch);
 	map_free(&kv->map);
 	dups_free(&kv->dups);
+	pthread_cond_destroy(&kv->applied_cond);
 	pthread_mutex_destroy(&kv->mu);
 	free(kv);
 }

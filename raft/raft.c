@@ -59,6 +59,8 @@ enum {
 	 * started after the peer is back gets through: with 16 threads, some
 	 * call starts every 0.2 s or so even while the peer is unreachable. */
 	SENDERS_PER_PEER = 16,
+	/* raft_read_index gives up confirming leadership after this long. */
+	READ_LIMIT_MS = 500,
 	NO_VOTE = -1,                  /* votedFor is null */
 	NO_TERM = -1,                  /* a conflict reply: the log is too short */
 };
@@ -89,6 +91,9 @@ struct raft_peer {
 	int64_t heartbeat_ns; /* leader: when to send a heartbeat if nothing
 	                       * else has gone to this peer by then */
 	int64_t ack_ns;   /* leader: when this peer last answered, in our term */
+	uint64_t read_acked; /* leader: the latest read round (struct raft's
+	                      * read_round) of a call this peer answered in
+	                      * our term */
 	int idle;         /* sender threads waiting on cond */
 	int nthreads;
 	pthread_t threads[SENDERS_PER_PEER];
@@ -134,6 +139,14 @@ struct raft {
 	 * the one before (slowest[1]), in any term and role. */
 	int64_t slowest[2];
 	int64_t slow_period_ns;
+	/* §8 reads: each raft_read_index call asks for a round of heartbeats,
+	 * numbered read_round; a call built in round r that a peer answers in
+	 * our term confirms every round through r for that peer. readers
+	 * calls wait on read_cond for that, or for an entry of the term to be
+	 * committed. */
+	uint64_t read_round;
+	int readers;
+	pthread_cond_t read_cond;
 	/* Wake-ups owed, made once mu is released (raft_unlock): a thread
 	 * woken while mu is still held would only block again on mu. Bit j
 	 * of wake_senders: a sender of peer j (j < 64; others are woken at
@@ -141,6 +154,7 @@ struct raft {
 	uint64_t wake_senders;
 	bool wake_ticker;
 	bool wake_applier;
+	bool wake_readers; /* broadcast read_cond */
 	pthread_cond_t ticker_cond;
 	pthread_cond_t applier_cond;
 	pthread_t ticker;
@@ -611,7 +625,7 @@ static void reset_election_timer(struct raft *rf)
 
 /* Signals the threads in a set of wake-ups owed (see struct raft). */
 static void make_wakes(struct raft *rf, uint64_t senders, bool ticker,
-                       bool applier)
+                       bool applier, bool readers)
 {
 	for (int j = 0; senders != 0; j++, senders >>= 1)
 		if (senders & 1)
@@ -620,6 +634,8 @@ static void make_wakes(struct raft *rf, uint64_t senders, bool ticker,
 		pthread_cond_signal(&rf->ticker_cond);
 	if (applier)
 		pthread_cond_signal(&rf->applier_cond);
+	if (readers)
+		pthread_cond_broadcast(&rf->read_cond);
 }
 
 /* Takes the wake-ups owed: makes them, with mu held if release is false
@@ -629,11 +645,12 @@ static void take_wakes(struct raft *rf, bool release)
 {
 	uint64_t senders = rf->wake_senders;
 	bool ticker = rf->wake_ticker, applier = rf->wake_applier;
+	bool readers = rf->wake_readers;
 	rf->wake_senders = 0;
-	rf->wake_ticker = rf->wake_applier = false;
+	rf->wake_ticker = rf->wake_applier = rf->wake_readers = false;
 	if (release)
 		pthread_mutex_unlock(&rf->mu);
-	make_wakes(rf, senders, ticker, applier);
+	make_wakes(rf, senders, ticker, applier, readers);
 }
 
 static void wake_owed_locked(struct raft *rf)
@@ -714,6 +731,7 @@ static bool become_follower(struct raft *rf, int term)
 			rf->peers[j].need_append = false;
 	}
 	rf->role = FOLLOWER;
+	rf->wake_readers = rf->readers > 0;
 	return changed;
 }
 
@@ -776,6 +794,7 @@ static void set_commit_index(struct raft *rf, int index)
 	     rf->commit_index, index);
 	rf->commit_index = index;
 	rf->wake_applier = true;
+	rf->wake_readers = rf->readers > 0;
 }
 
 /*
@@ -920,13 +939,19 @@ static void send_request_vote(struct raft *rf, struct raft_peer *p)
 
 /* ---- AppendEntries ---- */
 
-/* A leader's call to p, sent at sent_ns, was answered in the leader's term:
- * p is still with us (leader_has_quorum). */
-static void note_answer(struct raft *rf, struct raft_peer *p, int64_t sent_ns)
+/* A leader's call to p, sent at sent_ns in read round round, was answered
+ * in the leader's term: p is still with us (leader_has_quorum, and the
+ * reads of rounds through round). */
+static void note_answer(struct raft *rf, struct raft_peer *p, int64_t sent_ns,
+                        uint64_t round)
 {
 	int64_t now = labtime_now_ns();
 	p->ack_ns = now;
 	note_answer_time(rf, sent_ns, now);
+	if (round > p->read_acked) {
+		p->read_acked = round;
+		rf->wake_readers = rf->readers > 0;
+	}
 }
 
 /* Notes that an AppendEntries or InstallSnapshot call to p starts (which
@@ -1070,7 +1095,7 @@ static int backed_up_next_index(const struct raft *rf,
 static void handle_append_reply(struct raft *rf, struct raft_peer *p,
                                 const struct append_entries_args *args,
                                 const struct append_entries_reply *reply,
-                                int64_t sent_ns)
+                                int64_t sent_ns, uint64_t round)
 {
 	if (reply->term > rf->current_term) {
 		if (become_follower(rf, reply->term))
@@ -1080,7 +1105,7 @@ static void handle_append_reply(struct raft *rf, struct raft_peer *p,
 	if (rf->role != LEADER || rf->current_term != args->term ||
 	    reply->term != args->term)
 		return;
-	note_answer(rf, p, sent_ns);
+	note_answer(rf, p, sent_ns, round);
 	if (reply->success) {
 		int match = args->prev_log_index + (int)args->nentries;
 		if (match > p->match_index)
@@ -1147,6 +1172,7 @@ static void send_append_entries(struct raft *rf, struct raft_peer *p)
 	      args.prev_log_term, args.nentries, args.leader_commit);
 	unsigned call = call_begin(p);
 	int64_t sent_ns = labtime_now_ns();
+	uint64_t round = rf->read_round;
 	raft_unlock(rf);
 	bool ok = labrpc_call(rf->ends[p->id], "Raft.AppendEntries",
 	                      &append_entries_args_type, &args,
@@ -1154,7 +1180,7 @@ static void send_append_entries(struct raft *rf, struct raft_peer *p)
 	pthread_mutex_lock(&rf->mu);
 	call_end(p, call);
 	if (ok && !rf->dead)
-		handle_append_reply(rf, p, &args, &reply, sent_ns);
+		handle_append_reply(rf, p, &args, &reply, sent_ns, round);
 	append_entries_args_release(&args);
 }
 
@@ -1213,7 +1239,7 @@ out:
 static void handle_snapshot_reply(struct raft *rf, struct raft_peer *p,
                                   const struct install_snapshot_args *args,
                                   const struct install_snapshot_reply *reply,
-                                  int64_t sent_ns)
+                                  int64_t sent_ns, uint64_t round)
 {
 	if (reply->term > rf->current_term) {
 		if (become_follower(rf, reply->term))
@@ -1223,7 +1249,7 @@ static void handle_snapshot_reply(struct raft *rf, struct raft_peer *p,
 	if (rf->role != LEADER || rf->current_term != args->term ||
 	    reply->term != args->term)
 		return;
-	note_answer(rf, p, sent_ns);
+	note_answer(rf, p, sent_ns, round);
 	if (args->last_included_index > p->match_index)
 		p->match_index = args->last_included_index;
 	if (args->last_included_index + 1 > p->next_index)
@@ -1250,6 +1276,7 @@ static void send_install_snapshot(struct raft *rf, struct raft_peer *p)
 	     p->id, rf->snap_index, p->next_index);
 	unsigned call = call_begin(p);
 	int64_t sent_ns = labtime_now_ns();
+	uint64_t round = rf->read_round;
 	raft_unlock(rf);
 	bool ok = labrpc_call(rf->ends[p->id], "Raft.InstallSnapshot",
 	                      &install_snapshot_args_type, &args,
@@ -1258,7 +1285,7 @@ static void send_install_snapshot(struct raft *rf, struct raft_peer *p)
 	pthread_mutex_lock(&rf->mu);
 	call_end(p, call);
 	if (ok && !rf->dead)
-		handle_snapshot_reply(rf, p, &args, &reply, sent_ns);
+		handle_snapshot_reply(rf, p, &args, &reply, sent_ns, round);
 }
 
 /* ---- threads ---- */
@@ -1441,9 +1468,11 @@ struct raft *raft_make(struct labrpc_end **peers, int npeers, int me,
 		goto destroy_mu;
 	if (labtime_cond_init(&rf->applier_cond) != 0)
 		goto destroy_ticker_cond;
+	if (labtime_cond_init(&rf->read_cond) != 0)
+		goto destroy_applier_cond;
 	rf->peers = calloc((size_t)npeers, sizeof *rf->peers);
 	if (!rf->peers)
-		goto destroy_applier_cond;
+		goto destroy_read_cond;
 	for (; ncond < npeers; ncond++) {
 		rf->peers[ncond].rf = rf;
 		rf->peers[ncond].id = ncond;
@@ -1502,6 +1531,8 @@ destroy_peer_conds:
 	while (ncond-- > 0)
 		pthread_cond_destroy(&rf->peers[ncond].cond);
 	free(rf->peers);
+destroy_read_cond:
+	pthread_cond_destroy(&rf->read_cond);
 destroy_applier_cond:
 	pthread_cond_destroy(&rf->applier_cond);
 destroy_ticker_cond:
@@ -1548,6 +1579,79 @@ void raft_get_state(struct raft *rf, int *term, bool *is_leader)
 	raft_unlock(rf);
 }
 
+/* Whether the peers that answered a call of read round round, with this
+ * leader, make a majority. */
+static bool read_round_confirmed(const struct raft *rf, uint64_t round)
+{
+	int count = 1;
+	for (int j = 0; j < rf->npeers; j++)
+		if (j != rf->me && rf->peers[j].read_acked >= round)
+			count++;
+	return 2 * count > rf->npeers;
+}
+
+/*
+ * §8 (thesis §6.4, "ReadIndex"): a leader first commits an entry of its
+ * term, so that its commit index is at least any earlier leader's; it
+ * takes that commit index as the read index; then a round of heartbeats,
+ * sent after the read arrived and answered by a majority, shows that no
+ * newer leader had been elected when the read arrived. Waits for each step
+ * with mu released; leadership lost meanwhile ends the wait.
+ */
+enum raft_read_status raft_read_index(struct raft *rf, int *index)
+{
+	enum raft_read_status status = RAFT_READ_NOT_LEADER;
+
+	pthread_mutex_lock(&rf->mu);
+	int term = rf->current_term;
+	int64_t deadline = labtime_now_ns() + READ_LIMIT_MS * MS_NS;
+	if (rf->dead || rf->role != LEADER)
+		goto out;
+	if (term_at(rf, last_index(rf)) != term) {
+		status = RAFT_READ_NO_ENTRY;
+		goto out;
+	}
+	rf->readers++;
+	int read_index = 0;
+	uint64_t round = 0; /* 0 until the round of heartbeats is asked for */
+	const char *why = NULL;
+	for (;;) {
+		if (rf->dead || rf->role != LEADER || rf->current_term != term) {
+			why = "leadership lost";
+			break;
+		}
+		if (term_at(rf, rf->commit_index) == term) {
+			if (round == 0) {
+				read_index = rf->commit_index;
+				round = ++rf->read_round;
+				for (int j = 0; j < rf->npeers; j++)
+					post_append(rf, j);
+				wake_owed_locked(rf);
+			}
+			if (read_round_confirmed(rf, round)) {
+				*index = read_index;
+				status = RAFT_READ_OK;
+				break;
+			}
+		}
+		if (labtime_cond_wait_until(&rf->read_cond, &rf->mu,
+		                            deadline) != 0) {
+			why = "no majority in time";
+			break;
+		}
+	}
+	rf->readers--;
+	if (status == RAFT_READ_OK)
+		rlog2(RLOG_LEADER, rf->me, term, "read index %d (round %llu)",
+		      read_index, (unsigned long long)round);
+	else
+		rlog(RLOG_LEADER, rf->me, rf->current_term,
+		     "read of term %d not confirmed: %s", term, why);
+out:
+	raft_unlock(rf);
+	return status;
+}
+
 /*
  * §7: the service snapshotted everything through index: discard the log up
  * to it and save the snapshot with the state. An index the snapshot already
@@ -1581,6 +1685,7 @@ void raft_kill(struct raft *rf)
 	rf->joined = true;
 	pthread_cond_broadcast(&rf->ticker_cond);
 	pthread_cond_broadcast(&rf->applier_cond);
+	pthread_cond_broadcast(&rf->read_cond);
 	for (int j = 0; j < rf->npeers; j++)
 		pthread_cond_broadcast(&rf->peers[j].cond);
 	raft_unlock(rf);
@@ -1607,6 +1712,7 @@ void raft_free(struct raft *rf)
 	for (int j = 0; j < rf->npeers; j++)
 		pthread_cond_destroy(&rf->peers[j].cond);
 	free(rf->peers);
+	pthread_cond_destroy(&rf->read_cond);
 	pthread_cond_destroy(&rf->applier_cond);
 	pthread_cond_destroy(&rf->ticker_cond);
 	pthread_mutex_destroy(&rf->mu);

@@ -108,4 +108,41 @@ void raft_free(struct raft *rf);
  * the peer as receiver. Its handlers are the peer's RPC handlers. */
 extern const struct labrpc_service_def raft_service;
 
+/* ---- Optional, beyond 3A-3D: reads without the log (§8) ----
+ *
+ * The Raft tests never call this; the key/value service (part 4A) may, to
+ * serve Get without adding an entry to the log. Before answering a read
+ * from its state, a leader must know that no other leader can have
+ * committed anything it has not: the paper's §8 (and the Raft thesis §6.4)
+ * asks it to have committed an entry of its own term (so that it knows the
+ * latest commit index), and then to hear from a majority, with a round of
+ * heartbeats sent after the read arrived, that it is still leader. A
+ * leader that skips either step can answer with stale data once it has
+ * been deposed. A peer that does not implement reads returns
+ * RAFT_READ_NOT_LEADER always (the skeleton does): the service then has to
+ * put Gets through the log.
+ */
+
+enum raft_read_status {
+	RAFT_READ_OK,         /* *index is the read index: once the service
+	                       * has applied every entry through it, its state
+	                       * may answer the read */
+	RAFT_READ_NOT_LEADER, /* not the leader, or leadership could not be
+	                       * confirmed in time (cut off from the majority,
+	                       * a newer term), or killed: try another peer */
+	RAFT_READ_NO_ENTRY,   /* the leader's log has no entry of its current
+	                       * term yet, so no read can be served: the
+	                       * service starts one (a no-op of its own, with
+	                       * raft_start) and asks again */
+};
+
+/*
+ * Confirms, for one read, that this peer is still the leader: waits until
+ * an entry of the current term is committed and a majority (this peer
+ * included) have answered a heartbeat sent after the call began. Blocks
+ * for at most about half a second; returns at once once killed. Safe after
+ * raft_kill. Reads asked for together share their heartbeats.
+ */
+enum raft_read_status raft_read_index(struct raft *rf, int *index);
+
 #endif

@@ -440,8 +440,11 @@ static bool unknown_fails(void)
 	return s != NULL && strcmp(s, "fail") == 0;
 }
 
-/* Checks the history with the KV model (Go: the end of GenericTest). */
-static void check_linearizable(struct oplog *log)
+/* Checks the history with the KV model (Go: the end of GenericTest), with
+ * budget_ms for the checker; need_verdict: an undecided check fails the
+ * test whatever RAFTLAB_LIN_UNKNOWN says. */
+static void check_linearizable(struct oplog *log, int budget_ms,
+                               bool need_verdict)
 {
 	struct lin_op *ops = calloc(log->n + 1, sizeof *ops);
 	if (ops == NULL)
@@ -453,8 +456,7 @@ static void check_linearizable(struct oplog *log)
 		        &log->ops[k].output};
 	struct lin_info *info = NULL;
 	enum lin_result res =
-	        lin_check(&lin_kv_model, ops, log->n,
-	                  LINEARIZABILITY_CHECK_TIMEOUT_MS, &info);
+	        lin_check(&lin_kv_model, ops, log->n, budget_ms, &info);
 
 	if (res == LIN_ILLEGAL) {
 		const char *dir = getenv("TMPDIR");
@@ -495,9 +497,13 @@ static void check_linearizable(struct oplog *log)
 		/* One line per undecided check, for scripts to count. */
 		printf("lincheck: UNKNOWN (%zu operations, %d ms budget: %zu "
 		       "keys out of time, %zu out of memory)\n",
-		       log->n, LINEARIZABILITY_CHECK_TIMEOUT_MS, out_of_time,
-		       out_of_memory);
+		       log->n, budget_ms, out_of_time, out_of_memory);
 		fflush(stdout);
+		if (need_verdict)
+			runner_fatalf("linearizability check undecided in %d "
+			              "ms (%zu operations): this test needs a "
+			              "verdict",
+			              budget_ms, log->n);
 		if (unknown_fails())
 			runner_fatalf("linearizability check timed out "
 			              "(RAFTLAB_LIN_UNKNOWN=fail)");
@@ -512,7 +518,16 @@ struct generic {
 	struct oplog *log;
 	int nclients;
 	bool randomkeys;
+	int append_permille; /* appends among the calls, per thousand */
 	atomic_bool done_clients;
+};
+
+/* How a test beyond the Go suite varies GenericTest. */
+struct generic_variant {
+	const char *title_prefix; /* after "Test: " */
+	int append_permille;      /* Go: 500 */
+	int lin_budget_ms;        /* Go: LINEARIZABILITY_CHECK_TIMEOUT_MS */
+	bool need_verdict;        /* an undecided check fails */
 };
 
 /* A growable string (the client's expectation of its key's value). */
@@ -555,7 +570,7 @@ static bool generic_client(struct client *c, struct kv_clerk *myck)
 			         (int)(kvcfg_rand(cfg) % g->nclients));
 		char nv[VALUE_SIZE];
 		snprintf(nv, sizeof nv, "x %d %d y", cli, c->j);
-		if (kvcfg_rand(cfg) % 1000 < 500) {
+		if (kvcfg_rand(cfg) % 1000 < g->append_permille) {
 			do_append(cfg, myck, key, nv, g->log, cli);
 			if (!g->randomkeys)
 				strbuf_add(&last, nv);
@@ -591,9 +606,9 @@ static bool generic_client(struct client *c, struct kv_clerk *myck)
 static void generic_title(char *title, size_t size, const char *part,
                           int nclients, bool unreliable, bool crash,
                           bool partitions, int maxraftstate, bool randomkeys,
-                          bool duplicates)
+                          bool duplicates, const char *prefix)
 {
-	snprintf(title, size, "Test: %s%s%s%s%s%s%s (%s)",
+	snprintf(title, size, "Test: %s%s%s%s%s%s%s%s (%s)", prefix,
 	         duplicates ? "duplicated requests, " : "",
 	         unreliable ? "unreliable net, " : "",
 	         crash ? "restarts, " : "", partitions ? "partitions, " : "",
@@ -614,13 +629,15 @@ static void generic_title(char *title, size_t size, const char *part,
  * negative, snapshots shouldn't be used. If duplicates is set (beyond the
  * Go tests), requests arrive twice, sometimes long after.
  */
-static void GenericTest(const char *part, int nclients, int nservers,
-                        bool unreliable, bool crash, bool partitions,
-                        int maxraftstate, bool randomkeys, bool duplicates)
+static void generic_test(const char *part, int nclients, int nservers,
+                         bool unreliable, bool crash, bool partitions,
+                         int maxraftstate, bool randomkeys, bool duplicates,
+                         const struct generic_variant *variant)
 {
 	char title[256];
 	generic_title(title, sizeof title, part, nclients, unreliable, crash,
-	              partitions, maxraftstate, randomkeys, duplicates);
+	              partitions, maxraftstate, randomkeys, duplicates,
+	              variant->title_prefix);
 
 	struct kvcfg *cfg = kvcfg_make(nservers, unreliable, maxraftstate);
 	kvcfg_set_duplicates(cfg, duplicates);
@@ -635,7 +652,8 @@ static void GenericTest(const char *part, int nclients, int nservers,
 	struct generic g = {.cfg = cfg,
 	                    .log = &log,
 	                    .nclients = nclients,
-	                    .randomkeys = randomkeys};
+	                    .randomkeys = randomkeys,
+	                    .append_permille = variant->append_permille};
 	struct client *clients = calloc((size_t)nclients, sizeof *clients);
 	if (clients == NULL)
 		runner_fatalf("out of memory");
@@ -713,12 +731,25 @@ static void GenericTest(const char *part, int nclients, int nservers,
 		}
 	}
 
-	check_linearizable(&log);
+	check_linearizable(&log, variant->lin_budget_ms, variant->need_verdict);
 
 	kvcfg_end(cfg);
 	free(clients);
 	oplog_free(&log);
 	kvcfg_cleanup(cfg);
+}
+
+static void GenericTest(const char *part, int nclients, int nservers,
+                        bool unreliable, bool crash, bool partitions,
+                        int maxraftstate, bool randomkeys, bool duplicates)
+{
+	static const struct generic_variant go = {
+	        .title_prefix = "",
+	        .append_permille = 500,
+	        .lin_budget_ms = LINEARIZABILITY_CHECK_TIMEOUT_MS,
+	};
+	generic_test(part, nclients, nservers, unreliable, crash, partitions,
+	             maxraftstate, randomkeys, duplicates, &go);
 }
 
 /* Formats a duration the way Go's %v prints a time.Duration (roughly:
@@ -1170,6 +1201,149 @@ static void TestDuplicateRequestsSnapshots4B(void)
 	GenericTest("4B", 5, 5, true, true, true, 1000, false, true);
 }
 
+/* ---- reads without the log (beyond the Go suite) ----
+ *
+ * The paper's §8: a leader can serve a read from its own state, without a
+ * log entry, once it has committed an entry of its term and a round of
+ * heartbeats has shown that a majority still follows it (raft.h's optional
+ * raft_read_index). These tests check the service's reads: that they add
+ * nothing to the log, that a deposed leader serves none, and that they stay
+ * linearizable through every fault. A service whose Gets go through the log
+ * passes the last two and fails the first. */
+
+/* Gets of one key, on a reliable 3-server cluster, must not grow the
+ * persisted Raft state: not even one byte per Get on average. */
+static void TestReadIndexNoLogEntries4A(void)
+{
+	const int nservers = 3, ngets = 1000;
+	struct kvcfg *cfg = kvcfg_make(nservers, false, -1);
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
+	kvcfg_begin(cfg, "Test: Gets add no log entries (4A)");
+
+	do_put(cfg, ck, "k", "v", NULL, 0);
+	/* A first Get, which may make a new leader start its own entry. */
+	check(cfg, ck, "k", "v");
+	int before = kvcfg_log_size(cfg);
+	for (int i = 0; i < ngets; i++)
+		if (!check(cfg, ck, "k", "v"))
+			break;
+	int grew = kvcfg_log_size(cfg) - before;
+	printf("info: %d Gets added %d bytes to the largest Raft state\n",
+	       ngets, grew);
+	if (grew >= ngets)
+		runner_fatalf("%d Gets added %d bytes to the Raft log (%.1f "
+		              "per Get): a Get must not add a log entry. Serve "
+		              "it from the state machine once raft_read_index "
+		              "(raft.h, the paper's §8) has confirmed "
+		              "leadership",
+		              ngets, grew, (double)grew / ngets);
+
+	kvcfg_end(cfg);
+	kvcfg_cleanup(cfg);
+}
+
+/* What the deposed leader's clerk got. */
+struct deposed_get {
+	struct kvcfg *cfg;
+	struct kv_clerk *ck;
+	char *value;
+	atomic_bool done;
+};
+
+static void *deposed_get_main(void *arg)
+{
+	struct deposed_get *d = arg;
+	d->value = do_get(d->cfg, d->ck, "k", NULL, -1);
+	atomic_store(&d->done, true);
+	kvcfg_notify(d->cfg);
+	return NULL;
+}
+
+static bool deposed_get_done(void *arg)
+{
+	struct deposed_get *d = arg;
+	return atomic_load(&d->done);
+}
+
+/*
+ * The leader is cut off, the majority elects another and overwrites the
+ * key, and then a clerk that reaches only the old leader asks for the key.
+ * The old leader cannot know the new value, so it must not answer until
+ * the partition heals; then the clerk gets the new value.
+ */
+static void TestReadIndexDeposedLeader4A(void)
+{
+	const int nservers = 5;
+	struct kvcfg *cfg = kvcfg_make(nservers, false, -1);
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
+	kvcfg_begin(cfg, "Test: a deposed leader answers no Get (4A)");
+
+	do_put(cfg, ck, "k", "old", NULL, 0);
+	int leader;
+	if (!kvcfg_leader(cfg, &leader))
+		runner_fatalf("no leader after a Put completed");
+	int rest[KVCFG_MAX_SERVERS], nrest = 0;
+	for (int i = 0; i < nservers; i++)
+		if (i != leader)
+			rest[nrest++] = i;
+	struct kv_clerk *ck_old = kvcfg_make_client(cfg, &leader, 1);
+	struct kv_clerk *ck_new = kvcfg_make_client(cfg, rest, nrest);
+	kvcfg_partition(cfg, rest, nrest, &leader, 1);
+	do_put(cfg, ck_new, "k", "new", NULL, 1);
+
+	struct deposed_get d = {.cfg = cfg, .ck = ck_old};
+	atomic_init(&d.done, false);
+	pthread_t t;
+	start_thread(&t, deposed_get_main, &d);
+	if (kvcfg_wait(cfg, deposed_get_done, &d, 2000) &&
+	    strcmp(d.value, "new") != 0) {
+		pthread_join(t, NULL);
+		runner_fatalf("server %d, leader before a partition cut it off, "
+		              "answered Get(k) with \"%s\" after the majority "
+		              "had elected another leader and written \"new\": "
+		              "a leader must confirm that a majority still "
+		              "follows it (a round of heartbeats, raft_read_index, "
+		              "the paper's §8) before it serves a read from its "
+		              "state",
+		              leader, d.value);
+	}
+	runner_check_held(1);
+
+	kvcfg_connect_all(cfg);
+	kvcfg_connect_client(cfg, ck_old, all, nservers);
+	if (!kvcfg_wait(cfg, deposed_get_done, &d, 10 * ELECTION_TIMEOUT_MS))
+		runner_fatalf("a Get that began during a partition did not "
+		              "complete within %d s of the partition healing",
+		              10 * ELECTION_TIMEOUT_MS / 1000);
+	pthread_join(t, NULL);
+	if (strcmp(d.value, "new") != 0)
+		runner_fatalf("Get(k) after the partition healed returned "
+		              "\"%s\", expected \"new\"",
+		              d.value);
+	runner_check_held(1);
+	free(d.value);
+
+	kvcfg_end(cfg);
+	kvcfg_cleanup(cfg);
+}
+
+/* GenericTest's hardest form with mostly Gets, and a checker that must
+ * reach a verdict: a stale read anywhere shows. */
+static void TestReadIndexLinearizable4A(void)
+{
+	static const struct generic_variant reads = {
+	        .title_prefix = "mostly reads, ",
+	        .append_permille = 150,
+	        .lin_budget_ms = 10000,
+	        .need_verdict = true,
+	};
+	generic_test("4A", 5, 5, true, true, true, -1, true, false, &reads);
+}
+
 /* The first GO_TESTS tests are the original's. */
 #define GO_TESTS 23
 
@@ -1209,6 +1383,9 @@ static const struct runner_test tests[] = {
         {"TestDuplicateRequests4A", TestDuplicateRequests4A, 0},
         {"TestDuplicateRequestsSnapshots4B", TestDuplicateRequestsSnapshots4B,
          0},
+        {"TestReadIndexNoLogEntries4A", TestReadIndexNoLogEntries4A, 0},
+        {"TestReadIndexDeposedLeader4A", TestReadIndexDeposedLeader4A, 0},
+        {"TestReadIndexLinearizable4A", TestReadIndexLinearizable4A, 0},
 };
 
 int main(int argc, char **argv)

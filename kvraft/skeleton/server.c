@@ -13,6 +13,13 @@
  * persister_raft_state_size() approaches maxraftstate, and restore from the
  * persister's snapshot at start. Never hold your lock while calling into
  * Raft if Raft could be waiting on the apply channel meanwhile.
+ *
+ * Optional (the paper's §8, raft.h's raft_read_index): serve a Get without
+ * the log. Ask Raft for a read index; on RAFT_READ_NO_ENTRY start a no-op
+ * operation of your own and ask again; wait until your server has applied
+ * everything through the index, then answer from the map. The tests beyond
+ * the Go suite named TestReadIndex...4A check that Gets add nothing to the
+ * log, and that a deposed leader never answers one.
  */
 #include "kvraft/kvraft.h"
 
