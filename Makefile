@@ -135,7 +135,7 @@ UNIT_TESTS  := codec_test chan_test persister_test labrpc_test lincheck_test \
                $(if $(SIM),sim_test)
 PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) raft_test kvraft_test \
                lincheck labrpc_bench lincheck_bench \
-               $(if $(REPO),runner_selftest codec_replay) \
+               $(if $(REPO),runner_selftest codec_replay kv_bench) \
                $(if $(SIM),sim_bench $(if $(REPO),sim_trouble)))
 
 .PHONY: all deps test test-kv check unit selftest tooling-test sim-check \
@@ -187,6 +187,11 @@ $(B)/labrpc_bench: $(call obj,tests/labrpc_bench.c) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@
 
 $(B)/lincheck_bench: $(call obj,tests/lincheck_bench.c tests/lin_history.c) $(LIN_OBJS) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ -o $@
+
+# Reads without the log against reads through it, on the reference service
+# whatever RAFT= and KV= say (the repository only: kvraft/settings.h).
+$(B)/kv_bench: $(call obj,tests/kv_bench.c kvraft/rpc.c kvraft/client.c kvraft/server.c raft/raft.c) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@
 
 # The scheduler's costs in real time (SIM=1 only).
@@ -273,9 +278,10 @@ check:
 	@$(MAKE) --no-print-directory unit $(if $(REPO),selftest tooling-test) sim-check graded graded-kv
 
 bench: deps
-	@$(MAKE) --no-print-directory $(B)/labrpc_bench $(B)/lincheck_bench $(if $(SIM),$(B)/sim_bench)
+	@$(MAKE) --no-print-directory $(B)/labrpc_bench $(B)/lincheck_bench $(if $(REPO),$(B)/kv_bench) $(if $(SIM),$(B)/sim_bench)
 	$(B)/labrpc_bench
 	$(B)/lincheck_bench
+	$(if $(REPO),$(B)/kv_bench)
 	$(if $(SIM),$(B)/sim_bench)
 
 # Real mode against simulation mode: each suite's wall time and every
