@@ -35,6 +35,8 @@
 /* Room for one failure message. */
 #define MSG_SIZE 1024
 
+#define MS_NS INT64_C(1000000)
+
 /* The highest log index the tester will record. A real run stays far below;
  * a broken Raft reporting a wild index gets an apply error, not an
  * allocation of gigabytes. */
@@ -72,6 +74,7 @@ struct instance {
 
 struct peer {
 	char name[16];         /* the server name: "0", "1", ... */
+	bool initial_member;   /* part 3E: in the initial configuration */
 	struct instance *inst; /* (mu) NULL while crashed */
 	bool connected;        /* (mu) */
 	/* endnames[j]: the name of this peer's end to peer j, or NULL while
@@ -135,6 +138,9 @@ struct cfg {
 	struct labrpc_net *net;
 	int n;
 	bool snapshot;
+	bool membership;   /* part 3E: peers made with raft_make_member */
+	int initial[RAFT_MAX_SERVERS]; /* the initial configuration */
+	int ninitial;
 	atomic_bool snapshots_forward; /* cfg_check_snapshot_order */
 	atomic_bool vary_snapshots;    /* cfg_vary_snapshot_intervals */
 	struct peer *peers;
@@ -374,6 +380,68 @@ static bool decode_command(int i, const struct raft_apply_msg *m,
 	return true;
 }
 
+/* ---- configurations (part 3E) ----
+ *
+ * The tester keeps a committed configuration in a peer's applied log as a
+ * string value, "config[0 1 2]", so that the same checks (every peer
+ * applies the same value at an index, in order) cover it. No command the
+ * tests submit looks like one. */
+
+#define CONFIG_PREFIX "config["
+
+/* The value for the configuration message m into *v (owned); on failure
+ * sets err. */
+static bool decode_config(int i, const struct raft_apply_msg *m,
+                          struct cmdvalue *v, char err[MSG_SIZE])
+{
+	if (m->config_index < 1 || m->config_index > MAX_INDEX ||
+	    m->config_nmembers < 0 || m->config_nmembers > RAFT_MAX_SERVERS) {
+		snprintf(err, MSG_SIZE,
+		         "server %d applied a configuration at index %d with "
+		         "%d members",
+		         i, m->config_index, m->config_nmembers);
+		return false;
+	}
+	char buf[RAFT_MAX_SERVERS * 4 + 16];
+	size_t len = (size_t)snprintf(buf, sizeof buf, CONFIG_PREFIX);
+	for (int k = 0; k < m->config_nmembers; k++)
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%d",
+		                        k > 0 ? " " : "", m->config_members[k]);
+	snprintf(buf + len, sizeof buf - len, "]");
+	*v = cmdvalue_copy(cmdvalue_str(buf));
+	return true;
+}
+
+/* The member set a configuration value names, or false if v is not one. */
+static bool config_of_value(struct cmdvalue v, uint64_t *members)
+{
+	size_t plen = strlen(CONFIG_PREFIX);
+	if (v.kind != CMDVALUE_STR || v.len < plen ||
+	    memcmp(v.s, CONFIG_PREFIX, plen) != 0)
+		return false;
+	*members = 0;
+	const char *q = v.s + plen;
+	while (*q >= '0' && *q <= '9') {
+		char *end;
+		long j = strtol(q, &end, 10);
+		if (j >= 0 && j < RAFT_MAX_SERVERS)
+			*members |= UINT64_C(1) << j;
+		q = *end == ' ' ? end + 1 : end;
+	}
+	return true;
+}
+
+/* The latest configuration peer i applied (its log's highest configuration
+ * value), or false if none; with mu held. */
+static bool applied_config_locked(struct cfg *cfg, int i, uint64_t *members)
+{
+	const struct applied_log *l = &cfg->peers[i].log;
+	for (int k = l->cap - 1; k >= 0; k--)
+		if (l->slots[k].present && config_of_value(l->slots[k].v, members))
+			return true;
+	return false;
+}
+
 /* ---- the tester's snapshots ----
  *
  * A snapshot is the codec encoding of lastIncludedIndex (a varint) followed
@@ -472,15 +540,16 @@ static void *applier(void *arg)
 		struct raft_apply_msg *m = item;
 		char err[MSG_SIZE] = "";
 		struct cmdvalue v;
-		if (m->command_valid && decode_command(i, m, &v, err)) {
+		int index = m->config_valid ? m->config_index : m->command_index;
+		if ((m->command_valid && decode_command(i, m, &v, err)) ||
+		    (m->config_valid && decode_config(i, m, &v, err))) {
 			pthread_mutex_lock(&cfg->mu);
-			bool prevok =
-			        check_logs(cfg, i, m->command_index, v, err);
+			bool prevok = check_logs(cfg, i, index, v, err);
 			pthread_mutex_unlock(&cfg->mu);
-			if (m->command_index > 1 && !prevok)
+			if (index > 1 && !prevok)
 				snprintf(err, sizeof err,
 				         "server %d apply out of order %d", i,
-				         m->command_index);
+				         index);
 		}
 		if (err[0] != '\0')
 			cfg_fatalf(cfg, "apply error: %s", err);
@@ -537,8 +606,9 @@ static void *applier_snap(void *arg)
 				cfg_fatalf(cfg, "%s", err);
 				err[0] = '\0';
 			}
-		} else if (m->command_valid) {
-			int index = m->command_index;
+		} else if (m->command_valid || m->config_valid) {
+			int index = m->config_valid ? m->config_index
+			                            : m->command_index;
 			struct cmdvalue v;
 			pthread_mutex_lock(&cfg->mu);
 			int expected = p->last_applied + 1;
@@ -549,7 +619,9 @@ static void *applier_snap(void *arg)
 				         "expected "
 				         "index %d, got %d",
 				         i, expected, index);
-			if (err[0] == '\0' && decode_command(i, m, &v, err)) {
+			if (err[0] == '\0' &&
+			    (m->config_valid ? decode_config(i, m, &v, err)
+			                     : decode_command(i, m, &v, err))) {
 				pthread_mutex_lock(&cfg->mu);
 				bool prevok = check_logs(cfg, i, index, v, err);
 				pthread_mutex_unlock(&cfg->mu);
@@ -1093,7 +1165,17 @@ void cfg_start1(struct cfg *cfg, int i)
 		abort();
 	}
 	rlog(RLOG_TEST, i, -1, "start (last applied %d)", p->last_applied);
-	in->rf = raft_make(in->ends, cfg->n, i, in->persister, in->apply_ch);
+	if (cfg->membership)
+		in->rf = raft_make_member(in->ends, cfg->n, i, in->persister,
+		                          in->apply_ch, cfg->initial,
+		                          p->initial_member ? cfg->ninitial : 0);
+	else
+		in->rf = raft_make(in->ends, cfg->n, i, in->persister,
+		                   in->apply_ch);
+	if (in->rf == NULL) {
+		fputs("raft_config: the peer could not be made\n", stderr);
+		abort();
+	}
 
 	pthread_mutex_lock(&cfg->mu);
 	p->inst = in;
@@ -1119,7 +1201,11 @@ static void warn_if_one_cpu(void)
 	}
 }
 
-struct cfg *cfg_make(int n, bool unreliable, bool snapshot)
+/* A world of n peers of which the first nstart are started and connected;
+ * membership: made with raft_make_member, in the configuration of the
+ * first nstart. */
+static struct cfg *make_world(int n, int nstart, bool membership,
+                              bool unreliable, bool snapshot)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, warn_if_one_cpu);
@@ -1131,6 +1217,7 @@ struct cfg *cfg_make(int n, bool unreliable, bool snapshot)
 	atomic_init(&cfg->finished, false);
 	cfg->n = n;
 	cfg->snapshot = snapshot;
+	cfg->membership = membership;
 	/* The network draws from runner_seed() itself; the tester's own
 	 * choices come from a different stream of the same seed. */
 	prng_seed(&cfg->rng, runner_seed() ^ UINT64_C(0x9e3779b97f4a7c15));
@@ -1139,6 +1226,10 @@ struct cfg *cfg_make(int n, bool unreliable, bool snapshot)
 	for (int i = 0; i < n; i++)
 		snprintf(cfg->peers[i].name, sizeof cfg->peers[i].name, "%d",
 		         i);
+	for (int i = 0; i < nstart && membership; i++) {
+		cfg->initial[cfg->ninitial++] = i;
+		cfg->peers[i].initial_member = true;
+	}
 	cfg->start_ns = labtime_now_ns();
 
 	cfg_set_unreliable(cfg, unreliable);
@@ -1146,13 +1237,202 @@ struct cfg *cfg_make(int n, bool unreliable, bool snapshot)
 	crash_plan_init(cfg);
 
 	/* create a full set of Rafts */
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < nstart; i++)
 		cfg_start1(cfg, i);
 	/* connect everyone */
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < nstart; i++)
 		cfg_connect(cfg, i);
 	monitor_start(cfg);
 	return cfg;
+}
+
+struct cfg *cfg_make(int n, bool unreliable, bool snapshot)
+{
+	return make_world(n, n, false, unreliable, snapshot);
+}
+
+/* ---- part 3E: membership changes ---- */
+
+struct cfg *cfg_make_members(int n, int nmembers, bool unreliable,
+                             bool snapshot)
+{
+	if (n > RAFT_MAX_SERVERS || nmembers < 1 || nmembers > n)
+		runner_fatalf("cfg_make_members: %d members of %d peers", nmembers,
+		              n);
+	return make_world(n, nmembers, true, unreliable, snapshot);
+}
+
+void cfg_start_new_server(struct cfg *cfg, int i)
+{
+	if (cfg->peers[i].saved != NULL || cfg->peers[i].initial_member)
+		runner_fatalf("cfg_start_new_server: peer %d has run before", i);
+	cfg_start1(cfg, i);
+	cfg_connect(cfg, i);
+}
+
+/* Formats a member set as "{0 1 2}" into buf. */
+static const char *format_members(uint64_t members, char *buf, size_t size)
+{
+	size_t len = (size_t)snprintf(buf, size, "{");
+	const char *sep = "";
+	for (int j = 0; j < RAFT_MAX_SERVERS && len < size; j++) {
+		if (members & (UINT64_C(1) << j)) {
+			len += (size_t)snprintf(buf + len, size - len, "%s%d",
+			                        sep, j);
+			sep = " ";
+		}
+	}
+	if (len < size)
+		snprintf(buf + len, size - len, "}");
+	return buf;
+}
+
+/* How many members of `members` have applied exactly that configuration
+ * as their latest. */
+static int applied_by(struct cfg *cfg, uint64_t members)
+{
+	int count = 0;
+	pthread_mutex_lock(&cfg->mu);
+	for (int j = 0; j < cfg->n; j++) {
+		uint64_t m;
+		if ((members & (UINT64_C(1) << j)) &&
+		    applied_config_locked(cfg, j, &m) && m == members)
+			count++;
+	}
+	pthread_mutex_unlock(&cfg->mu);
+	return count;
+}
+
+/* One attempt at a change on every connected peer: the status of the last
+ * peer asked, RAFT_CHANGE_STARTED as soon as one started it. */
+static enum raft_change_status try_change(struct cfg *cfg, int server,
+                                          bool add)
+{
+	enum raft_change_status st = RAFT_CHANGE_NOT_LEADER;
+	for (int i = 0; i < cfg->n; i++) {
+		struct instance *in = get_instance(cfg, i, true);
+		if (in == NULL)
+			continue;
+		st = add ? raft_add_server(in->rf, server)
+		         : raft_remove_server(in->rf, server);
+		put_instance(cfg, in);
+		if (st == RAFT_CHANGE_STARTED || st == RAFT_CHANGE_INVALID)
+			return st;
+	}
+	return st;
+}
+
+/*
+ * Changes the configuration: asks the connected peers, in turn, to add or
+ * remove server until one (the leader) starts it, then waits until a
+ * majority of the new configuration have applied it. Starts again if that
+ * takes too long (the leader may have changed, or the new server not
+ * caught up). Fails after CHANGE_LIMIT_MS.
+ */
+#define CHANGE_LIMIT_MS 30000
+#define CHANGE_ATTEMPT_MS 5000
+
+static void change(struct cfg *cfg, int server, bool add, uint64_t from)
+{
+	uint64_t to = add ? from | (UINT64_C(1) << server)
+	                  : from & ~(UINT64_C(1) << server);
+	int need = cfg_majority_of(to);
+	int64_t t0 = labtime_now_ns();
+	char fb[RAFT_MAX_SERVERS * 4], tb[RAFT_MAX_SERVERS * 4];
+	rlog(RLOG_TEST, server, -1, "%s S%d: %s -> %s",
+	     add ? "adding" : "removing", server,
+	     format_members(from, fb, sizeof fb),
+	     format_members(to, tb, sizeof tb));
+	while (labtime_now_ns() - t0 < CHANGE_LIMIT_MS * MS_NS) {
+		enum raft_change_status st = try_change(cfg, server, add);
+		if (st == RAFT_CHANGE_STARTED || st == RAFT_CHANGE_INVALID) {
+			/* INVALID: an earlier attempt did it already. */
+			int64_t t1 = labtime_now_ns();
+			while (labtime_now_ns() - t1 < CHANGE_ATTEMPT_MS * MS_NS) {
+				if (applied_by(cfg, to) >= need)
+					return;
+				if (cfg_sleep_ms(cfg, 20))
+					return;
+			}
+		} else if (cfg_sleep_ms(cfg, 50)) {
+			return;
+		}
+	}
+	runner_fatalf("%s server %d (configuration %s -> %s) was not applied "
+	              "by a majority of the new configuration within %d s",
+	              add ? "adding" : "removing", server,
+	              format_members(from, fb, sizeof fb),
+	              format_members(to, tb, sizeof tb), CHANGE_LIMIT_MS / 1000);
+}
+
+void cfg_add_server(struct cfg *cfg, int server, const int *from, int nfrom)
+{
+	change(cfg, server, true, cfg_member_set(from, nfrom));
+}
+
+void cfg_remove_server(struct cfg *cfg, int server, const int *from,
+                       int nfrom)
+{
+	change(cfg, server, false, cfg_member_set(from, nfrom));
+}
+
+uint64_t cfg_member_set(const int *members, int n)
+{
+	uint64_t set = 0;
+	for (int k = 0; k < n; k++)
+		set |= UINT64_C(1) << members[k];
+	return set;
+}
+
+int cfg_majority_of(uint64_t members)
+{
+	int n = 0;
+	for (; members != 0; members &= members - 1)
+		n++;
+	return n / 2 + 1;
+}
+
+enum raft_change_status cfg_try_change(struct cfg *cfg, int i, int server,
+                                       bool add)
+{
+	struct instance *in = get_instance(cfg, i, false);
+	if (in == NULL)
+		return RAFT_CHANGE_NOT_LEADER;
+	enum raft_change_status st = add ? raft_add_server(in->rf, server)
+	                                 : raft_remove_server(in->rf, server);
+	put_instance(cfg, in);
+	return st;
+}
+
+bool cfg_applied_config(struct cfg *cfg, int i, uint64_t *members)
+{
+	pthread_mutex_lock(&cfg->mu);
+	bool ok = applied_config_locked(cfg, i, members);
+	pthread_mutex_unlock(&cfg->mu);
+	return ok;
+}
+
+void cfg_check_config(struct cfg *cfg, const int *members, int n)
+{
+	uint64_t want = cfg_member_set(members, n);
+	char wb[RAFT_MAX_SERVERS * 4], gb[RAFT_MAX_SERVERS * 4];
+	for (int k = 0; k < n; k++) {
+		int i = members[k];
+		struct instance *in = get_instance(cfg, i, true);
+		if (in == NULL)
+			continue;
+		int got[RAFT_MAX_SERVERS];
+		int ngot = raft_get_config(in->rf, got, RAFT_MAX_SERVERS);
+		put_instance(cfg, in);
+		uint64_t have = cfg_member_set(got, ngot < RAFT_MAX_SERVERS
+		                                            ? ngot
+		                                            : RAFT_MAX_SERVERS);
+		if (ngot > RAFT_MAX_SERVERS || have != want)
+			runner_fatalf("server %d reports the configuration %s, "
+			              "expected %s",
+			              i, format_members(have, gb, sizeof gb),
+			              format_members(want, wb, sizeof wb));
+	}
 }
 
 static bool took_too_long(struct cfg *cfg)

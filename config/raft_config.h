@@ -218,6 +218,54 @@ int cfg_serve_crashes(struct cfg *cfg, int64_t ms);
 /* The largest Raft state (first argument of persister_save) of any peer. */
 int cfg_log_size(struct cfg *cfg);
 
+/* ---- part 3E: membership changes ----
+ *
+ * A world drawn from a pool of n potential servers, of which some form the
+ * initial configuration and the others start, later, as new servers with
+ * empty persisters. Every check above keeps running: each applier checks
+ * configurations as it checks commands (every peer applies the same one at
+ * an index, in order), and the Election Safety monitor watches every peer,
+ * old configuration and new.
+ */
+
+/* Makes a world of n peers (n <= RAFT_MAX_SERVERS) in which peers
+ * 0..nmembers-1 are started, connected and form the initial configuration
+ * (raft_make_member); the others wait for cfg_start_new_server. */
+struct cfg *cfg_make_members(int n, int nmembers, bool unreliable,
+                             bool snapshot);
+
+/* Starts peer i, which has never run, as a new server (empty persister, no
+ * configuration), and connects it. */
+void cfg_start_new_server(struct cfg *cfg, int i);
+
+/*
+ * Adds (removes) server to (from) the configuration from[0..nfrom-1]: asks
+ * the connected peers in turn until the leader starts the change, retrying
+ * while it is busy, then waits until a majority of the new configuration
+ * have applied it. Fails if that has not happened within 30 s.
+ */
+void cfg_add_server(struct cfg *cfg, int server, const int *from, int nfrom);
+void cfg_remove_server(struct cfg *cfg, int server, const int *from,
+                       int nfrom);
+
+/* Any thread: raft_add_server / raft_remove_server on peer i alone
+ * (RAFT_CHANGE_NOT_LEADER if it is crashed). */
+enum raft_change_status cfg_try_change(struct cfg *cfg, int i, int server,
+                                       bool add);
+
+/* Any thread: the latest configuration peer i applied, as a member set;
+ * false if it has applied none. */
+bool cfg_applied_config(struct cfg *cfg, int i, uint64_t *members);
+
+/* Fails unless every connected, running peer of members[0..n-1] reports
+ * exactly that configuration (raft_get_config). */
+void cfg_check_config(struct cfg *cfg, const int *members, int n);
+
+/* Any thread: the set {members[0..n-1]} as a bit mask, and the size of a
+ * majority of a set. */
+uint64_t cfg_member_set(const int *members, int n);
+int cfg_majority_of(uint64_t members);
+
 /* ---- randomness (any thread) ---- */
 
 /* A uniform non-negative 63-bit integer from the config's PRNG (Go's

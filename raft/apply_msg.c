@@ -60,11 +60,25 @@ struct raft_apply_msg *raft_apply_msg_snapshot(const void *snapshot,
 	return msg;
 }
 
+struct raft_apply_msg *raft_apply_msg_config(const int *members, int n,
+                                             int index)
+{
+	struct raft_apply_msg *msg = xmalloc(sizeof *msg);
+	*msg = (struct raft_apply_msg){
+		.config_valid = true,
+		.config_members = copy_bytes(members, (size_t)n * sizeof *members),
+		.config_nmembers = n,
+		.config_index = index,
+	};
+	return msg;
+}
+
 void raft_apply_msg_free(struct raft_apply_msg *msg)
 {
 	if (!msg)
 		return;
 	free(msg->command);
 	free(msg->snapshot);
+	free(msg->config_members);
 	free(msg);
 }

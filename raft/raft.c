@@ -63,15 +63,21 @@ enum {
 	READ_LIMIT_MS = 500,
 	NO_VOTE = -1,                  /* votedFor is null */
 	NO_TERM = -1,                  /* a conflict reply: the log is too short */
+	NO_LEARNER = -1,               /* no server is catching up */
+	/* A server being added that has not caught up after this long is
+	 * not added (part 3E). */
+	CATCH_UP_LIMIT_MS = 10000,
 };
 
 #define MS_NS INT64_C(1000000)
 
 enum raft_role { FOLLOWER, CANDIDATE, LEADER };
 
-/* One log entry; also how entries travel in AppendEntries. */
+/* One log entry; also how entries travel in AppendEntries. A configuration
+ * entry (part 3E) holds the new member set, encoded, as its command. */
 struct raft_entry {
 	int term;
+	bool config;
 	uint8_t *command; /* owned; NULL for log[0] */
 	size_t command_len;
 	size_t enc_off;   /* in the log only: where its encoding starts in enc */
@@ -132,6 +138,21 @@ struct raft {
 	int votes;
 	int64_t election_deadline_ns;
 	struct prng prng;
+
+	/* Part 3E: the configuration, a set of peers (bit j: peer j).
+	 * base_members is the one as of snap_index (persisted with it);
+	 * members the latest in the log, which took index config_index, or
+	 * base_members if the log has none after snap_index. */
+	uint64_t base_members;
+	uint64_t members;
+	int config_index;
+	/* The server being caught up before it is added (NO_LEARNER if none):
+	 * the current round replicates to it through learner_target and began
+	 * at learner_round_ns; the leader gives up at learner_deadline_ns. */
+	int learner;
+	int learner_target;
+	int64_t learner_round_ns;
+	int64_t learner_deadline_ns;
 
 	struct raft_peer *peers; /* peers[me] is unused */
 	/* The longest any call of ours took to be answered, in the current
@@ -224,6 +245,7 @@ struct install_snapshot_args {
 	int leader;
 	int last_included_index;
 	int last_included_term;
+	uint64_t members; /* the configuration as of last_included_index */
 	uint8_t *data; /* owned */
 	size_t data_len;
 };
@@ -239,16 +261,44 @@ static void get_nonneg(struct codec_reader *r, int *v)
 		r->err = CODEC_ERANGE; /* sticky, like the codec's own errors */
 }
 
+/* A member set as a configuration entry's command: a uvarint bit mask. */
+static uint8_t *encode_members(uint64_t members, size_t *len)
+{
+	struct codec_buf b;
+	codec_buf_init(&b);
+	codec_put_uvarint(&b, members);
+	return codec_buf_take(&b, len);
+}
+
+static int decode_members(const uint8_t *data, size_t len, uint64_t *members)
+{
+	struct codec_reader r;
+	codec_reader_init(&r, data, len);
+	codec_get_uvarint(&r, members);
+	return codec_finish(&r);
+}
+
+/* An entry: its term, then its command. A configuration entry writes its
+ * term as -(term + 1), so that other entries cost no byte more. */
 static void put_entry(struct codec_buf *b, const struct raft_entry *e)
 {
-	codec_put_varint(b, e->term);
+	codec_put_varint(b, e->config ? -e->term - 1 : e->term);
 	codec_put_bytes(b, e->command, e->command_len);
 }
 
 static int get_entry(struct codec_reader *r, struct raft_entry *e)
 {
-	get_nonneg(r, &e->term);
+	int term = 0;
+	uint64_t members;
+	codec_get_int(r, &term);
+	if (r->err == CODEC_OK && term < -INT32_MAX)
+		r->err = CODEC_ERANGE;
+	e->config = term < 0;
+	e->term = term < 0 ? -(term + 1) : term;
 	codec_get_bytes(r, &e->command, &e->command_len);
+	if (r->err == CODEC_OK && e->config &&
+	    decode_members(e->command, e->command_len, &members) != CODEC_OK)
+		r->err = CODEC_ERANGE;
 	return r->err;
 }
 
@@ -367,6 +417,7 @@ static void install_snapshot_args_encode(struct codec_buf *b, const void *value)
 	codec_put_varint(b, a->leader);
 	codec_put_varint(b, a->last_included_index);
 	codec_put_varint(b, a->last_included_term);
+	codec_put_uvarint(b, a->members);
 	codec_put_bytes(b, a->data, a->data_len);
 }
 
@@ -377,6 +428,7 @@ static int install_snapshot_args_decode(struct codec_reader *r, void *value)
 	get_nonneg(r, &a->leader);
 	get_nonneg(r, &a->last_included_index);
 	get_nonneg(r, &a->last_included_term);
+	codec_get_uvarint(r, &a->members);
 	codec_get_bytes(r, &a->data, &a->data_len);
 	return r->err;
 }
@@ -505,6 +557,71 @@ static void log_append(struct raft *rf, int term, const void *command,
 	});
 }
 
+/* ---- the configuration (part 3E) ---- */
+
+static uint64_t bit(int j)
+{
+	return UINT64_C(1) << j;
+}
+
+static bool is_member(const struct raft *rf, int j)
+{
+	return (rf->members & bit(j)) != 0;
+}
+
+static int count_members(uint64_t members)
+{
+	int n = 0;
+	for (; members != 0; members &= members - 1)
+		n++;
+	return n;
+}
+
+/* Whether count servers of the current configuration are a majority. */
+static bool is_majority(const struct raft *rf, int count)
+{
+	return 2 * count > count_members(rf->members);
+}
+
+/* Whether a leader sends to peer j: a member, or the server catching up. */
+static bool sends_to(const struct raft *rf, int j)
+{
+	return j != rf->me && (is_member(rf, j) || j == rf->learner);
+}
+
+/* The configuration as of index (snap_index <= index <= last_index): the
+ * latest configuration entry up to index, else the snapshot's. Sets *at to
+ * its index when at is not NULL. */
+static uint64_t members_at(const struct raft *rf, int index, int *at)
+{
+	for (int i = index; i > rf->snap_index; i--) {
+		const struct raft_entry *e = entry_at(rf, i);
+		uint64_t members;
+		if (e->config &&
+		    decode_members(e->command, e->command_len, &members) ==
+		            CODEC_OK) {
+			if (at != NULL)
+				*at = i;
+			return members;
+		}
+	}
+	if (at != NULL)
+		*at = rf->snap_index;
+	return rf->base_members;
+}
+
+/* A server uses the latest configuration in its log (thesis §4.1): set
+ * again whenever the log changes other than by a leader's own change. */
+static void config_refresh(struct raft *rf)
+{
+	uint64_t old = rf->members;
+	rf->members = members_at(rf, last_index(rf), &rf->config_index);
+	if (rf->members != old)
+		rlog(RLOG_LEADER, rf->me, rf->current_term,
+		     "configuration %#llx (entry %d)",
+		     (unsigned long long)rf->members, rf->config_index);
+}
+
 /* Deletes the entries from index (> snap_index) to the end. */
 static void log_truncate_from(struct raft *rf, int index)
 {
@@ -563,6 +680,7 @@ static void persist(struct raft *rf)
 	codec_put_varint(&head, rf->voted_for);
 	codec_put_varint(&head, rf->snap_index);
 	codec_put_varint(&head, rf->log[0].term);
+	codec_put_uvarint(&head, rf->base_members);
 	codec_put_seq(&head, rf->log_len - 1);
 	/* then the entries, already encoded */
 	size_t len = head.len + rf->enc.len;
@@ -594,8 +712,12 @@ static int restore(struct raft *rf, const uint8_t *data, size_t len)
 	codec_get_int(&r, &rf->voted_for);
 	get_nonneg(&r, &rf->snap_index);
 	get_nonneg(&r, &snap_term);
+	codec_get_uvarint(&r, &rf->base_members);
 	codec_get_seq(&r, &n, ENTRY_MIN_BYTES);
 	if (r.err == CODEC_OK && (rf->voted_for < NO_VOTE || rf->voted_for >= rf->npeers))
+		r.err = CODEC_ERANGE;
+	if (r.err == CODEC_OK && rf->npeers < 64 &&
+	    (rf->base_members >> rf->npeers) != 0)
 		r.err = CODEC_ERANGE;
 	if (r.err != CODEC_OK)
 		return r.err;
@@ -609,6 +731,7 @@ static int restore(struct raft *rf, const uint8_t *data, size_t len)
 		}
 		log_push(rf, e);
 	}
+	config_refresh(rf);
 	return codec_finish(&r);
 }
 
@@ -692,7 +815,7 @@ static void wake_sender(struct raft *rf, struct raft_peer *p)
  */
 static void post_append(struct raft *rf, int j)
 {
-	if (j == rf->me)
+	if (!sends_to(rf, j))
 		return;
 	rf->peers[j].need_append = true;
 	if (!rf->peers[j].awaiting)
@@ -702,7 +825,7 @@ static void post_append(struct raft *rf, int j)
 /* Sends an AppendEntries to peer j now, even if a call is under way. */
 static void send_append_now(struct raft *rf, int j)
 {
-	if (j == rf->me)
+	if (!sends_to(rf, j))
 		return;
 	rf->peers[j].need_append = true;
 	wake_sender(rf, &rf->peers[j]);
@@ -729,6 +852,7 @@ static bool become_follower(struct raft *rf, int term)
 		reset_election_timer(rf);
 		for (int j = 0; j < rf->npeers; j++)
 			rf->peers[j].need_append = false;
+		rf->learner = NO_LEARNER;
 	}
 	rf->role = FOLLOWER;
 	rf->wake_readers = rf->readers > 0;
@@ -772,12 +896,12 @@ static void start_election(struct raft *rf)
 	rlog(RLOG_TIMER, rf->me, rf->current_term,
 	     "election timeout: candidate, last log entry %d term %d",
 	     last_index(rf), term_at(rf, last_index(rf)));
-	if (2 * rf->votes > rf->npeers) {
+	if (is_majority(rf, rf->votes)) {
 		become_leader(rf);
 		return;
 	}
 	for (int j = 0; j < rf->npeers; j++) {
-		if (j == rf->me)
+		if (j == rf->me || !is_member(rf, j))
 			continue;
 		rf->peers[j].vote_term = rf->current_term;
 		wake_sender(rf, &rf->peers[j]);
@@ -807,15 +931,23 @@ static void leader_advance_commit(struct raft *rf)
 {
 	for (int n = last_index(rf);
 	     n > rf->commit_index && term_at(rf, n) == rf->current_term; n--) {
-		int count = 1;
+		int count = is_member(rf, rf->me) ? 1 : 0;
 		for (int j = 0; j < rf->npeers; j++)
-			if (j != rf->me && rf->peers[j].match_index >= n)
+			if (j != rf->me && is_member(rf, j) &&
+			    rf->peers[j].match_index >= n)
 				count++;
-		if (2 * count <= rf->npeers)
+		if (!is_majority(rf, count))
 			continue;
 		set_commit_index(rf, n);
 		for (int j = 0; j < rf->npeers; j++)
 			post_append(rf, j);
+		/* Thesis §4.2.2: a leader that removed itself steps down once
+		 * the change is committed. */
+		if (!is_member(rf, rf->me) && rf->commit_index >= rf->config_index) {
+			rlog(RLOG_LEADER, rf->me, rf->current_term,
+			     "removed from the configuration: stepping down");
+			become_follower(rf, rf->current_term);
+		}
 		return;
 	}
 }
@@ -863,6 +995,15 @@ static void request_vote_handler(void *receiver, const void *vargs,
 	pthread_mutex_lock(&rf->mu);
 	if (rf->dead || args->candidate >= rf->npeers)
 		goto out;
+	/* Part 3E: a candidate outside the configuration (a removed server
+	 * that timed out) neither moves our term nor gets our vote. */
+	if (!is_member(rf, args->candidate)) {
+		reply->term = rf->current_term;
+		rlog(RLOG_VOTE, rf->me, rf->current_term,
+		     "ignored RequestVote of S%d, not in the configuration",
+		     args->candidate);
+		goto out;
+	}
 	if (args->term > rf->current_term)
 		dirty = become_follower(rf, args->term);
 	reply->term = rf->current_term;
@@ -903,11 +1044,12 @@ static void handle_vote_reply(struct raft *rf, struct raft_peer *p,
 		return;
 	}
 	if (rf->role != CANDIDATE || rf->current_term != args->term ||
-	    !reply->vote_granted || p->granted_term == args->term)
+	    !reply->vote_granted || p->granted_term == args->term ||
+	    !is_member(rf, p->id))
 		return;
 	p->granted_term = args->term;
 	rlog2(RLOG_VOTE, rf->me, rf->current_term, "got vote from S%d", p->id);
-	if (2 * ++rf->votes > rf->npeers)
+	if (is_majority(rf, ++rf->votes))
 		become_leader(rf);
 }
 
@@ -1043,8 +1185,15 @@ static void append_entries_handler(void *receiver, const void *vargs,
 	if (i < args->nentries)
 		dirty = true;
 	for (; i < args->nentries; i++)
-		log_append(rf, args->entries[i].term, args->entries[i].command,
-		           args->entries[i].command_len);
+		log_push(rf, (struct raft_entry){
+			.term = args->entries[i].term,
+			.config = args->entries[i].config,
+			.command = copy_bytes(args->entries[i].command,
+			                      args->entries[i].command_len),
+			.command_len = args->entries[i].command_len,
+		});
+	if (dirty)
+		config_refresh(rf);
 	if (args->nentries > 0)
 		rlog2(RLOG_APPEND, rf->me, rf->current_term,
 		      "from S%d: entries (%d, %d], log now ends at %d",
@@ -1061,6 +1210,48 @@ out:
 	if (dirty)
 		persist(rf);
 	raft_unlock(rf);
+}
+
+/* Part 3E, as the leader: appends a configuration entry for members. */
+static void append_config(struct raft *rf, uint64_t members)
+{
+	size_t len;
+	uint8_t *bytes = encode_members(members, &len);
+	log_push(rf, (struct raft_entry){
+		.term = rf->current_term,
+		.config = true,
+		.command = bytes,
+		.command_len = len,
+	});
+	rf->members = members;
+	rf->config_index = last_index(rf);
+	rlog(RLOG_LEADER, rf->me, rf->current_term,
+	     "configuration %#llx at entry %d", (unsigned long long)members,
+	     rf->config_index);
+	persist(rf);
+	for (int j = 0; j < rf->npeers; j++)
+		post_append(rf, j);
+	leader_advance_commit(rf); /* a configuration of one commits alone */
+}
+
+/*
+ * §6: a new server joins as a non-voting member until it has caught up.
+ * The leader replicates to it in rounds, each through the last entry the
+ * leader had when the round began; once a round takes less than an
+ * election timeout, the server is close enough and the leader adds it.
+ */
+static void learner_progress(struct raft *rf, const struct raft_peer *p)
+{
+	if (p->id != rf->learner || p->match_index < rf->learner_target)
+		return;
+	int64_t now = labtime_now_ns();
+	if (now - rf->learner_round_ns >= ELECTION_TIMEOUT_MIN_MS * MS_NS) {
+		rf->learner_target = last_index(rf);
+		rf->learner_round_ns = now;
+		return;
+	}
+	rf->learner = NO_LEARNER;
+	append_config(rf, rf->members | bit(p->id));
 }
 
 /*
@@ -1113,6 +1304,9 @@ static void handle_append_reply(struct raft *rf, struct raft_peer *p,
 		if (match + 1 > p->next_index)
 			p->next_index = match + 1;
 		leader_advance_commit(rf);
+		if (rf->role != LEADER)
+			return;
+		learner_progress(rf, p);
 		/* More to send, or a newer commit index to tell. */
 		if (p->match_index < last_index(rf) ||
 		    args->leader_commit < rf->commit_index)
@@ -1162,6 +1356,7 @@ static void send_append_entries(struct raft *rf, struct raft_peer *p)
 			const struct raft_entry *e = entry_at(rf, prev + 1 + (int)i);
 			args.entries[i] = (struct raft_entry){
 				.term = e->term,
+				.config = e->config,
 				.command = copy_bytes(e->command, e->command_len),
 				.command_len = e->command_len,
 			};
@@ -1213,12 +1408,15 @@ static void install_snapshot_handler(void *receiver, const void *vargs,
 	reset_election_timer(rf);
 
 	int index = args->last_included_index;
-	if (index <= rf->snap_index)
+	if (index <= rf->snap_index ||
+	    (rf->npeers < 64 && (args->members >> rf->npeers) != 0))
 		goto out;
 	rlog(RLOG_SNAP, rf->me, rf->current_term,
 	     "installing S%d's snapshot through %d (term %d), %zu bytes",
 	     args->leader, index, args->last_included_term, args->data_len);
 	log_compact(rf, index, args->last_included_term);
+	rf->base_members = args->members;
+	config_refresh(rf);
 	free(rf->snapshot);
 	rf->snapshot = copy_bytes(args->data, args->data_len);
 	rf->snapshot_len = args->data_len;
@@ -1254,6 +1452,7 @@ static void handle_snapshot_reply(struct raft *rf, struct raft_peer *p,
 		p->match_index = args->last_included_index;
 	if (args->last_included_index + 1 > p->next_index)
 		p->next_index = args->last_included_index + 1;
+	learner_progress(rf, p);
 	post_append(rf, p->id);
 }
 
@@ -1266,6 +1465,7 @@ static void send_install_snapshot(struct raft *rf, struct raft_peer *p)
 		.leader = rf->me,
 		.last_included_index = rf->snap_index,
 		.last_included_term = rf->log[0].term,
+		.members = rf->base_members,
 		.data = copy_bytes(rf->snapshot, rf->snapshot_len),
 		.data_len = rf->snapshot_len,
 	};
@@ -1338,11 +1538,12 @@ static bool leader_has_quorum(const struct raft *rf, int64_t now)
 	int64_t window = QUORUM_MS * MS_NS;
 	if (2 * slow + HEARTBEAT_MS * MS_NS > window)
 		window = 2 * slow + HEARTBEAT_MS * MS_NS;
-	int heard = 1;
+	int heard = is_member(rf, rf->me) ? 1 : 0;
 	for (int j = 0; j < rf->npeers; j++)
-		if (j != rf->me && now - rf->peers[j].ack_ns < window)
+		if (j != rf->me && is_member(rf, j) &&
+		    now - rf->peers[j].ack_ns < window)
 			heard++;
-	return 2 * heard > rf->npeers;
+	return is_majority(rf, heard);
 }
 
 /*
@@ -1366,9 +1567,16 @@ static void *ticker_main(void *arg)
 			become_follower(rf, rf->current_term);
 		} else if (rf->role == LEADER) {
 			int64_t wake = now + HEARTBEAT_MS * MS_NS;
+			if (rf->learner != NO_LEARNER &&
+			    now >= rf->learner_deadline_ns) {
+				rlog(RLOG_LEADER, rf->me, rf->current_term,
+				     "S%d did not catch up in time: not added",
+				     rf->learner);
+				rf->learner = NO_LEARNER;
+			}
 			for (int j = 0; j < rf->npeers; j++) {
 				struct raft_peer *p = &rf->peers[j];
-				if (j == rf->me)
+				if (!sends_to(rf, j))
 					continue;
 				if (now >= p->heartbeat_ns) {
 					/* once per interval, even if no sender is free */
@@ -1381,7 +1589,10 @@ static void *ticker_main(void *arg)
 			wake_owed_locked(rf);
 			labtime_cond_wait_until(&rf->ticker_cond, &rf->mu, wake);
 		} else if (now >= rf->election_deadline_ns) {
-			start_election(rf);
+			if (is_member(rf, rf->me))
+				start_election(rf);
+			else /* part 3E: not in the configuration */
+				reset_election_timer(rf);
 		} else {
 			wake_owed_locked(rf);
 			labtime_cond_wait_until(&rf->ticker_cond, &rf->mu,
@@ -1390,6 +1601,19 @@ static void *ticker_main(void *arg)
 	}
 	raft_unlock(rf);
 	return NULL;
+}
+
+/* The apply message of configuration entry e at index. */
+static struct raft_apply_msg *config_message(const struct raft_entry *e,
+                                             int index)
+{
+	uint64_t members = 0;
+	int list[64], n = 0;
+	decode_members(e->command, e->command_len, &members);
+	for (int j = 0; j < 64; j++)
+		if (members & bit(j))
+			list[n++] = j;
+	return raft_apply_msg_config(list, n, index);
 }
 
 /*
@@ -1418,7 +1642,11 @@ static void *applier_main(void *arg)
 		} else if (rf->last_applied < rf->commit_index) {
 			int index = ++rf->last_applied;
 			const struct raft_entry *e = entry_at(rf, index);
-			msg = raft_apply_msg_command(e->command, e->command_len, index);
+			if (e->config)
+				msg = config_message(e, index);
+			else
+				msg = raft_apply_msg_command(e->command,
+				                             e->command_len, index);
 			rlog2(RLOG_APPLY, rf->me, rf->current_term,
 			      "delivering entry %d", index);
 		} else {
@@ -1440,8 +1668,10 @@ static void *applier_main(void *arg)
 
 /* ---- the API ---- */
 
-struct raft *raft_make(struct labrpc_end **peers, int npeers, int me,
-                       struct persister *persister, struct chan *apply_ch)
+/* A peer whose configuration, unless its persister holds one, is members. */
+static struct raft *make_peer(struct labrpc_end **peers, int npeers, int me,
+                              struct persister *persister,
+                              struct chan *apply_ch, uint64_t members)
 {
 	struct raft *rf = calloc(1, sizeof *rf);
 	int ncond = 0;
@@ -1449,6 +1679,8 @@ struct raft *raft_make(struct labrpc_end **peers, int npeers, int me,
 
 	if (!rf)
 		return NULL;
+	rf->base_members = rf->members = members;
+	rf->learner = NO_LEARNER;
 	rf->ends = peers;
 	rf->npeers = npeers;
 	rf->me = me;
@@ -1544,6 +1776,42 @@ free_rf:
 	return NULL;
 }
 
+struct raft *raft_make(struct labrpc_end **peers, int npeers, int me,
+                       struct persister *persister, struct chan *apply_ch)
+{
+	if (npeers > RAFT_MAX_SERVERS) {
+		fprintf(stderr, "raft_make: %d peers, at most %d\n", npeers,
+		        RAFT_MAX_SERVERS);
+		return NULL;
+	}
+	uint64_t all = npeers == 64 ? UINT64_MAX : bit(npeers) - 1;
+	return make_peer(peers, npeers, me, persister, apply_ch, all);
+}
+
+struct raft *raft_make_member(struct labrpc_end **peers, int npeers, int me,
+                              struct persister *persister,
+                              struct chan *apply_ch, const int *members,
+                              int nmembers)
+{
+	uint64_t set = 0;
+	if (npeers > RAFT_MAX_SERVERS) {
+		fprintf(stderr, "raft_make_member: %d peers, at most %d\n",
+		        npeers, RAFT_MAX_SERVERS);
+		return NULL;
+	}
+	for (int k = 0; k < nmembers; k++) {
+		if (members[k] < 0 || members[k] >= npeers) {
+			fprintf(stderr,
+			        "raft_make_member: member %d is not a peer "
+			        "(0..%d)\n",
+			        members[k], npeers - 1);
+			return NULL;
+		}
+		set |= bit(members[k]);
+	}
+	return make_peer(peers, npeers, me, persister, apply_ch, set);
+}
+
 /*
  * Figure 2, Leaders 2: if a command is received from the client, append the
  * entry to the local log (persisted before it counts towards a majority)
@@ -1583,11 +1851,12 @@ void raft_get_state(struct raft *rf, int *term, bool *is_leader)
  * leader, make a majority. */
 static bool read_round_confirmed(const struct raft *rf, uint64_t round)
 {
-	int count = 1;
+	int count = is_member(rf, rf->me) ? 1 : 0;
 	for (int j = 0; j < rf->npeers; j++)
-		if (j != rf->me && rf->peers[j].read_acked >= round)
+		if (j != rf->me && is_member(rf, j) &&
+		    rf->peers[j].read_acked >= round)
 			count++;
-	return 2 * count > rf->npeers;
+	return is_majority(rf, count);
 }
 
 /*
@@ -1652,6 +1921,80 @@ out:
 	return status;
 }
 
+/* ---- part 3E: membership changes ---- */
+
+/* Why a leader cannot start a change now, or RAFT_CHANGE_STARTED if it
+ * can: one change at a time, each once the last is committed and the
+ * leader has committed an entry of its term (thesis §4.1). */
+static enum raft_change_status change_allowed(const struct raft *rf,
+                                              int server)
+{
+	if (rf->dead || rf->role != LEADER)
+		return RAFT_CHANGE_NOT_LEADER;
+	if (server < 0 || server >= rf->npeers)
+		return RAFT_CHANGE_INVALID;
+	if (rf->learner != NO_LEARNER || rf->config_index > rf->commit_index ||
+	    term_at(rf, rf->commit_index) != rf->current_term)
+		return RAFT_CHANGE_BUSY;
+	return RAFT_CHANGE_STARTED;
+}
+
+enum raft_change_status raft_add_server(struct raft *rf, int server)
+{
+	pthread_mutex_lock(&rf->mu);
+	enum raft_change_status st = change_allowed(rf, server);
+	if (st == RAFT_CHANGE_STARTED && is_member(rf, server))
+		st = RAFT_CHANGE_INVALID;
+	if (st == RAFT_CHANGE_STARTED) {
+		int64_t now = labtime_now_ns();
+		struct raft_peer *p = &rf->peers[server];
+		rf->learner = server;
+		rf->learner_target = last_index(rf);
+		rf->learner_round_ns = now;
+		rf->learner_deadline_ns = now + CATCH_UP_LIMIT_MS * MS_NS;
+		p->next_index = last_index(rf) + 1;
+		p->match_index = 0;
+		p->ack_ns = now;
+		rlog(RLOG_LEADER, rf->me, rf->current_term,
+		     "adding S%d: catching it up through %d", server,
+		     rf->learner_target);
+		send_append_now(rf, server);
+	}
+	raft_unlock(rf);
+	return st;
+}
+
+enum raft_change_status raft_remove_server(struct raft *rf, int server)
+{
+	pthread_mutex_lock(&rf->mu);
+	enum raft_change_status st = change_allowed(rf, server);
+	if (st == RAFT_CHANGE_STARTED &&
+	    (!is_member(rf, server) || rf->members == bit(server)))
+		st = RAFT_CHANGE_INVALID;
+	if (st == RAFT_CHANGE_STARTED) {
+		rlog(RLOG_LEADER, rf->me, rf->current_term, "removing S%d",
+		     server);
+		append_config(rf, rf->members & ~bit(server));
+	}
+	raft_unlock(rf);
+	return st;
+}
+
+int raft_get_config(struct raft *rf, int *members, int max)
+{
+	int n = 0;
+	pthread_mutex_lock(&rf->mu);
+	for (int j = 0; j < rf->npeers; j++) {
+		if (!is_member(rf, j))
+			continue;
+		if (n < max)
+			members[n] = j;
+		n++;
+	}
+	raft_unlock(rf);
+	return n;
+}
+
 /*
  * §7: the service snapshotted everything through index: discard the log up
  * to it and save the snapshot with the state. An index the snapshot already
@@ -1666,6 +2009,7 @@ void raft_snapshot(struct raft *rf, int index, const void *snapshot,
 		rlog(RLOG_SNAP, rf->me, rf->current_term,
 		     "service snapshot through %d, %zu bytes; log was (%d, %d]",
 		     index, len, rf->snap_index, last_index(rf));
+		rf->base_members = members_at(rf, index, NULL);
 		log_compact(rf, index, term_at(rf, index));
 		free(rf->snapshot);
 		rf->snapshot = copy_bytes(snapshot, len);

@@ -22,8 +22,9 @@ struct raft;
 
 /*
  * One message on the apply channel. Either a committed command
- * (command_valid) or a snapshot the peer installed from its leader
- * (snapshot_valid), never both. Raft allocates the message and its byte
+ * (command_valid), or a snapshot the peer installed from its leader
+ * (snapshot_valid), or (part 3E only) a committed configuration
+ * (config_valid); exactly one of them. Raft allocates the message and its byte
  * strings with malloc; after a successful chan_send the receiver owns them
  * and frees them with raft_apply_msg_free.
  */
@@ -38,6 +39,14 @@ struct raft_apply_msg {
 	size_t snapshot_len;
 	int snapshot_term;   /* term of the last entry the snapshot covers */
 	int snapshot_index;  /* index of the last entry the snapshot covers */
+
+	/* Part 3E only (membership changes, below): a committed change of the
+	 * configuration, which took log index config_index. */
+	bool config_valid;
+	int *config_members; /* the servers of the new configuration, in
+	                      * increasing order; owned like the bytes */
+	int config_nmembers;
+	int config_index;
 };
 
 /* A new message owning a copy of the command bytes / snapshot bytes. */
@@ -46,6 +55,9 @@ struct raft_apply_msg *raft_apply_msg_command(const void *command, size_t len,
 struct raft_apply_msg *raft_apply_msg_snapshot(const void *snapshot,
                                                size_t len, int term,
                                                int index);
+/* Part 3E: a new message owning a copy of members[0..n-1]. */
+struct raft_apply_msg *raft_apply_msg_config(const int *members, int n,
+                                             int index);
 /* Frees a message and its bytes. NULL is ignored. */
 void raft_apply_msg_free(struct raft_apply_msg *msg);
 
@@ -144,5 +156,72 @@ enum raft_read_status {
  * raft_kill. Reads asked for together share their heartbeats.
  */
 enum raft_read_status raft_read_index(struct raft *rf, int *index);
+
+/* ---- Optional, part 3E: cluster membership changes (§6) ----
+ *
+ * Only part 3E uses these; 3A-3D peers are made with raft_make, whose
+ * configuration is every peer, and never change it. The cluster changes
+ * one server at a time, as the Raft thesis (§4.1) describes, rather than
+ * with §6's joint consensus: any two majorities of configurations that
+ * differ by one server overlap, so each change is one log entry and needs
+ * no intermediate configuration. The rules:
+ *   - a configuration is a log entry; a server uses the latest one in its
+ *     log as soon as it has it, committed or not, and a snapshot keeps the
+ *     configuration as of its last included index (§7);
+ *   - elections and commitment count majorities of the current
+ *     configuration only; a server outside it neither campaigns nor
+ *     counts itself;
+ *   - the leader starts a change only once the previous one is committed
+ *     and an entry of its own term is committed (the thesis's fix for
+ *     changes racing with leader changes);
+ *   - a new server first catches up as a non-voting member (§6): the
+ *     leader replicates to it in rounds and adds it only once a round
+ *     takes less than an election timeout, so that adding it cannot stall
+ *     commitment;
+ *   - a leader that removes itself keeps leading, without counting
+ *     itself, until the change is committed, then steps down;
+ *   - a server ignores RequestVote (neither its term nor its vote) from a
+ *     candidate outside its current configuration, so removed servers that
+ *     time out cannot disrupt the cluster (§6 guards this with a minimum
+ *     election timeout; the configuration is enough here because only
+ *     members campaign).
+ * Committed changes reach the service on the apply channel (config_valid).
+ */
+
+/* The most peers of a 3E cluster, servers being added included. */
+#define RAFT_MAX_SERVERS 64
+
+/*
+ * Like raft_make, in a cluster whose initial configuration is
+ * members[0..nmembers-1] (peer indices, npeers <= RAFT_MAX_SERVERS). A new
+ * server, to be added later, has nmembers 0: it waits, without
+ * campaigning, for a leader to replicate to it. A persisted state, when
+ * there is one, holds the configuration and wins over members.
+ */
+struct raft *raft_make_member(struct labrpc_end **peers, int npeers, int me,
+                              struct persister *persister,
+                              struct chan *apply_ch, const int *members,
+                              int nmembers);
+
+enum raft_change_status {
+	RAFT_CHANGE_STARTED,    /* under way; it is done once the apply
+	                         * channel delivers the new configuration */
+	RAFT_CHANGE_NOT_LEADER, /* ask the leader */
+	RAFT_CHANGE_BUSY,       /* a change is under way or not committed yet,
+	                         * or no entry of the leader's term is
+	                         * committed yet: try again later */
+	RAFT_CHANGE_INVALID,    /* no such server, already a member (add), not
+	                         * a member or the last one (remove) */
+};
+
+/* Asks the leader to add server (first catching it up) or to remove it.
+ * Returns at once. Safe after raft_kill (RAFT_CHANGE_NOT_LEADER). */
+enum raft_change_status raft_add_server(struct raft *rf, int server);
+enum raft_change_status raft_remove_server(struct raft *rf, int server);
+
+/* The peer's current configuration (the latest in its log, committed or
+ * not): writes its servers, in increasing order, to members[0..max-1] and
+ * returns how many there are. Safe after raft_kill. */
+int raft_get_config(struct raft *rf, int *members, int max);
 
 #endif
