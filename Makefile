@@ -4,6 +4,7 @@
 #   make                  build everything (default variant, build/default)
 #   make test             the graded tests: Raft, parts 3A-3D
 #   make test-kv          the key/value lab's graded tests, parts 4A-4B
+#   make test-3e          part 3E (optional): cluster membership changes
 #   make check            every test suite
 #   make SAN=thread ...   ThreadSanitizer build, in build/thread
 #   make SAN=address ...  AddressSanitizer + UBSan build, in build/address
@@ -30,6 +31,7 @@ FUZZ_SECONDS ?= 60
 GRADE_RUNS       ?= 1
 GRADE_TEST_LIMIT ?= 120
 GRADE_LAB_LIMIT  ?= 600
+# (add 3E to grade the optional membership part too)
 GRADE_PARTS      ?= 3A 3B 3C 3D 4A 4B
 
 # One output folder per variant: build/default, build/thread, build/address,
@@ -128,18 +130,19 @@ LIB_OBJS    := $(call obj,$(LIB_SRCS))
 RUNNER_OBJ  := $(call obj,tests/runner.c)
 LIN_OBJS    := $(call obj,$(LIN_SRCS))
 RAFT_TEST_OBJS := $(call obj,tests/raft_test.c config/raft_config.c config/cmdvalue.c $(RAFT_SRC))
+MEMBERSHIP_TEST_OBJS := $(call obj,tests/membership_test.c config/raft_config.c config/cmdvalue.c $(RAFT_SRC))
 KV_TEST_OBJS   := $(call obj,tests/kvraft_test.c config/kv_config.c $(KV_SRCS) $(RAFT_SRC)) $(LIN_OBJS)
 
 # Unit-test programs: tests/NAME.c on the runner and the framework.
 UNIT_TESTS  := codec_test chan_test persister_test labrpc_test lincheck_test \
                $(if $(SIM),sim_test)
-PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) raft_test kvraft_test \
+PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) raft_test kvraft_test membership_test \
                lincheck labrpc_bench lincheck_bench \
                $(if $(REPO),runner_selftest codec_replay kv_bench) \
                $(if $(SIM),sim_bench $(if $(REPO),sim_trouble)))
 
-.PHONY: all deps test test-kv check unit selftest tooling-test sim-check \
-        graded graded-kv \
+.PHONY: all deps test test-kv test-3e check unit selftest tooling-test sim-check \
+        graded graded-kv graded-3e \
         bench sim-measure mutants fuzz handout grade autograder kv-measure print-builddir \
         clean
 all: $(PROGRAMS) $(B)/liblincheck.a
@@ -164,6 +167,10 @@ $(B)/raft_test: $(RAFT_TEST_OBJS) $(RUNNER_OBJ) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
 
 $(B)/kvraft_test: $(KV_TEST_OBJS) $(RUNNER_OBJ) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
+
+# Part 3E, membership changes: optional, a program of its own.
+$(B)/membership_test: $(MEMBERSHIP_TEST_OBJS) $(RUNNER_OBJ) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
 
 # Replays tests/fuzz/corpus through the LLVMFuzzerTestOneInput that
@@ -223,6 +230,13 @@ graded: $(B)/raft_test
 graded-kv: $(B)/kvraft_test
 	$(B)/kvraft_test $(SELECT) $(RUN)
 
+# Part 3E (optional): cluster membership changes.
+test-3e: deps
+	@$(MAKE) --no-print-directory graded-3e
+
+graded-3e: $(B)/membership_test
+	$(B)/membership_test $(SELECT) $(RUN)
+
 # Unit tests of every module, the fuzz corpus, the lincheck tool's tests.
 unit: $(addprefix $(B)/,$(UNIT_TESTS) $(if $(REPO),codec_replay lincheck))
 	@set -e; for t in $(UNIT_TESTS); do $(B)/$$t $(RUN); done
@@ -275,7 +289,7 @@ endif
 # both labs).
 check:
 	@scripts/deps.sh --check
-	@$(MAKE) --no-print-directory unit $(if $(REPO),selftest tooling-test) sim-check graded graded-kv
+	@$(MAKE) --no-print-directory unit $(if $(REPO),selftest tooling-test) sim-check graded graded-3e graded-kv
 
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/labrpc_bench $(B)/lincheck_bench $(if $(REPO),$(B)/kv_bench) $(if $(SIM),$(B)/sim_bench)
@@ -315,7 +329,7 @@ handout:
 
 # Runs every part GRADE_RUNS times under the handout's limits (120 s per
 # test, 600 s per lab) and writes build/grade/report.json and junit.xml.
-grade: $(B)/raft_test $(B)/kvraft_test
+grade: $(B)/raft_test $(B)/kvraft_test $(B)/membership_test
 	scripts/grade.sh --build $(B) --runs $(GRADE_RUNS) \
 	    --test-limit $(GRADE_TEST_LIMIT) --lab-limit $(GRADE_LAB_LIMIT) \
 	    --parts "$(GRADE_PARTS)"

@@ -13,7 +13,7 @@ usage: ./run-tests.sh [options] [PATTERN ...]
 
 Builds the tests once, then runs each selected test N times, P at a time,
 each run in a process of its own with a fresh seed. A PATTERN is a part
-(3A 3B 3C 3D 4A 4B) or a regular expression matched against test names,
+(3A 3B 3C 3D 3E 4A 4B) or a regular expression matched against test names,
 as with -run (e.g. 'Backup|Figure8', '^TestBasicAgree3B$'). With no
 PATTERN, every test of 3A-3D and 4A-4B runs.
 
@@ -159,13 +159,15 @@ if [ -n "$program" ]; then
 		die "--program $program is not a raftlab test program: '$program -list' failed"
 	raft_prog=$program
 	kv_prog=$program
+	member_prog=$program
 else
 	targets=()
 	for p in "${patterns[@]}"; do
 		case ${p^^} in
 		3[A-D]) targets+=(raft_test) ;;
+		3E) targets+=(membership_test) ;;
 		4[AB]) targets+=(kvraft_test) ;;
-		*) targets+=(raft_test kvraft_test) ;;
+		*) targets+=(raft_test kvraft_test membership_test) ;;
 		esac
 	done
 	B=$here$(make -s --no-print-directory -C "$root" SAN="$san" SIM="$sim" print-builddir) ||
@@ -176,6 +178,7 @@ else
 		die "the build failed"
 	raft_prog=$B/raft_test
 	kv_prog=$B/kvraft_test
+	member_prog=$B/membership_test
 fi
 
 # ---- the tests to run: t_prog[k], t_name[k] ----
@@ -197,6 +200,7 @@ for p in "${patterns[@]}"; do
 	matched=0
 	case ${p^^} in
 	3[A-D]) add_tests "$raft_prog" "${p^^}\$" ;;
+	3E) add_tests "$member_prog" "3E\$" ;;
 	4[AB]) add_tests "$kv_prog" "${p^^}\$" ;;
 	*)
 		case $("$raft_prog" -list -run="$p" 2>&1 >/dev/null) in
@@ -204,10 +208,12 @@ for p in "${patterns[@]}"; do
 		esac
 		add_tests "$raft_prog" "$p"
 		[ "$kv_prog" = "$raft_prog" ] || add_tests "$kv_prog" "$p"
+		[ "$member_prog" = "$raft_prog" ] || [ ! -x "$member_prog" ] ||
+			add_tests "$member_prog" "$p"
 		;;
 	esac
 	[ "$matched" -gt 0 ] ||
-		die "no test matches '$p' (parts are 3A-3D, 4A, 4B; a test program's -list shows the names)"
+		die "no test matches '$p' (parts are 3A-3D, 3E, 4A, 4B; a test program's -list shows the names)"
 done
 ntests=${#t_name[@]}
 [ "$ntests" -gt 0 ] || die "no tests selected"

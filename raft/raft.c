@@ -153,6 +153,11 @@ struct raft {
 	int learner_target;
 	int64_t learner_round_ns;
 	int64_t learner_deadline_ns;
+	/* A leader that committed its own removal steps down once every
+	 * member has answered a call of read round step_down_round (which
+	 * told it the commit), or at step_down_ns; 0: not stepping down. */
+	uint64_t step_down_round;
+	int64_t step_down_ns;
 
 	struct raft_peer *peers; /* peers[me] is unused */
 	/* The longest any call of ours took to be answered, in the current
@@ -855,6 +860,7 @@ static bool become_follower(struct raft *rf, int term)
 		rf->learner = NO_LEARNER;
 	}
 	rf->role = FOLLOWER;
+	rf->step_down_round = 0;
 	rf->wake_readers = rf->readers > 0;
 	return changed;
 }
@@ -942,11 +948,16 @@ static void leader_advance_commit(struct raft *rf)
 		for (int j = 0; j < rf->npeers; j++)
 			post_append(rf, j);
 		/* Thesis §4.2.2: a leader that removed itself steps down once
-		 * the change is committed. */
-		if (!is_member(rf, rf->me) && rf->commit_index >= rf->config_index) {
-			rlog(RLOG_LEADER, rf->me, rf->current_term,
-			     "removed from the configuration: stepping down");
-			become_follower(rf, rf->current_term);
+		 * the change is committed, here once the members know it is
+		 * (the ticker sees to it): a successor could otherwise commit
+		 * it only with an entry of its own term. */
+		if (!is_member(rf, rf->me) &&
+		    rf->commit_index >= rf->config_index &&
+		    rf->step_down_round == 0) {
+			rf->step_down_round = ++rf->read_round;
+			rf->step_down_ns = labtime_now_ns() +
+			                   ELECTION_TIMEOUT_MIN_MS * MS_NS;
+			rf->wake_ticker = true;
 		}
 		return;
 	}
@@ -1093,6 +1104,7 @@ static void note_answer(struct raft *rf, struct raft_peer *p, int64_t sent_ns,
 	if (round > p->read_acked) {
 		p->read_acked = round;
 		rf->wake_readers = rf->readers > 0;
+		rf->wake_ticker |= rf->step_down_round != 0;
 	}
 }
 
@@ -1546,6 +1558,21 @@ static bool leader_has_quorum(const struct raft *rf, int64_t now)
 	return is_majority(rf, heard);
 }
 
+/* Whether a leader that committed its own removal has told every member,
+ * or waited long enough (leader_advance_commit). */
+static bool removed_and_told(const struct raft *rf, int64_t now)
+{
+	if (rf->step_down_round == 0)
+		return false;
+	if (now >= rf->step_down_ns)
+		return true;
+	for (int j = 0; j < rf->npeers; j++)
+		if (j != rf->me && is_member(rf, j) &&
+		    rf->peers[j].read_acked < rf->step_down_round)
+			return false;
+	return true;
+}
+
 /*
  * Figure 2, Followers and Candidates: if the election timeout elapses
  * without hearing from the current leader or granting a vote, start a new
@@ -1565,8 +1592,14 @@ static void *ticker_main(void *arg)
 			rlog(RLOG_LEADER, rf->me, rf->current_term,
 			     "no majority answered lately: stepping down");
 			become_follower(rf, rf->current_term);
+		} else if (rf->role == LEADER && removed_and_told(rf, now)) {
+			rlog(RLOG_LEADER, rf->me, rf->current_term,
+			     "removed from the configuration: stepping down");
+			become_follower(rf, rf->current_term);
 		} else if (rf->role == LEADER) {
 			int64_t wake = now + HEARTBEAT_MS * MS_NS;
+			if (rf->step_down_round != 0 && rf->step_down_ns < wake)
+				wake = rf->step_down_ns;
 			if (rf->learner != NO_LEARNER &&
 			    now >= rf->learner_deadline_ns) {
 				rlog(RLOG_LEADER, rf->me, rf->current_term,
@@ -1824,7 +1857,7 @@ struct raft_start_result raft_start(struct raft *rf, const void *command,
 
 	pthread_mutex_lock(&rf->mu);
 	res.term = rf->current_term;
-	if (!rf->dead && rf->role == LEADER) {
+	if (!rf->dead && rf->role == LEADER && rf->step_down_round == 0) {
 		log_append(rf, rf->current_term, command, len);
 		persist(rf);
 		res.index = last_index(rf);

@@ -10,7 +10,7 @@ set -eu
 [ $# -eq 4 ] || { echo "usage: scripts/autograder.sh PARTS RUNS TEST_LIMIT LAB_LIMIT" >&2; exit 2; }
 parts=$1 runs=$2 test_limit=$3 lab_limit=$4
 for p in $parts; do
-	case $p in 3[A-D] | 4[AB]) ;; *) echo "autograder.sh: unknown part '$p' (parts are 3A-3D, 4A, 4B)" >&2; exit 2 ;; esac
+	case $p in 3[A-E] | 4[AB]) ;; *) echo "autograder.sh: unknown part '$p' (parts are 3A-3E, 4A, 4B)" >&2; exit 2 ;; esac
 done
 [ -n "$parts" ] || { echo "autograder.sh: no parts to grade" >&2; exit 2; }
 command -v python3 >/dev/null 2>&1 || { echo "autograder.sh: python3 is needed to write the zip (apt-get install python3)" >&2; exit 2; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # grade.sh: grades the labs as the course's grading script does: runs each
-# part's suite (3A-3D, 4A-4B) GRADE_RUNS times, fails any test over the
+# part's suite (3A-3D, 4A-4B, and the optional 3E) GRADE_RUNS times, fails any test over the
 # per-test limit (120 s) and a lab whose suites take over the lab limit
 # (600 s, enforced while a part runs: what is still running when the lab's
 # time is up fails), and writes build/grade/report.json, junit.xml and
@@ -62,7 +62,8 @@ declare -A lab_ms=() lab_over=()
 grade_t0=$(now_ms)
 for part in $parts; do
 	lab=${part:0:1}
-	case $part in 3[A-D]) prog=$build/raft_test ;; 4[AB]) prog=$build/kvraft_test ;;
+	case $part in 3[A-D]) prog=$build/raft_test ;; 3E) prog=$build/membership_test ;;
+	4[AB]) prog=$build/kvraft_test ;;
 	*) die "unknown part $part" ;; esac
 	[ -x "$prog" ] || die "$prog is not built"
 	for ((r = 1; r <= runs; r++)); do

@@ -98,9 +98,9 @@ done
 
 # ---- the reference builds every scratch copy starts from ----
 echo "building the reference (default and sim builds) ..."
-make -s --no-print-directory -j2 build/default/raft_test build/default/kvraft_test >/dev/null ||
+make -s --no-print-directory -j2 build/default/raft_test build/default/kvraft_test build/default/membership_test >/dev/null ||
 	die "the reference does not build"
-make -s --no-print-directory -j2 SIM=1 build/sim/raft_test build/sim/kvraft_test >/dev/null ||
+make -s --no-print-directory -j2 SIM=1 build/sim/raft_test build/sim/kvraft_test build/sim/membership_test >/dev/null ||
 	die "the reference does not build in the sim build"
 rm -rf "$out"
 mkdir -p "$out" || die "cannot create $out"
@@ -144,7 +144,7 @@ run_mutant() { # PATCH
 	prog=raft_test
 	for p in $parts; do
 		re+="${re:+|}$p\$"
-		case $p in 4*) prog=kvraft_test ;; esac
+		case $p in 4*) prog=kvraft_test ;; 3E) prog=membership_test ;; esac
 	done
 	start=$(now)
 	mkdir -p "$dir/src"

@@ -322,3 +322,50 @@ struct raft *raft_make(struct labrpc_end **peers, int npeers, int me,
 	pthread_create(&rf->ticker, NULL, ticker, rf);
 	return rf;
 }
+
+/* ---- Optional, part 3E: cluster membership changes ----
+ *
+ * raft.h's last section says what each function must do: one server at a
+ * time (the Raft thesis, §4), a new server catching up before it votes, a
+ * removed leader stepping down once the change commits, removed servers
+ * unable to disrupt the cluster. Until you write them, the 3E tests fail
+ * (build/default/membership_test -run 3E) and 3A-3D are unaffected.
+ */
+
+struct raft *raft_make_member(struct labrpc_end **peers, int npeers, int me,
+                              struct persister *persister,
+                              struct chan *apply_ch, const int *members,
+                              int nmembers)
+{
+	/* Your code here (3E): start with members as the configuration
+	 * (none for a new server, which waits for a leader), unless the
+	 * persister holds one. */
+	(void)members;
+	(void)nmembers;
+	return raft_make(peers, npeers, me, persister, apply_ch);
+}
+
+enum raft_change_status raft_add_server(struct raft *rf, int server)
+{
+	/* Your code here (3E). */
+	(void)rf;
+	(void)server;
+	return RAFT_CHANGE_NOT_LEADER;
+}
+
+enum raft_change_status raft_remove_server(struct raft *rf, int server)
+{
+	/* Your code here (3E). */
+	(void)rf;
+	(void)server;
+	return RAFT_CHANGE_NOT_LEADER;
+}
+
+int raft_get_config(struct raft *rf, int *members, int max)
+{
+	/* Your code here (3E). */
+	(void)rf;
+	(void)members;
+	(void)max;
+	return 0;
+}
