@@ -1343,8 +1343,9 @@ static void change(struct cfg *cfg, int server, bool add, uint64_t from)
 	     add ? "adding" : "removing", server,
 	     format_members(from, fb, sizeof fb),
 	     format_members(to, tb, sizeof tb));
+	enum raft_change_status st = RAFT_CHANGE_NOT_LEADER;
 	while (labtime_now_ns() - t0 < CHANGE_LIMIT_MS * MS_NS) {
-		enum raft_change_status st = try_change(cfg, server, add);
+		st = try_change(cfg, server, add);
 		if (st == RAFT_CHANGE_STARTED || st == RAFT_CHANGE_INVALID) {
 			/* INVALID: an earlier attempt did it already. */
 			int64_t t1 = labtime_now_ns();
@@ -1358,11 +1359,20 @@ static void change(struct cfg *cfg, int server, bool add, uint64_t from)
 			return;
 		}
 	}
+	static const char *const names[] = {
+	        "RAFT_CHANGE_STARTED", "RAFT_CHANGE_NOT_LEADER",
+	        "RAFT_CHANGE_BUSY", "RAFT_CHANGE_INVALID"};
 	runner_fatalf("%s server %d (configuration %s -> %s) was not applied "
-	              "by a majority of the new configuration within %d s",
+	              "by a majority of the new configuration within %d s; "
+	              "the last answer to raft_%s_server was %s%s",
 	              add ? "adding" : "removing", server,
 	              format_members(from, fb, sizeof fb),
-	              format_members(to, tb, sizeof tb), CHANGE_LIMIT_MS / 1000);
+	              format_members(to, tb, sizeof tb), CHANGE_LIMIT_MS / 1000,
+	              add ? "add" : "remove",
+	              (unsigned)st < 4 ? names[st] : "not a status",
+	              st == RAFT_CHANGE_NOT_LEADER
+	                      ? " from every connected peer (is it implemented?)"
+	                      : "");
 }
 
 void cfg_add_server(struct cfg *cfg, int server, const int *from, int nfrom)
