@@ -26,6 +26,8 @@
 #include "labtime/labtime.h"
 #include "tests/runner.h"
 
+#define MS_NS INT64_C(1000000)
+
 /* ---- the messages: Go's int, string, JunkArgs and JunkReply ---- */
 
 struct junk_int {
@@ -1095,6 +1097,54 @@ static void test_long_reordering(void)
 	world_free(&w);
 }
 
+/* With a fixed latency, a request and its reply each spend that long on the
+ * wire: every call's round trip (on the lab clock) takes at least twice the
+ * latency, sequential or in parallel, and every handler still runs once.
+ * Only the lower bound is checked: a loaded machine may take longer. */
+static void test_latency(void)
+{
+	enum { LATENCY_MS = 20, PARALLEL = 8 };
+	const double round_trip_s = 2 * LATENCY_MS / 1e3;
+	struct world w;
+	world_make(&w, "server99");
+	labrpc_net_latency(w.net, LATENCY_MS * MS_NS);
+	struct labrpc_end *e = world_end(&w, "end1-99", "server99");
+
+	int64_t t0 = labtime_now_ns();
+	char *reply = NULL;
+	if (!call_int_str(e, "JunkServer.Handler2", 7, &reply) ||
+	    !handler2_reply_ok(reply, 7))
+		runner_fatalf("no reply or a wrong one despite a reliable "
+		              "network");
+	double secs = since_s(t0);
+	if (secs < round_trip_s)
+		runner_fatalf("a call took %.4fs with a latency of %d ms each "
+		              "way: under the %.3fs of its round trip",
+		              secs, LATENCY_MS, round_trip_s);
+
+	struct timed_call *tcs = run_timed_calls(e, PARALLEL);
+	for (int i = 0; i < PARALLEL; i++) {
+		if (!tcs[i].right)
+			runner_fatalf("parallel call %d: no reply or a wrong one",
+			              i);
+		if (tcs[i].secs < round_trip_s)
+			runner_fatalf("parallel call %d took %.4fs, under the "
+			              "%.3fs of its round trip",
+			              i, tcs[i].secs, round_trip_s);
+	}
+	CU_ASSERT_EQUAL(labrpc_get_count(w.net, "server99"), 1 + PARALLEL);
+	printf("round trip with %d ms each way: %.4fs\n", LATENCY_MS, secs);
+
+	/* Back to none: calls still go through. */
+	labrpc_net_latency(w.net, 0);
+	CU_ASSERT_TRUE(call_int_str(e, "JunkServer.Handler2", 8, &reply) &&
+	               handler2_reply_ok(reply, 8));
+	free(reply);
+
+	free(tcs);
+	world_free(&w);
+}
+
 /* Unreliable: some requests are dropped before the handler (it never runs),
  * and some replies after it (it ran, but the call fails). */
 static void test_reply_drop_after_handler(void)
@@ -1310,8 +1360,6 @@ static void test_peak_threads(void)
 }
 
 /* ---- duplicated requests and the reply hook ---- */
-
-#define MS_NS INT64_C(1000000)
 
 /* One run of a Dup handler: the request's id and when it ran. */
 struct dup_run {
@@ -2262,6 +2310,7 @@ static const struct runner_test tests[] = {
          0},
         {"TestLongDelays", test_long_delays, 0},
         {"TestLongReordering", test_long_reordering, 0},
+        {"TestLatency", test_latency, 0},
         {"TestReplyDropAfterHandler", test_reply_drop_after_handler, 0},
         {"TestSeedReplay", test_seed_replay, 0},
         {"TestPeakThreads", test_peak_threads, 0},
