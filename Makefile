@@ -14,6 +14,7 @@
 #   make RAFT=skeleton    build against the student Raft skeleton
 #   make KV=skeleton      build against the student key/value skeleton
 #   make bench            benchmarks          make fuzz     fuzz the codec
+#   make figure16         the Raft paper's Figure 16, docs/figure16.svg
 #   make handout          the student handout  make grade    grade all parts
 #   make autograder       build/autograder.zip, for Gradescope
 #   RUN='-run 3A -v'      options for the test programs (see their -h)
@@ -138,13 +139,13 @@ UNIT_TESTS  := codec_test chan_test persister_test labrpc_test lincheck_test \
                $(if $(SIM),sim_test)
 PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) raft_test kvraft_test membership_test \
                lincheck labrpc_bench lincheck_bench \
-               $(if $(REPO),runner_selftest codec_replay kv_bench) \
+               $(if $(REPO),runner_selftest codec_replay kv_bench figure16) \
                $(if $(SIM),sim_bench $(if $(REPO),sim_trouble)))
 
 .PHONY: all deps test test-kv test-3e check unit selftest tooling-test sim-check \
         graded graded-kv graded-3e \
         bench sim-measure mutants fuzz handout grade autograder kv-measure print-builddir \
-        clean
+        figure16 figure16-here clean
 all: $(PROGRAMS) $(B)/liblincheck.a
 
 $(B)/obj/%.o: %.c
@@ -201,6 +202,10 @@ $(B)/lincheck_bench: $(call obj,tests/lincheck_bench.c tests/lin_history.c) $(LI
 $(B)/kv_bench: $(call obj,tests/kv_bench.c kvraft/rpc.c kvraft/client.c kvraft/server.c raft/raft.c) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@
 
+# The Raft paper's Figure 16 on the reference Raft, whichever RAFT= says.
+$(B)/figure16: $(call obj,tests/figure16.c raft/raft.c) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ -o $@
+
 # The scheduler's costs in real time (SIM=1 only).
 $(B)/sim_bench: $(call obj,tests/sim_bench.c) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@
@@ -250,7 +255,7 @@ endif
 # scheduler stops and how it says so, and that a seed replays a run byte for
 # byte (the runner's own tests are of real mode).
 ifeq ($(REPO),)
-selftest tooling-test fuzz sim-measure:
+selftest tooling-test fuzz sim-measure figure16 figure16-here:
 	$(NOT_IN_HANDOUT)
 else ifeq ($(SIM),1)
 selftest: $(addprefix $(B)/,sim_trouble raft_test kvraft_test)
@@ -265,13 +270,14 @@ ifneq ($(REPO),)
 # The stress runner's, the grading script's, the Gradescope autograder's and
 # the log viewer's tests, the handout's own, and lincheck's page in headless
 # Chromium.
-tooling-test: $(B)/runner_selftest $(B)/lincheck
+tooling-test: $(B)/runner_selftest $(B)/lincheck $(B)/figure16
 	tests/run_tests_test.sh $(B)/runner_selftest
 	tests/grade_test.sh $(B)/runner_selftest
 	tests/autograder_test.sh
 	tests/logview_test.sh
 	tests/handout_test.sh
 	tests/lincheck_html_test.sh $(B)/lincheck
+	tests/figure16_test.sh $(B)/figure16
 endif
 
 # Simulation mode's tests, in the sim build of this variant: every unit test
@@ -297,6 +303,24 @@ bench: deps
 	$(B)/lincheck_bench
 	$(if $(REPO),$(B)/kv_bench)
 	$(if $(SIM),$(B)/sim_bench)
+
+# The Raft paper's Figure 16 (README, Figure 16): tests/figure16.c in
+# simulation mode (build/sim, whatever SAN says: about two minutes for 1000
+# trials a line), its samples in build/sim/figure16.csv, drawn into
+# docs/figure16.svg. FIGURE16_ARGS passes options, e.g. '--trials 100'. In
+# real mode, run $(B)/figure16 itself (README says how long it takes).
+FIGURE16_ARGS ?=
+ifneq ($(REPO),)
+figure16:
+	@command -v python3 >/dev/null || { echo "make figure16: python3 draws the figure; install it (sudo apt-get install python3)" >&2; exit 2; }
+	@$(MAKE) --no-print-directory SIM=1 SAN= figure16-here
+
+# (the benchmark and the plot, in this variant's build)
+figure16-here: $(B)/figure16
+	$(B)/figure16 --csv $(B)/figure16.csv $(FIGURE16_ARGS)
+	@mkdir -p docs
+	python3 scripts/figure16.py $(B)/figure16.csv docs/figure16.svg
+endif
 
 # Real mode against simulation mode: each suite's wall time and every
 # test's counts in both (scripts/sim_measure.sh; PARTS="3A 3B" for fewer).

@@ -27,6 +27,16 @@
  *   Case B, otherwise: fail after rand%100 ms, or rand%7000 ms when long
  *     delays are on ("no reply, then a timeout").
  *
+ *   A fixed latency (labrpc_net_latency; none, Go's model, by default)
+ *   puts every message of Case A on the wire for a set time, one for
+ *   requests and one for replies: the handler starts the request latency
+ *   (plus the unreliable wait) after the call, and a reply that is
+ *   delivered reaches its caller the reply latency (plus any reordering
+ *   delay) after the handler returned. Case B's timeouts do not change. A
+ *   request on the wire arrives even if its end is disabled meanwhile, as
+ *   after Go's unreliable wait; its reply is then dropped as a dead
+ *   server's.
+ *
  *   Beyond Go's labrpc, and off unless asked for: in Case A a duplicate of
  *   the request may be sent (labrpc_net_duplicates), a copy without a
  *   caller that reaches the server later; and a reply hook may drop a reply
@@ -47,6 +57,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -264,12 +275,15 @@ struct labrpc_end {
 };
 
 enum req_stage {
-	REQ_DELAYED,    /* timer: unreliable delay before the handler */
-	REQ_HANDLER,    /* handler queued or running; timer: dead-server poll */
-	REQ_REORDERED,  /* timer: delivery of a long-reordered reply */
-	REQ_TIMING_OUT, /* timer: Case B's failure */
-	REQ_HELD,       /* no timer: a reply kept until labrpc_hold_replies
-	                 * releases it */
+	REQ_DELAYED,       /* timer: the request's unreliable wait or its
+	                    * time on the wire, before the handler */
+	REQ_HANDLER,       /* handler queued or running; timer: dead-server
+	                    * poll */
+	REQ_REPLY_DELAYED, /* timer: delivery of a reply held back by long
+	                    * reordering, or on the wire (latency) */
+	REQ_TIMING_OUT,    /* timer: Case B's failure */
+	REQ_HELD,          /* no timer: a reply kept until labrpc_hold_replies
+	                    * releases it */
 };
 
 /*
@@ -293,6 +307,7 @@ struct labrpc_req {
 	struct server_slot *slot;
 	struct labrpc_server *srv; /* a reference in Case A, else NULL */
 	bool reliable, long_reordering;
+	int64_t request_latency_ns, reply_latency_ns; /* labrpc_net_latency */
 
 	uint8_t *args;
 	size_t args_len;
@@ -311,6 +326,7 @@ struct labrpc_net {
 	pthread_mutex_t mu; /* guards everything below */
 	uint64_t seed;
 	bool reliable, long_delays, long_reordering, duplicates;
+	int64_t request_latency_ns, reply_latency_ns; /* labrpc_net_latency */
 	labrpc_reply_hook reply_hook;
 	void *reply_hook_arg;
 	bool stopping; /* cleanup has begun: no new calls, threads exit */
@@ -839,8 +855,11 @@ static void handler_returned(struct labrpc_net *net, struct labrpc_req *req,
 		int64_t ms = REORDER_BASE_MS +
 		             prng_below(rng,
 		                        1 + prng_below(rng, REORDER_SPREAD_MS));
-		req->stage = REQ_REORDERED;
-		timer_arm(net, req, after_ms(ms), w);
+		req->stage = REQ_REPLY_DELAYED;
+		timer_arm(net, req, after_ms(ms) + req->reply_latency_ns, w);
+	} else if (req->reply_latency_ns > 0) {
+		req->stage = REQ_REPLY_DELAYED;
+		timer_arm(net, req, labtime_now_ns() + req->reply_latency_ns, w);
 	} else {
 		req_complete(net, req, true, w);
 	}
@@ -934,7 +953,7 @@ static void timer_fire(struct labrpc_net *net, struct labrpc_req *req,
 		else
 			timer_arm(net, req, after_ms(DEAD_POLL_MS), w);
 		break;
-	case REQ_REORDERED:
+	case REQ_REPLY_DELAYED:
 		req_complete(net, req, true, w);
 		break;
 	case REQ_TIMING_OUT:
@@ -1007,6 +1026,7 @@ static void copy_send(struct labrpc_net *net, const struct labrpc_req *req,
 	c->copy = true;
 	c->slot = req->slot;
 	c->reliable = true;
+	c->request_latency_ns = req->request_latency_ns;
 	c->args = xcalloc(1, req->args_len + 1);
 	memcpy(c->args, req->args, req->args_len);
 	c->args_len = req->args_len;
@@ -1018,7 +1038,7 @@ static void copy_send(struct labrpc_net *net, const struct labrpc_req *req,
 	                     : DUP_LATE_BASE_MS +
 	                               prng_below(rng, DUP_LATE_SPREAD_MS);
 	c->stage = REQ_DELAYED;
-	timer_arm(net, c, after_ms(ms), w);
+	timer_arm(net, c, after_ms(ms) + c->request_latency_ns, w);
 }
 
 /* A duplicate's time has come: it reaches the server that holds the name
@@ -1046,6 +1066,8 @@ static void req_enter(struct labrpc_net *net, struct labrpc_req *req,
 	req->slot = end->conn;
 	req->reliable = net->reliable;
 	req->long_reordering = net->long_reordering;
+	req->request_latency_ns = net->request_latency_ns;
+	req->reply_latency_ns = net->reply_latency_ns;
 	pending_add(net, req);
 
 	if (end->enabled && srv) { /* Case A */
@@ -1054,14 +1076,19 @@ static void req_enter(struct labrpc_net *net, struct labrpc_req *req,
 		if (net->duplicates &&
 		    prng_below(&end->prng, 1000) < DUP_PER_MILLE)
 			copy_send(net, req, w);
-		if (req->reliable) {
+		if (req->reliable && req->request_latency_ns == 0) {
 			handler_start(net, req, w);
+		} else if (req->reliable) {
+			req->stage = REQ_DELAYED;
+			timer_arm(net, req,
+			          labtime_now_ns() + req->request_latency_ns, w);
 		} else {
 			int64_t ms = prng_below(&end->prng, SHORT_DELAY_MS);
 			req->drop_request =
 			        prng_below(&end->prng, 1000) < DROP_PER_MILLE;
 			req->stage = REQ_DELAYED;
-			timer_arm(net, req, after_ms(ms), w);
+			timer_arm(net, req, after_ms(ms) + req->request_latency_ns,
+			          w);
 		}
 	} else { /* Case B: no reply, then a timeout */
 		int64_t ms = prng_below(&end->prng, net->long_delays
@@ -1230,6 +1257,19 @@ void labrpc_net_long_reordering(struct labrpc_net *net, bool yes)
 {
 	pthread_mutex_lock(&net->mu);
 	net->long_reordering = yes;
+	pthread_mutex_unlock(&net->mu);
+}
+
+void labrpc_net_latency(struct labrpc_net *net, int64_t request_ns,
+                        int64_t reply_ns)
+{
+	if (request_ns < 0 || reply_ns < 0)
+		fatalf("labrpc_net_latency: a negative latency (%" PRId64
+		       " ns, %" PRId64 " ns)",
+		       request_ns, reply_ns);
+	pthread_mutex_lock(&net->mu);
+	net->request_latency_ns = request_ns;
+	net->reply_latency_ns = reply_ns;
 	pthread_mutex_unlock(&net->mu);
 }
 

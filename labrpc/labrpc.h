@@ -4,7 +4,9 @@
  * server, servers hosting named services, and a network that can be reliable
  * or unreliable (delays, dropped requests and replies), reorder replies by up
  * to 2.2 s (long reordering), delay failures by up to 7 s (long delays),
- * partition (enable/disable ends), and delete or replace servers.
+ * partition (enable/disable ends), and delete or replace servers. Beyond
+ * Go's model it can also give every message a fixed time on the wire
+ * (labrpc_net_latency), for benchmarks that want a known broadcast time.
  *
  * Arguments and replies always cross as encoded bytes (codec.h): a handler
  * gets a private decoded copy of the arguments and a zeroed reply, and the
@@ -72,6 +74,23 @@ void labrpc_net_free(struct labrpc_net *net);
 void labrpc_net_reliable(struct labrpc_net *net, bool yes);
 void labrpc_net_long_reordering(struct labrpc_net *net, bool yes);
 void labrpc_net_long_delays(struct labrpc_net *net, bool yes);
+
+/*
+ * A fixed latency, in nanoseconds, for each way (0 and 0, the default, is
+ * Go's model: none). While it is set, every request that reaches its server
+ * starts its handler request_ns after the call (after the unreliable wait,
+ * on an unreliable network), and every reply that is delivered reaches its
+ * caller reply_ns after its handler returned (after any long-reordering
+ * delay): a call's round trip on a reliable network takes request_ns +
+ * reply_ns plus the handler's time. A server that writes to disk before it
+ * answers is modelled by putting the write's time in reply_ns. Failures
+ * without a server (a disabled end) time out as before. A request already on
+ * the wire when its end is disabled still reaches the handler, whose reply
+ * is then dropped. Calls take the setting in force when they start; it
+ * draws no random numbers. A negative latency is a fatal error.
+ */
+void labrpc_net_latency(struct labrpc_net *net, int64_t request_ns,
+                        int64_t reply_ns);
 
 /*
  * Duplicated and stale requests, which the Raft paper allows and Go's labrpc

@@ -33,6 +33,7 @@
  */
 #include "raft/raft.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@
 #include "codec/codec.h"
 #include "labtime/labtime.h"
 #include "prng/prng.h"
+#include "raft/timing.h"
 #include "rlog/rlog.h"
 
 enum {
@@ -138,6 +140,11 @@ struct raft {
 	int votes;
 	int64_t election_deadline_ns;
 	struct prng prng;
+	/* The timing of raft/timing.h, fixed when the peer is made: election
+	 * timeouts are min + k * step for a random k in [0, span / step). */
+	int64_t election_min_ns, election_span_ns, election_step_ns;
+	int64_t heartbeat_interval_ns;
+	int64_t quorum_window_ns; /* QUORUM_MS, scaled with the heartbeat */
 
 	/* Part 3E: the configuration, a set of peers (bit j: peer j).
 	 * base_members is the one as of snap_index (persisted with it);
@@ -742,13 +749,16 @@ static int restore(struct raft *rf, const uint8_t *data, size_t len)
 
 /* ---- roles and timers ---- */
 
-/* §5.2: each election timeout is chosen at random, here from [300, 600) ms,
- * so that split votes are rare. */
+/* §5.2: each election timeout is chosen at random, here from [300, 600) ms
+ * (unless raft/timing.h says otherwise), so that split votes are rare. */
 static void reset_election_timer(struct raft *rf)
 {
-	int64_t ms = ELECTION_TIMEOUT_MIN_MS +
-	             prng_below(&rf->prng, ELECTION_TIMEOUT_SPAN_MS);
-	rf->election_deadline_ns = labtime_now_ns() + ms * MS_NS;
+	int64_t ns = rf->election_min_ns;
+	if (rf->election_span_ns > 0)
+		ns += rf->election_step_ns *
+		      prng_below(&rf->prng,
+		                 rf->election_span_ns / rf->election_step_ns);
+	rf->election_deadline_ns = labtime_now_ns() + ns;
 }
 
 /* Signals the threads in a set of wake-ups owed (see struct raft). */
@@ -956,7 +966,7 @@ static void leader_advance_commit(struct raft *rf)
 		    rf->step_down_round == 0) {
 			rf->step_down_round = ++rf->read_round;
 			rf->step_down_ns = labtime_now_ns() +
-			                   ELECTION_TIMEOUT_MIN_MS * MS_NS;
+			                   rf->election_min_ns;
 			rf->wake_ticker = true;
 		}
 		return;
@@ -1113,7 +1123,7 @@ static void note_answer(struct raft *rf, struct raft_peer *p, int64_t sent_ns,
 static unsigned call_begin(struct raft_peer *p)
 {
 	p->awaiting = true;
-	p->heartbeat_ns = labtime_now_ns() + HEARTBEAT_MS * MS_NS;
+	p->heartbeat_ns = labtime_now_ns() + p->rf->heartbeat_interval_ns;
 	return ++p->calls;
 }
 
@@ -1257,7 +1267,7 @@ static void learner_progress(struct raft *rf, const struct raft_peer *p)
 	if (p->id != rf->learner || p->match_index < rf->learner_target)
 		return;
 	int64_t now = labtime_now_ns();
-	if (now - rf->learner_round_ns >= ELECTION_TIMEOUT_MIN_MS * MS_NS) {
+	if (now - rf->learner_round_ns >= rf->election_min_ns) {
 		rf->learner_target = last_index(rf);
 		rf->learner_round_ns = now;
 		return;
@@ -1547,9 +1557,9 @@ static bool leader_has_quorum(const struct raft *rf, int64_t now)
 {
 	int64_t slow = rf->slowest[0] > rf->slowest[1] ? rf->slowest[0]
 	                                               : rf->slowest[1];
-	int64_t window = QUORUM_MS * MS_NS;
-	if (2 * slow + HEARTBEAT_MS * MS_NS > window)
-		window = 2 * slow + HEARTBEAT_MS * MS_NS;
+	int64_t window = rf->quorum_window_ns;
+	if (2 * slow + rf->heartbeat_interval_ns > window)
+		window = 2 * slow + rf->heartbeat_interval_ns;
 	int heard = is_member(rf, rf->me) ? 1 : 0;
 	for (int j = 0; j < rf->npeers; j++)
 		if (j != rf->me && is_member(rf, j) &&
@@ -1597,7 +1607,7 @@ static void *ticker_main(void *arg)
 			     "removed from the configuration: stepping down");
 			become_follower(rf, rf->current_term);
 		} else if (rf->role == LEADER) {
-			int64_t wake = now + HEARTBEAT_MS * MS_NS;
+			int64_t wake = now + rf->heartbeat_interval_ns;
 			if (rf->step_down_round != 0 && rf->step_down_ns < wake)
 				wake = rf->step_down_ns;
 			if (rf->learner != NO_LEARNER &&
@@ -1613,7 +1623,7 @@ static void *ticker_main(void *arg)
 					continue;
 				if (now >= p->heartbeat_ns) {
 					/* once per interval, even if no sender is free */
-					p->heartbeat_ns = now + HEARTBEAT_MS * MS_NS;
+					p->heartbeat_ns = now + rf->heartbeat_interval_ns;
 					send_append_now(rf, j);
 				} else if (p->heartbeat_ns < wake) {
 					wake = p->heartbeat_ns;
@@ -1701,6 +1711,42 @@ static void *applier_main(void *arg)
 
 /* ---- the API ---- */
 
+/* raft_timing_set's settings, which raft_make copies into each peer. */
+#define DEFAULT_TIMING                                                        \
+	{ ELECTION_TIMEOUT_MIN_MS,                                            \
+	  ELECTION_TIMEOUT_MIN_MS + ELECTION_TIMEOUT_SPAN_MS, HEARTBEAT_MS }
+static struct raft_timing timing = DEFAULT_TIMING;
+static bool timing_is_default = true;
+
+int raft_timing_set(const struct raft_timing *t)
+{
+	static const struct raft_timing defaults = DEFAULT_TIMING;
+	if (t && (t->election_timeout_min_ms < 1 ||
+	          t->election_timeout_max_ms < t->election_timeout_min_ms ||
+	          t->heartbeat_ms < 1))
+		return -EINVAL;
+	timing = t ? *t : defaults;
+	timing_is_default =
+	        timing.election_timeout_min_ms == defaults.election_timeout_min_ms &&
+	        timing.election_timeout_max_ms == defaults.election_timeout_max_ms &&
+	        timing.heartbeat_ms == defaults.heartbeat_ms;
+	return 0;
+}
+
+/* Fixes rf's timing: the defaults draw whole milliseconds, as they always
+ * have; other settings draw microseconds. */
+static void timing_copy(struct raft *rf)
+{
+	rf->election_min_ns = timing.election_timeout_min_ms * MS_NS;
+	rf->election_span_ns = (timing.election_timeout_max_ms -
+	                        timing.election_timeout_min_ms) * MS_NS;
+	rf->election_step_ns = timing_is_default ? MS_NS : MS_NS / 1000;
+	rf->heartbeat_interval_ns = timing.heartbeat_ms * MS_NS;
+	rf->quorum_window_ns =
+	        QUORUM_MS * rf->heartbeat_interval_ns / HEARTBEAT_MS;
+}
+
+
 /* A peer whose configuration, unless its persister holds one, is members. */
 static struct raft *make_peer(struct labrpc_end **peers, int npeers, int me,
                               struct persister *persister,
@@ -1722,6 +1768,7 @@ static struct raft *make_peer(struct labrpc_end **peers, int npeers, int me,
 	rf->voted_for = NO_VOTE;
 	rf->role = FOLLOWER;
 	codec_buf_init(&rf->enc);
+	timing_copy(rf);
 	/* The test's seed, when it gives one, so that a replay draws the
 	 * same timeouts; each peer its own stream. */
 	prng_seed(&rf->prng, labrpc_seed_from_env() ^

@@ -25,6 +25,7 @@ git ls-files --cached --others --exclude-standard |
 		-e '^scripts/mutants\.sh$' -e '^scripts/autograder(\.sh$|/)' \
 		-e '^tests/(runner_selftest\.(c|sh)|[a-z_]+_test\.sh|sim_trouble\.c|kv_bench\.c)$' -e '^tests/(fuzz|logview|lincheck)/' \
 		-e '^kvraft/settings\.h$' \
+		-e '^(tests/figure16(\.c|_test\.sh)|scripts/figure16\.py|docs/figure16\.svg)$' \
 		-e '^scripts/(check_handout\.sh|handout\.sh|handout-README\.md|fuzz\.sh|sim_measure\.sh|check_results_json\.py|gradescope-results\.schema\.json)$' |
 	while IFS= read -r f; do
 		[ -f "$f" ] || continue # deleted but still in the index
@@ -45,9 +46,10 @@ cp scripts/handout-README.md "$dir/README.md"
 sed -i -e '/^#   make RAFT=skeleton /d' -e '/^#   make KV=skeleton /d' \
 	-e 's/^#   make handout          the student handout  make grade    grade all parts$/#   make grade            grade all parts/' \
 	-e '/^#   make autograder /d' \
+	-e '/^#   make figure16 /d' \
 	-e 's/^#   make bench            benchmarks          make fuzz     fuzz the codec$/#   make bench            benchmarks/' \
 	"$dir/Makefile"
-if grep -qE '^#   make (RAFT=skeleton|KV=skeleton|handout|autograder) |^#   .*make fuzz' "$dir/Makefile"; then
+if grep -qE '^#   make (RAFT=skeleton|KV=skeleton|handout|autograder|figure16) |^#   .*make fuzz' "$dir/Makefile"; then
 	echo "handout.sh: the handout's Makefile still lists a repository-only target" >&2
 	exit 1
 fi

@@ -33,12 +33,13 @@ for f in raft/raft.c kvraft/client.c kvraft/server.c raft/raft.h kvraft/kvraft.h
 done
 for f in tests/runner_selftest.c tests/runner_selftest.sh tests/fuzz tests/logview \
 	tests/run_tests_test.sh tests/handout_test.sh scripts/handout.sh scripts/fuzz.sh \
-	scripts/mutants.sh scripts/autograder.sh mutants raft/skeleton kvraft/skeleton .ci; do
+	scripts/mutants.sh scripts/autograder.sh mutants raft/skeleton kvraft/skeleton .ci \
+	tests/figure16.c tests/figure16_test.sh scripts/figure16.py docs/figure16.svg; do
 	if [ ! -e "$h/$f" ]; then ok; else bad "the handout should not have $f (not a student's)"; fi
 done
 if ! grep -rn 'skeleton/' "$h/README.md" "$h"/*/*.h >"$tmp/out"; then ok; else
 	bad "the handout's README and headers should not name the skeleton folders"; fi
-if ! grep -nE '^#   make (RAFT=skeleton|KV=skeleton|handout|autograder|fuzz)|^#   .*make fuzz' "$h/Makefile" >"$tmp/out"; then ok; else
+if ! grep -nE '^#   make (RAFT=skeleton|KV=skeleton|handout|autograder|fuzz|figure16)|^#   .*make fuzz' "$h/Makefile" >"$tmp/out"; then ok; else
 	bad "the handout's Makefile should not advertise repository-only targets"; fi
 echo "handout_test: $(find "$h" -type f | wc -l) files, $(find "$h/tests" -type f | wc -l) under tests/"
 

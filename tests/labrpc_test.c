@@ -26,6 +26,8 @@
 #include "labtime/labtime.h"
 #include "tests/runner.h"
 
+#define MS_NS INT64_C(1000000)
+
 /* ---- the messages: Go's int, string, JunkArgs and JunkReply ---- */
 
 struct junk_int {
@@ -1095,6 +1097,66 @@ static void test_long_reordering(void)
 	world_free(&w);
 }
 
+/* With a fixed latency, a request and its reply each spend their set time
+ * on the wire: every call's round trip (on the lab clock) takes at least
+ * the two together, sequential or in parallel, equal or not, and every
+ * handler still runs once. Only the lower bound is checked: a loaded
+ * machine may take longer. */
+static void test_latency(void)
+{
+	enum { PARALLEL = 8 };
+	static const struct {
+		int request_ms, reply_ms;
+	} settings[] = {{20, 20}, {5, 35}};
+	struct world w;
+	world_make(&w, "server99");
+	struct labrpc_end *e = world_end(&w, "end1-99", "server99");
+	char *reply = NULL;
+	int calls = 0;
+	for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++) {
+		int request_ms = settings[k].request_ms;
+		int reply_ms = settings[k].reply_ms;
+		double round_trip_s = (request_ms + reply_ms) / 1e3;
+		labrpc_net_latency(w.net, request_ms * MS_NS, reply_ms * MS_NS);
+
+		int64_t t0 = labtime_now_ns();
+		if (!call_int_str(e, "JunkServer.Handler2", 7, &reply) ||
+		    !handler2_reply_ok(reply, 7))
+			runner_fatalf("no reply or a wrong one despite a "
+			              "reliable network");
+		double secs = since_s(t0);
+		if (secs < round_trip_s)
+			runner_fatalf("a call took %.4fs with latencies of %d "
+			              "and %d ms: under the %.3fs of its round "
+			              "trip",
+			              secs, request_ms, reply_ms, round_trip_s);
+
+		struct timed_call *tcs = run_timed_calls(e, PARALLEL);
+		for (int i = 0; i < PARALLEL; i++) {
+			if (!tcs[i].right)
+				runner_fatalf("parallel call %d: no reply or a "
+				              "wrong one",
+				              i);
+			if (tcs[i].secs < round_trip_s)
+				runner_fatalf("parallel call %d took %.4fs, "
+				              "under the %.3fs of its round trip",
+				              i, tcs[i].secs, round_trip_s);
+		}
+		free(tcs);
+		calls += 1 + PARALLEL;
+		printf("round trip with %d ms out and %d ms back: %.4fs\n",
+		       request_ms, reply_ms, secs);
+	}
+	CU_ASSERT_EQUAL(labrpc_get_count(w.net, "server99"), calls);
+
+	/* Back to none: calls still go through. */
+	labrpc_net_latency(w.net, 0, 0);
+	CU_ASSERT_TRUE(call_int_str(e, "JunkServer.Handler2", 8, &reply) &&
+	               handler2_reply_ok(reply, 8));
+	free(reply);
+	world_free(&w);
+}
+
 /* Unreliable: some requests are dropped before the handler (it never runs),
  * and some replies after it (it ran, but the call fails). */
 static void test_reply_drop_after_handler(void)
@@ -1310,8 +1372,6 @@ static void test_peak_threads(void)
 }
 
 /* ---- duplicated requests and the reply hook ---- */
-
-#define MS_NS INT64_C(1000000)
 
 /* One run of a Dup handler: the request's id and when it ran. */
 struct dup_run {
@@ -2262,6 +2322,7 @@ static const struct runner_test tests[] = {
          0},
         {"TestLongDelays", test_long_delays, 0},
         {"TestLongReordering", test_long_reordering, 0},
+        {"TestLatency", test_latency, 0},
         {"TestReplyDropAfterHandler", test_reply_drop_after_handler, 0},
         {"TestSeedReplay", test_seed_replay, 0},
         {"TestPeakThreads", test_peak_threads, 0},
