@@ -140,9 +140,11 @@ def panel(out, names, lines, y_top, log, title, marks):
         for i, (ms, cens) in enumerate(samples):
             if cens:
                 break
-            px = axis(ms)
-            pts.append((px, pts[-1][1]))
-            pts.append((px, y(100 * (i + 1) / n)))
+            px, py = round(axis(ms), 1), y(100 * (i + 1) / n)
+            if px == pts[-1][0]:  # the same pixel column: one step up
+                pts[-1] = (px, py)
+            else:
+                pts += [(px, pts[-1][1]), (px, py)]
         reached = pts[-1][1]
         pts.append((x1, reached))
         path = " ".join(f"{px:.1f},{py:.1f}" for px, py in pts)
