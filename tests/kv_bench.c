@@ -51,19 +51,28 @@ struct cluster {
 	struct kv_clerk *clerks[MAX_CLERKS + 1];
 };
 
+/* An end named name to server j, connected and enabled. */
+static struct labrpc_end *end_to_server(struct cluster *c, const char *name,
+                                        int j)
+{
+	char to[64];
+	snprintf(to, sizeof to, "server%d", j);
+	struct labrpc_end *end = labrpc_make_end(c->net, name);
+	labrpc_connect(c->net, name, to);
+	labrpc_enable(c->net, name, true);
+	return end;
+}
+
 static void cluster_start(struct cluster *c)
 {
-	char name[64], to[64];
+	char name[64];
 	memset(c, 0, sizeof *c);
 	c->net = labrpc_net_make(labrpc_seed_from_env());
 	for (int i = 0; i < NSERVERS; i++) {
 		c->persisters[i] = persister_make();
 		for (int j = 0; j < NSERVERS; j++) {
 			snprintf(name, sizeof name, "s%d-s%d", i, j);
-			snprintf(to, sizeof to, "server%d", j);
-			c->ends[i][j] = labrpc_make_end(c->net, name);
-			labrpc_connect(c->net, name, to);
-			labrpc_enable(c->net, name, true);
+			c->ends[i][j] = end_to_server(c, name, j);
 		}
 	}
 	for (int i = 0; i < NSERVERS; i++) {
@@ -88,13 +97,10 @@ static struct kv_clerk *cluster_clerk(struct cluster *c, int k)
 {
 	if (c->clerks[k] != NULL)
 		return c->clerks[k];
-	char name[64], to[64];
+	char name[64];
 	for (int j = 0; j < NSERVERS; j++) {
 		snprintf(name, sizeof name, "c%d-s%d", k, j);
-		snprintf(to, sizeof to, "server%d", j);
-		c->clerk_ends[k][j] = labrpc_make_end(c->net, name);
-		labrpc_connect(c->net, name, to);
-		labrpc_enable(c->net, name, true);
+		c->clerk_ends[k][j] = end_to_server(c, name, j);
 	}
 	c->clerks[k] = kv_clerk_make(c->clerk_ends[k], NSERVERS);
 	if (c->clerks[k] == NULL) {
