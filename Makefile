@@ -130,9 +130,9 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIB_OBJS    := $(call obj,$(LIB_SRCS))
 RUNNER_OBJ  := $(call obj,tests/runner.c)
 LIN_OBJS    := $(call obj,$(LIN_SRCS))
-RAFT_TEST_OBJS := $(call obj,tests/raft_test.c config/raft_config.c config/cmdvalue.c $(RAFT_SRC))
-MEMBERSHIP_TEST_OBJS := $(call obj,tests/membership_test.c config/raft_config.c config/cmdvalue.c $(RAFT_SRC))
-KV_TEST_OBJS   := $(call obj,tests/kvraft_test.c config/kv_config.c $(KV_SRCS) $(RAFT_SRC)) $(LIN_OBJS)
+RAFT_TEST_OBJS := $(call obj,tests/raft_test.c config/raft_config.c config/cmdvalue.c config/tester.c $(RAFT_SRC))
+MEMBERSHIP_TEST_OBJS := $(call obj,tests/membership_test.c config/raft_config.c config/cmdvalue.c config/tester.c $(RAFT_SRC))
+KV_TEST_OBJS   := $(call obj,tests/kvraft_test.c config/kv_config.c config/tester.c $(KV_SRCS) $(RAFT_SRC)) $(LIN_OBJS)
 
 # Unit-test programs: tests/NAME.c on the runner and the framework.
 UNIT_TESTS  := codec_test chan_test persister_test labrpc_test lincheck_test \

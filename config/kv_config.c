@@ -4,11 +4,11 @@
  * lifecycles (start/shutdown with persister copies), the clerks' ends, the
  * partitions, and the statistics of the Passed line.
  *
- * Locking: cfg->mu guards what several threads touch: the running servers,
+ * Locking: cfg->tester.mu guards what several threads touch: the running servers,
  * the endnames (servers' and clerks'), the clerk list, the PRNG and the
  * failure record. Network calls (labrpc_enable) are made under it, as the
  * original does under its mutex: labrpc never calls back into the harness.
- * cfg->mu is never held while killing a server or waiting for handlers.
+ * cfg->tester.mu is never held while killing a server or waiting for handlers.
  */
 #include "config/kv_config.h"
 
@@ -20,16 +20,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/tester.h"
 #include "labtime/labtime.h"
-#include "prng/prng.h"
 #include "rlog/rlog.h"
 #include "tests/runner.h"
 
 /* Length of the random names of the ends (Go: randstring(20)). */
 #define ENDNAME_LEN 20
 
-/* Room for one failure message. */
-#define MSG_SIZE 1024
 
 typedef char endname[ENDNAME_LEN + 1];
 
@@ -43,9 +41,9 @@ struct instance {
 
 struct server {
 	char name[16];         /* the server name: "0", "1", ... */
-	struct instance *inst; /* (mu) NULL while shut down */
+	struct instance *inst; /* (tester.mu) NULL while shut down */
 	/* endnames[j]: this server's end to server j; NULL until started or
-	 * after a shutdown. (mu) */
+	 * after a shutdown. (tester.mu) */
 	endname *endnames;
 	struct persister *saved; /* what the next instance starts from */
 };
@@ -53,141 +51,63 @@ struct server {
 /* A clerk the harness made, with its ends' names in server order. */
 struct client {
 	struct kv_clerk *ck;
-	endname *endnames; /* (mu) */
+	endname *endnames; /* (tester.mu) */
 	struct client *next;
 };
 
 struct kvcfg {
-	pthread_mutex_t mu;
-	pthread_cond_t changed; /* a failure was recorded, or kvcfg_notify */
-	pthread_t test_thread;
+	/* The tester core: mu guards what the comment above says, changed is
+	 * broadcast on a failure and by kvcfg_notify. */
+	struct tester tester;
 	struct labrpc_net *net;
 	int n;
 	int maxraftstate;
 	struct server *servers;
-	struct client *clients; /* (mu) */
-	struct prng rng;        /* (mu) */
-	int64_t start_ns;       /* when kvcfg_make was called */
+	struct client *clients; /* (tester.mu) */
 
 	/* kvcfg_begin / kvcfg_end statistics */
 	int64_t t0_ns;
 	int rpcs0;
 	atomic_int ops;
-
-	/* The first failure recorded by a thread other than the test's. */
-	bool failed;
-	char fail_msg[MSG_SIZE];
-	const char *fail_file;
-	int fail_line;
 };
-
-static const char base64url[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-	if (p == NULL) {
-		fputs("kv_config: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
-
-static bool on_test_thread(struct kvcfg *cfg)
-{
-	return pthread_equal(pthread_self(), cfg->test_thread);
-}
 
 /* ---- failures, waiting, randomness ---- */
 
 void kvcfg_fail_at(struct kvcfg *cfg, const char *file, int line,
                    const char *fmt, ...)
 {
-	char msg[MSG_SIZE];
+	char msg[TESTER_MSG_SIZE];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	rlog(RLOG_TEST, -1, -1, "FAIL %s:%d: %s", file, line, msg);
-
-	if (on_test_thread(cfg))
-		runner_fail_at(file, line, "%s", msg);
-
-	pthread_mutex_lock(&cfg->mu);
-	if (!cfg->failed) {
-		cfg->failed = true;
-		memcpy(cfg->fail_msg, msg, sizeof msg);
-		cfg->fail_file = file;
-		cfg->fail_line = line;
-		pthread_cond_broadcast(&cfg->changed);
-	}
-	pthread_mutex_unlock(&cfg->mu);
+	tester_fail(&cfg->tester, file, line, msg);
 }
 
 bool kvcfg_check_failure(struct kvcfg *cfg)
 {
-	pthread_mutex_lock(&cfg->mu);
-	bool failed = cfg->failed;
-	pthread_mutex_unlock(&cfg->mu);
-	if (failed && on_test_thread(cfg))
-		runner_fail_at(cfg->fail_file, cfg->fail_line, "%s",
-		               cfg->fail_msg);
-	return failed;
+	return tester_check_failure(&cfg->tester);
 }
 
 bool kvcfg_wait(struct kvcfg *cfg, bool (*done)(void *arg), void *arg,
                 int64_t timeout_ms)
 {
-	int64_t deadline = labtime_now_ns() + timeout_ms * 1000000;
-	pthread_mutex_lock(&cfg->mu);
-	bool ok;
-	while (!(ok = done(arg)) && !cfg->failed) {
-		if (timeout_ms < 0)
-			pthread_cond_wait(&cfg->changed, &cfg->mu);
-		else if (labtime_now_ns() >= deadline)
-			break;
-		else
-			labtime_cond_wait_until(&cfg->changed, &cfg->mu,
-			                        deadline);
-	}
-	pthread_mutex_unlock(&cfg->mu);
-	kvcfg_check_failure(cfg);
-	return ok;
+	return tester_wait(&cfg->tester, done, arg, timeout_ms);
 }
 
 void kvcfg_notify(struct kvcfg *cfg)
 {
-	pthread_mutex_lock(&cfg->mu);
-	pthread_cond_broadcast(&cfg->changed);
-	pthread_mutex_unlock(&cfg->mu);
-}
-
-static bool never(void *arg)
-{
-	(void)arg;
-	return false;
+	tester_notify(&cfg->tester);
 }
 
 bool kvcfg_sleep_ms(struct kvcfg *cfg, int64_t ms)
 {
-	kvcfg_wait(cfg, never, NULL, ms < 0 ? 0 : ms);
-	return kvcfg_check_failure(cfg);
+	return tester_sleep_ms(&cfg->tester, ms < 0 ? 0 : ms);
 }
 
 int64_t kvcfg_rand(struct kvcfg *cfg)
 {
-	pthread_mutex_lock(&cfg->mu);
-	int64_t x = prng_int63(&cfg->rng);
-	pthread_mutex_unlock(&cfg->mu);
-	return x;
-}
-
-static void randstring_locked(struct kvcfg *cfg, char *s, int n)
-{
-	for (int k = 0; k < n; k++)
-		s[k] = base64url[prng_below(&cfg->rng, 64)];
-	s[n] = '\0';
+	return tester_rand(&cfg->tester);
 }
 
 /* ---- the network ---- */
@@ -224,10 +144,10 @@ void kvcfg_connect_all(struct kvcfg *cfg)
 {
 	int all[KVCFG_MAX_SERVERS];
 	kvcfg_all(cfg, all);
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	for (int i = 0; i < cfg->n; i++)
 		enable_locked(cfg, i, all, cfg->n, true);
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	rlog(RLOG_TEST, -1, -1, "connect all");
 }
 
@@ -244,7 +164,7 @@ static void format_group(char *buf, size_t size, const int *g, int n)
 void kvcfg_partition(struct kvcfg *cfg, const int *p1, int n1, const int *p2,
                      int n2)
 {
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	for (int k = 0; k < n1; k++) {
 		enable_locked(cfg, p1[k], p2, n2, false);
 		enable_locked(cfg, p1[k], p1, n1, true);
@@ -253,7 +173,7 @@ void kvcfg_partition(struct kvcfg *cfg, const int *p1, int n1, const int *p2,
 		enable_locked(cfg, p2[k], p1, n1, false);
 		enable_locked(cfg, p2[k], p2, n2, true);
 	}
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	if (rlog_on(RLOG_TEST, 1)) {
 		char a[4 * KVCFG_MAX_SERVERS], b[4 * KVCFG_MAX_SERVERS];
 		format_group(a, sizeof a, p1, n1);
@@ -264,7 +184,7 @@ void kvcfg_partition(struct kvcfg *cfg, const int *p1, int n1, const int *p2,
 
 bool kvcfg_leader(struct kvcfg *cfg, int *leader)
 {
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	for (int i = 0; i < cfg->n; i++) {
 		struct instance *in = cfg->servers[i].inst;
 		if (in == NULL)
@@ -273,12 +193,12 @@ bool kvcfg_leader(struct kvcfg *cfg, int *leader)
 		bool is_leader;
 		raft_get_state(kv_server_raft(in->kv), &term, &is_leader);
 		if (is_leader) {
-			pthread_mutex_unlock(&cfg->mu);
+			pthread_mutex_unlock(&cfg->tester.mu);
 			*leader = i;
 			return true;
 		}
 	}
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	*leader = 0;
 	return false;
 }
@@ -309,7 +229,7 @@ void kvcfg_shutdown_server(struct kvcfg *cfg, int i)
 	int all[KVCFG_MAX_SERVERS];
 	kvcfg_all(cfg, all);
 
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	if (s->inst != NULL)
 		rlog(RLOG_TEST, i, -1, "shut down");
 	enable_locked(cfg, i, all, cfg->n, false);
@@ -339,7 +259,7 @@ void kvcfg_shutdown_server(struct kvcfg *cfg, int i)
 	if (names != NULL)
 		for (int j = 0; j < cfg->n; j++)
 			labrpc_delete_end(cfg->net, names[j]);
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	free(names);
 
 	if (in != NULL) {
@@ -359,12 +279,12 @@ void kvcfg_start_server(struct kvcfg *cfg, int i)
 	kvcfg_shutdown_server(cfg, i);
 
 	/* a fresh set of outgoing ClientEnd names. */
-	struct instance *in = xcalloc(1, sizeof *in);
-	endname *names = xcalloc((size_t)cfg->n, sizeof *names);
-	in->ends = xcalloc((size_t)cfg->n, sizeof *in->ends);
-	pthread_mutex_lock(&cfg->mu);
+	struct instance *in = tester_calloc(1, sizeof *in);
+	endname *names = tester_calloc((size_t)cfg->n, sizeof *names);
+	in->ends = tester_calloc((size_t)cfg->n, sizeof *in->ends);
+	pthread_mutex_lock(&cfg->tester.mu);
 	for (int j = 0; j < cfg->n; j++)
-		randstring_locked(cfg, names[j], ENDNAME_LEN);
+		tester_randstring_locked(&cfg->tester, names[j], ENDNAME_LEN);
 	/* a fresh set of ClientEnds, disabled until connected. */
 	for (int j = 0; j < cfg->n; j++) {
 		in->ends[j] = labrpc_make_end(cfg->net, names[j]);
@@ -384,7 +304,7 @@ void kvcfg_start_server(struct kvcfg *cfg, int i)
 		s->saved = persister_make();
 	}
 	in->persister = s->saved;
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 
 	rlog(RLOG_TEST, i, -1, "start");
 	in->kv = kv_server_start(in->ends, cfg->n, i, in->persister,
@@ -398,10 +318,10 @@ void kvcfg_start_server(struct kvcfg *cfg, int i)
 	labrpc_server_add_service(in->srv, &raft_service,
 	                          kv_server_raft(in->kv));
 
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	s->inst = in;
 	labrpc_add_server(cfg->net, s->name, in->srv);
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 }
 
 static void warn_if_one_cpu(void)
@@ -423,22 +343,18 @@ struct kvcfg *kvcfg_make(int n, bool unreliable, int maxraftstate)
 		        KVCFG_MAX_SERVERS);
 		abort();
 	}
-	struct kvcfg *cfg = xcalloc(1, sizeof *cfg);
-	pthread_mutex_init(&cfg->mu, NULL);
-	labtime_cond_init(&cfg->changed);
-	cfg->test_thread = pthread_self();
+	struct kvcfg *cfg = tester_calloc(1, sizeof *cfg);
+	/* The network draws from runner_seed() itself; the harness's own
+	 * choices come from a different stream of the same seed. */
+	tester_init(&cfg->tester, runner_seed() ^ UINT64_C(0x6a09e667f3bcc909));
 	atomic_init(&cfg->ops, 0);
 	cfg->n = n;
 	cfg->maxraftstate = maxraftstate;
-	/* The network draws from runner_seed() itself; the harness's own
-	 * choices come from a different stream of the same seed. */
-	prng_seed(&cfg->rng, runner_seed() ^ UINT64_C(0x6a09e667f3bcc909));
 	cfg->net = labrpc_net_make(runner_seed());
-	cfg->servers = xcalloc((size_t)n, sizeof *cfg->servers);
+	cfg->servers = tester_calloc((size_t)n, sizeof *cfg->servers);
 	for (int i = 0; i < n; i++)
 		snprintf(cfg->servers[i].name, sizeof cfg->servers[i].name,
 		         "%d", i);
-	cfg->start_ns = labtime_now_ns();
 
 	/* create a full set of KV servers. */
 	for (int i = 0; i < n; i++)
@@ -453,16 +369,10 @@ void kvcfg_set_duplicates(struct kvcfg *cfg, bool duplicates)
 	labrpc_net_duplicates(cfg->net, duplicates);
 }
 
-static bool took_too_long(struct kvcfg *cfg)
-{
-	double limit = KVCFG_TEST_SECONDS * 1e9 * runner_time_scale();
-	return (double)(labtime_now_ns() - cfg->start_ns) > limit;
-}
-
 void kvcfg_check_timeout(struct kvcfg *cfg)
 {
 	/* enforce a two minute real-time limit on each test */
-	if (took_too_long(cfg))
+	if (tester_over_limit(&cfg->tester, KVCFG_TEST_SECONDS))
 		kvcfg_fatalf(cfg, "test took longer than %d seconds",
 		             KVCFG_TEST_SECONDS);
 }
@@ -472,14 +382,9 @@ void kvcfg_cleanup(struct kvcfg *cfg)
 	for (int i = 0; i < cfg->n; i++)
 		kvcfg_shutdown_server(cfg, i);
 	labrpc_net_cleanup(cfg->net);
-	bool too_long = took_too_long(cfg);
-
 	/* A failure recorded during the shutdown is still a failure. */
-	bool failed = cfg->failed;
-	const char *fail_file = cfg->fail_file;
-	int fail_line = cfg->fail_line;
-	char fail_msg[MSG_SIZE];
-	memcpy(fail_msg, cfg->fail_msg, sizeof fail_msg);
+	struct tester_outcome outcome;
+	tester_end(&cfg->tester, KVCFG_TEST_SECONDS, &outcome);
 
 	while (cfg->clients != NULL) {
 		struct client *c = cfg->clients;
@@ -491,16 +396,9 @@ void kvcfg_cleanup(struct kvcfg *cfg)
 	for (int i = 0; i < cfg->n; i++)
 		persister_free(cfg->servers[i].saved);
 	labrpc_net_free(cfg->net);
-	pthread_cond_destroy(&cfg->changed);
-	pthread_mutex_destroy(&cfg->mu);
 	free(cfg->servers);
 	free(cfg);
-
-	if (failed)
-		runner_fail_at(fail_file, fail_line, "%s", fail_msg);
-	if (too_long)
-		runner_fatalf("test took longer than %d seconds",
-		              KVCFG_TEST_SECONDS);
+	tester_report(&outcome);
 }
 
 /* ---- clerks ---- */
@@ -527,25 +425,25 @@ static void enable_client_locked(struct kvcfg *cfg, struct client *c,
 
 struct kv_clerk *kvcfg_make_client(struct kvcfg *cfg, const int *to, int nto)
 {
-	struct client *c = xcalloc(1, sizeof *c);
+	struct client *c = tester_calloc(1, sizeof *c);
 	struct labrpc_end *ends[KVCFG_MAX_SERVERS];
-	c->endnames = xcalloc((size_t)cfg->n, sizeof *c->endnames);
+	c->endnames = tester_calloc((size_t)cfg->n, sizeof *c->endnames);
 
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	/* a fresh set of ClientEnds. */
 	for (int j = 0; j < cfg->n; j++) {
-		randstring_locked(cfg, c->endnames[j], ENDNAME_LEN);
+		tester_randstring_locked(&cfg->tester, c->endnames[j], ENDNAME_LEN);
 		ends[j] = labrpc_make_end(cfg->net, c->endnames[j]);
 		labrpc_connect(cfg->net, c->endnames[j], cfg->servers[j].name);
 	}
 	/* random_handles: a Fisher-Yates shuffle of the ends. */
 	for (int j = cfg->n - 1; j > 0; j--) {
-		int k = (int)prng_below(&cfg->rng, j + 1);
+		int k = (int)prng_below(&cfg->tester.rng, j + 1);
 		struct labrpc_end *t = ends[j];
 		ends[j] = ends[k];
 		ends[k] = t;
 	}
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 
 	c->ck = kv_clerk_make(ends, cfg->n);
 	if (c->ck == NULL) {
@@ -553,23 +451,23 @@ struct kv_clerk *kvcfg_make_client(struct kvcfg *cfg, const int *to, int nto)
 		abort();
 	}
 
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	c->next = cfg->clients;
 	cfg->clients = c;
 	enable_client_locked(cfg, c, to, nto, true);
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	return c->ck;
 }
 
 void kvcfg_delete_client(struct kvcfg *cfg, struct kv_clerk *ck)
 {
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	struct client *c = find_client(cfg, ck);
 	struct client **pc = &cfg->clients;
 	while (*pc != c)
 		pc = &(*pc)->next;
 	*pc = c->next;
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	/* Like the original, its ends stay as they are. */
 	kv_clerk_free(c->ck);
 	free(c->endnames);
@@ -579,17 +477,17 @@ void kvcfg_delete_client(struct kvcfg *cfg, struct kv_clerk *ck)
 void kvcfg_connect_client(struct kvcfg *cfg, struct kv_clerk *ck, const int *to,
                           int nto)
 {
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	enable_client_locked(cfg, find_client(cfg, ck), to, nto, true);
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 }
 
 void kvcfg_disconnect_client(struct kvcfg *cfg, struct kv_clerk *ck,
                              const int *from, int nfrom)
 {
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	enable_client_locked(cfg, find_client(cfg, ck), from, nfrom, false);
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 }
 
 /* ---- statistics ---- */

@@ -4,10 +4,10 @@
  * (start1/crash1), the appliers that check every applied command, and the
  * checks the tests are made of.
  *
- * Locking: cfg->mu guards what several threads touch: each peer's running
+ * Locking: cfg->tester.mu guards what several threads touch: each peer's running
  * instance and connected flag (written only by the test thread), the
  * tester's copy of each peer's applied log, the failure record and the PRNG.
- * The test thread alone touches endnames and persisters. cfg->mu is never
+ * The test thread alone touches endnames and persisters. cfg->tester.mu is never
  * held while calling into Raft or blocking on a channel.
  */
 #include "config/raft_config.h"
@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "codec/codec.h"
+#include "config/tester.h"
 #include "labtime/labtime.h"
 #include "prng/prng.h"
 #include "rlog/rlog.h"
@@ -32,8 +33,8 @@
 /* Length of the random names of the ends (Go: randstring(20)). */
 #define ENDNAME_LEN 20
 
-/* Room for one failure message. */
-#define MSG_SIZE 1024
+/* Room for one failure message (the tester core's). */
+#define MSG_SIZE TESTER_MSG_SIZE
 
 #define MS_NS INT64_C(1000000)
 
@@ -69,7 +70,7 @@ struct instance {
 	struct labrpc_server *srv;
 	struct chan *apply_ch; /* unbuffered */
 	pthread_t applier;
-	int users; /* (cfg->mu) threads calling rf outside cfg->mu */
+	int users; /* (cfg->tester.mu) threads calling rf outside tester.mu */
 };
 
 struct peer {
@@ -107,7 +108,7 @@ struct monitor {
 	int cap;
 	bool violated, reported;
 	int term, first, second; /* the first violation */
-	bool stop;               /* (cfg->mu) */
+	bool stop;               /* (cfg->tester.mu) */
 	pthread_cond_t wake;     /* signalled to stop */
 	pthread_t thread;
 };
@@ -130,10 +131,9 @@ struct crash_plan {
 };
 
 struct cfg {
-	pthread_mutex_t mu;
-	/* Broadcast when a failure is recorded or an instance loses a user. */
-	pthread_cond_t changed;
-	pthread_t test_thread;
+	/* The tester core: mu guards what the comment above says; changed is
+	 * broadcast when a failure is recorded or an instance loses a user. */
+	struct tester tester;
 	atomic_bool finished;
 	struct labrpc_net *net;
 	int n;
@@ -144,8 +144,6 @@ struct cfg {
 	atomic_bool snapshots_forward; /* cfg_check_snapshot_order */
 	atomic_bool vary_snapshots;    /* cfg_vary_snapshot_intervals */
 	struct peer *peers;
-	struct prng rng;  /* (mu) */
-	int64_t start_ns; /* when cfg_make was called */
 
 	/* cfg_begin / cfg_end statistics (test thread; max_index under mu) */
 	int64_t t0_ns;
@@ -154,50 +152,11 @@ struct cfg {
 	int max_index; /* highest index any peer applied */
 	int max_index0;
 
-	/* The first failure recorded by a thread other than the test's. */
-	bool failed;
-	char fail_msg[MSG_SIZE];
-	const char *fail_file;
-	int fail_line;
-
 	struct monitor monitor;
 	struct crash_plan crash;
 };
 
-static const char base64url[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-	if (p == NULL) {
-		fputs("raft_config: out of memory\n", stderr);
-		abort();
-	}
-	return p;
-}
-
-static bool on_test_thread(struct cfg *cfg)
-{
-	return pthread_equal(pthread_self(), cfg->test_thread);
-}
-
 /* ---- failures ---- */
-
-/* Records a failure for the test thread to report, unless one already is. */
-static void record_failure(struct cfg *cfg, const char *file, int line,
-                           const char *msg)
-{
-	pthread_mutex_lock(&cfg->mu);
-	if (!cfg->failed) {
-		cfg->failed = true;
-		snprintf(cfg->fail_msg, sizeof cfg->fail_msg, "%s", msg);
-		cfg->fail_file = file;
-		cfg->fail_line = line;
-		pthread_cond_broadcast(&cfg->changed);
-	}
-	pthread_mutex_unlock(&cfg->mu);
-}
 
 void cfg_fail_at(struct cfg *cfg, const char *file, int line, const char *fmt,
                  ...)
@@ -207,59 +166,29 @@ void cfg_fail_at(struct cfg *cfg, const char *file, int line, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	rlog(RLOG_TEST, -1, -1, "FAIL %s:%d: %s", file, line, msg);
-
-	if (on_test_thread(cfg))
-		runner_fail_at(file, line, "%s", msg);
-	record_failure(cfg, file, line, msg);
+	tester_fail(&cfg->tester, file, line, msg);
 }
 
 bool cfg_check_failure(struct cfg *cfg)
 {
-	pthread_mutex_lock(&cfg->mu);
-	bool failed = cfg->failed;
-	pthread_mutex_unlock(&cfg->mu);
-	if (failed && on_test_thread(cfg))
-		runner_fail_at(cfg->fail_file, cfg->fail_line, "%s",
-		               cfg->fail_msg);
-	return failed;
+	return tester_check_failure(&cfg->tester);
 }
 
 bool cfg_sleep_ms(struct cfg *cfg, int64_t ms)
 {
-	int64_t deadline = labtime_now_ns() + ms * 1000000;
-	pthread_mutex_lock(&cfg->mu);
-	while (!cfg->failed && labtime_now_ns() < deadline)
-		labtime_cond_wait_until(&cfg->changed, &cfg->mu, deadline);
-	pthread_mutex_unlock(&cfg->mu);
-	return cfg_check_failure(cfg);
+	return tester_sleep_ms(&cfg->tester, ms);
 }
 
 /* ---- randomness ---- */
 
 int64_t cfg_rand(struct cfg *cfg)
 {
-	pthread_mutex_lock(&cfg->mu);
-	int64_t x = prng_int63(&cfg->rng);
-	pthread_mutex_unlock(&cfg->mu);
-	return x;
-}
-
-/* n random base64url characters into s (n+1 bytes), with mu held. */
-static void randstring_locked(struct cfg *cfg, char *s, int n)
-{
-	for (int k = 0; k < n; k++)
-		s[k] = base64url[prng_below(&cfg->rng, 64)];
-	s[n] = '\0';
+	return tester_rand(&cfg->tester);
 }
 
 char *cfg_randstring(struct cfg *cfg, int n)
 {
-	char *s = xcalloc((size_t)n + 1, 1);
-	pthread_mutex_lock(&cfg->mu);
-	randstring_locked(cfg, s, n);
-	pthread_mutex_unlock(&cfg->mu);
-	return s;
+	return tester_randstring(&cfg->tester, n);
 }
 
 /* ---- the tester's copy of what each peer applied ---- */
@@ -278,7 +207,7 @@ static void log_put(struct applied_log *l, int index, struct cmdvalue v)
 		int cap = l->cap > 0 ? l->cap : 64;
 		while (cap <= index)
 			cap *= 2;
-		struct slot *slots = xcalloc((size_t)cap, sizeof *slots);
+		struct slot *slots = tester_calloc((size_t)cap, sizeof *slots);
 		if (l->cap > 0)
 			memcpy(slots, l->slots, (size_t)l->cap * sizeof *slots);
 		free(l->slots);
@@ -543,9 +472,9 @@ static void *applier(void *arg)
 		int index = m->config_valid ? m->config_index : m->command_index;
 		if ((m->command_valid && decode_command(i, m, &v, err)) ||
 		    (m->config_valid && decode_config(i, m, &v, err))) {
-			pthread_mutex_lock(&cfg->mu);
+			pthread_mutex_lock(&cfg->tester.mu);
 			bool prevok = check_logs(cfg, i, index, v, err);
-			pthread_mutex_unlock(&cfg->mu);
+			pthread_mutex_unlock(&cfg->tester.mu);
 			if (index > 1 && !prevok)
 				snprintf(err, sizeof err,
 				         "server %d apply out of order %d", i,
@@ -587,7 +516,7 @@ static void *applier_snap(void *arg)
 		struct raft_apply_msg *m = item;
 		char err[MSG_SIZE] = "";
 		if (m->snapshot_valid) {
-			pthread_mutex_lock(&cfg->mu);
+			pthread_mutex_lock(&cfg->tester.mu);
 			if (atomic_load(&cfg->snapshots_forward) &&
 			    m->snapshot_index < p->last_applied)
 				snprintf(err, sizeof err,
@@ -601,7 +530,7 @@ static void *applier_snap(void *arg)
 			enum ingest_result rc = ingest_snap(
 			        cfg, i, m->snapshot, m->snapshot_len,
 			        m->snapshot_index, err);
-			pthread_mutex_unlock(&cfg->mu);
+			pthread_mutex_unlock(&cfg->tester.mu);
 			if (rc == INGEST_FATAL) {
 				cfg_fatalf(cfg, "%s", err);
 				err[0] = '\0';
@@ -610,9 +539,9 @@ static void *applier_snap(void *arg)
 			int index = m->config_valid ? m->config_index
 			                            : m->command_index;
 			struct cmdvalue v;
-			pthread_mutex_lock(&cfg->mu);
+			pthread_mutex_lock(&cfg->tester.mu);
 			int expected = p->last_applied + 1;
-			pthread_mutex_unlock(&cfg->mu);
+			pthread_mutex_unlock(&cfg->tester.mu);
 			if (index != expected)
 				snprintf(err, sizeof err,
 				         "server %d apply out of order, "
@@ -622,9 +551,9 @@ static void *applier_snap(void *arg)
 			if (err[0] == '\0' &&
 			    (m->config_valid ? decode_config(i, m, &v, err)
 			                     : decode_command(i, m, &v, err))) {
-				pthread_mutex_lock(&cfg->mu);
+				pthread_mutex_lock(&cfg->tester.mu);
 				bool prevok = check_logs(cfg, i, index, v, err);
-				pthread_mutex_unlock(&cfg->mu);
+				pthread_mutex_unlock(&cfg->tester.mu);
 				if (index > 1 && !prevok)
 					snprintf(err, sizeof err,
 					         "server %d apply out of order "
@@ -632,17 +561,17 @@ static void *applier_snap(void *arg)
 					         i, index);
 			}
 
-			pthread_mutex_lock(&cfg->mu);
+			pthread_mutex_lock(&cfg->tester.mu);
 			p->last_applied = index;
-			pthread_mutex_unlock(&cfg->mu);
+			pthread_mutex_unlock(&cfg->tester.mu);
 
 			if (index >= 0 && index <= MAX_INDEX &&
 			    (index + 1) % snapshot_interval(cfg, i) == 0) {
 				size_t len;
-				pthread_mutex_lock(&cfg->mu);
+				pthread_mutex_lock(&cfg->tester.mu);
 				uint8_t *snap =
 				        encode_snapshot(cfg, i, index, &len);
-				pthread_mutex_unlock(&cfg->mu);
+				pthread_mutex_unlock(&cfg->tester.mu);
 				raft_snapshot(in->rf, index, snap, len);
 				free(snap);
 			}
@@ -664,22 +593,22 @@ static void *applier_snap(void *arg)
 static struct instance *get_instance(struct cfg *cfg, int i,
                                      bool connected_only)
 {
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	struct instance *in = cfg->peers[i].inst;
 	if (in != NULL && (!connected_only || cfg->peers[i].connected))
 		in->users++;
 	else
 		in = NULL;
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	return in;
 }
 
 static void put_instance(struct cfg *cfg, struct instance *in)
 {
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	if (--in->users == 0)
-		pthread_cond_broadcast(&cfg->changed);
-	pthread_mutex_unlock(&cfg->mu);
+		pthread_cond_broadcast(&cfg->tester.changed);
+	pthread_mutex_unlock(&cfg->tester.mu);
 }
 
 static struct raft_start_result start_on(struct instance *in,
@@ -725,17 +654,17 @@ void cfg_get_state(struct cfg *cfg, int i, int *term, bool *is_leader)
 
 bool cfg_is_connected(struct cfg *cfg, int i)
 {
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	bool connected = cfg->peers[i].connected;
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	return connected;
 }
 
 bool cfg_is_up(struct cfg *cfg, int i)
 {
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	bool up = cfg->peers[i].inst != NULL;
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	return up;
 }
 
@@ -744,9 +673,9 @@ bool cfg_is_up(struct cfg *cfg, int i)
 void cfg_connect(struct cfg *cfg, int i)
 {
 	struct peer *peers = cfg->peers;
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	peers[i].connected = true;
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	rlog(RLOG_TEST, i, -1, "connect");
 
 	/* Only the test thread writes connected, so it may read it freely. */
@@ -761,9 +690,9 @@ void cfg_connect(struct cfg *cfg, int i)
 void cfg_disconnect(struct cfg *cfg, int i)
 {
 	struct peer *peers = cfg->peers;
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	peers[i].connected = false;
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	rlog(RLOG_TEST, i, -1, "disconnect");
 
 	for (int j = 0; j < cfg->n; j++) /* outgoing ends */
@@ -785,7 +714,7 @@ static void monitor_saw(struct monitor *m, int i, int term)
 		int cap = m->cap > 0 ? m->cap : 64;
 		while (cap <= term)
 			cap *= 2;
-		int *t = xcalloc((size_t)cap, sizeof *t);
+		int *t = tester_calloc((size_t)cap, sizeof *t);
 		if (m->cap > 0)
 			memcpy(t, m->leader_of_term, (size_t)m->cap * sizeof *t);
 		free(m->leader_of_term);
@@ -829,7 +758,7 @@ static void look_at_peer(void *arg)
 }
 
 /* The simulation's observer: asks every running peer. Threads run one at a
- * time, so it may read the instances without cfg->mu; an instance is
+ * time, so it may read the instances without cfg->tester.mu; an instance is
  * freed only after inst was cleared. */
 static void observe_leaders(void *arg)
 {
@@ -850,9 +779,9 @@ static void *monitor_main(void *arg)
 	struct monitor *m = &cfg->monitor;
 	int64_t period_ns =
 	        (sim_active() ? MONITOR_SIM_MS : MONITOR_REAL_MS) * 1000000;
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	while (!m->stop) {
-		pthread_mutex_unlock(&cfg->mu);
+		pthread_mutex_unlock(&cfg->tester.mu);
 		for (int i = 0; i < cfg->n; i++) {
 			int term;
 			bool is_leader;
@@ -866,12 +795,12 @@ static void *monitor_main(void *arg)
 			m->reported = true;
 			cfg_fatalf(cfg, "%s", msg);
 		}
-		pthread_mutex_lock(&cfg->mu);
+		pthread_mutex_lock(&cfg->tester.mu);
 		int64_t deadline = labtime_now_ns() + period_ns;
 		while (!m->stop && labtime_now_ns() < deadline)
-			labtime_cond_wait_until(&m->wake, &cfg->mu, deadline);
+			labtime_cond_wait_until(&m->wake, &cfg->tester.mu, deadline);
 	}
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	return NULL;
 }
 
@@ -893,16 +822,16 @@ static void monitor_stop(struct cfg *cfg)
 	struct monitor *m = &cfg->monitor;
 	if (sim_active())
 		sim_observe(NULL, NULL);
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	m->stop = true;
 	pthread_cond_broadcast(&m->wake);
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	pthread_join(m->thread, NULL);
 	if (m->violated && !m->reported) {
 		char msg[MSG_SIZE];
 		monitor_message(m, msg);
 		m->reported = true;
-		record_failure(cfg, __FILE__, __LINE__, msg);
+		tester_record_failure(&cfg->tester, __FILE__, __LINE__, msg);
 	}
 	pthread_cond_destroy(&m->wake);
 	free(m->leader_of_term);
@@ -954,7 +883,7 @@ static void crash_plan_init(struct cfg *cfg)
 	pthread_mutex_init(&c->mu, NULL);
 	labtime_cond_init(&c->marked);
 	prng_seed(&c->rng, runner_seed() ^ UINT64_C(0x452821e638d01377));
-	c->marked_peer = xcalloc((size_t)cfg->n, sizeof *c->marked_peer);
+	c->marked_peer = tester_calloc((size_t)cfg->n, sizeof *c->marked_peer);
 }
 
 static void crash_plan_free(struct cfg *cfg)
@@ -1062,9 +991,9 @@ void cfg_crash1(struct cfg *cfg, int i)
 	/* calls in flight to the server now fail */
 	labrpc_delete_server(cfg->net, p->name);
 
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	struct instance *in = p->inst;
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 
 	/* A fresh persister, in case the old instance continues to update
 	 * its own: the next instance gets what was saved at this moment. */
@@ -1088,11 +1017,11 @@ void cfg_crash1(struct cfg *cfg, int i)
 		raft_kill(in->rf);
 
 		/* No new user can find the instance; wait for the others. */
-		pthread_mutex_lock(&cfg->mu);
+		pthread_mutex_lock(&cfg->tester.mu);
 		p->inst = NULL;
 		while (in->users > 0)
-			pthread_cond_wait(&cfg->changed, &cfg->mu);
-		pthread_mutex_unlock(&cfg->mu);
+			pthread_cond_wait(&cfg->tester.changed, &cfg->tester.mu);
+		pthread_mutex_unlock(&cfg->tester.mu);
 
 		/* raft_kill promised no more sends: stop the applier. */
 		chan_close(in->apply_ch);
@@ -1121,15 +1050,15 @@ void cfg_start1(struct cfg *cfg, int i)
 	/* A fresh set of outgoing end names, so that the old crashed
 	 * instance's ends can't send, and a fresh set of ends, disabled
 	 * until cfg_connect. */
-	struct instance *in = xcalloc(1, sizeof *in);
+	struct instance *in = tester_calloc(1, sizeof *in);
 	in->cfg = cfg;
 	in->me = i;
-	p->endnames = xcalloc((size_t)cfg->n, sizeof *p->endnames);
-	in->ends = xcalloc((size_t)cfg->n, sizeof *in->ends);
-	pthread_mutex_lock(&cfg->mu);
+	p->endnames = tester_calloc((size_t)cfg->n, sizeof *p->endnames);
+	in->ends = tester_calloc((size_t)cfg->n, sizeof *in->ends);
+	pthread_mutex_lock(&cfg->tester.mu);
 	for (int j = 0; j < cfg->n; j++)
-		randstring_locked(cfg, p->endnames[j], ENDNAME_LEN);
-	pthread_mutex_unlock(&cfg->mu);
+		tester_randstring_locked(&cfg->tester, p->endnames[j], ENDNAME_LEN);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	for (int j = 0; j < cfg->n; j++) {
 		in->ends[j] = labrpc_make_end(cfg->net, p->endnames[j]);
 		labrpc_connect(cfg->net, p->endnames[j], cfg->peers[j].name);
@@ -1137,7 +1066,7 @@ void cfg_start1(struct cfg *cfg, int i)
 
 	/* A fresh persister, so the old instance doesn't overwrite the new
 	 * instance's persisted state, holding the last persisted state. */
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	p->last_applied = 0;
 	enum ingest_result rc = INGEST_OK;
 	if (p->saved != NULL) {
@@ -1154,7 +1083,7 @@ void cfg_start1(struct cfg *cfg, int i)
 	} else {
 		p->saved = persister_make();
 	}
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	if (rc != INGEST_OK)
 		cfg_fatalf(cfg, "%s", err);
 
@@ -1177,9 +1106,9 @@ void cfg_start1(struct cfg *cfg, int i)
 		abort();
 	}
 
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	p->inst = in;
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 
 	if (pthread_create(&in->applier, NULL,
 	                   cfg->snapshot ? applier_snap : applier, in) != 0) {
@@ -1210,19 +1139,16 @@ static struct cfg *make_world(int n, int nstart, bool membership,
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, warn_if_one_cpu);
 
-	struct cfg *cfg = xcalloc(1, sizeof *cfg);
-	pthread_mutex_init(&cfg->mu, NULL);
-	labtime_cond_init(&cfg->changed);
-	cfg->test_thread = pthread_self();
+	struct cfg *cfg = tester_calloc(1, sizeof *cfg);
+	/* The network draws from runner_seed() itself; the tester's own
+	 * choices come from a different stream of the same seed. */
+	tester_init(&cfg->tester, runner_seed() ^ UINT64_C(0x9e3779b97f4a7c15));
 	atomic_init(&cfg->finished, false);
 	cfg->n = n;
 	cfg->snapshot = snapshot;
 	cfg->membership = membership;
-	/* The network draws from runner_seed() itself; the tester's own
-	 * choices come from a different stream of the same seed. */
-	prng_seed(&cfg->rng, runner_seed() ^ UINT64_C(0x9e3779b97f4a7c15));
 	cfg->net = labrpc_net_make(runner_seed());
-	cfg->peers = xcalloc((size_t)n, sizeof *cfg->peers);
+	cfg->peers = tester_calloc((size_t)n, sizeof *cfg->peers);
 	for (int i = 0; i < n; i++)
 		snprintf(cfg->peers[i].name, sizeof cfg->peers[i].name, "%d",
 		         i);
@@ -1230,7 +1156,6 @@ static struct cfg *make_world(int n, int nstart, bool membership,
 		cfg->initial[cfg->ninitial++] = i;
 		cfg->peers[i].initial_member = true;
 	}
-	cfg->start_ns = labtime_now_ns();
 
 	cfg_set_unreliable(cfg, unreliable);
 	labrpc_net_long_delays(cfg->net, true);
@@ -1292,14 +1217,14 @@ static const char *format_members(uint64_t members, char *buf, size_t size)
 static int applied_by(struct cfg *cfg, uint64_t members)
 {
 	int count = 0;
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	for (int j = 0; j < cfg->n; j++) {
 		uint64_t m;
 		if ((members & (UINT64_C(1) << j)) &&
 		    applied_config_locked(cfg, j, &m) && m == members)
 			count++;
 	}
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	return count;
 }
 
@@ -1416,9 +1341,9 @@ enum raft_change_status cfg_try_change(struct cfg *cfg, int i, int server,
 
 bool cfg_applied_config(struct cfg *cfg, int i, uint64_t *members)
 {
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	bool ok = applied_config_locked(cfg, i, members);
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	return ok;
 }
 
@@ -1445,16 +1370,10 @@ void cfg_check_config(struct cfg *cfg, const int *members, int n)
 	}
 }
 
-static bool took_too_long(struct cfg *cfg)
-{
-	double limit = CFG_TEST_SECONDS * 1e9 * runner_time_scale();
-	return (double)(labtime_now_ns() - cfg->start_ns) > limit;
-}
-
 void cfg_check_timeout(struct cfg *cfg)
 {
 	/* enforce a two minute real-time limit on each test */
-	if (took_too_long(cfg))
+	if (tester_over_limit(&cfg->tester, CFG_TEST_SECONDS))
 		cfg_fatalf(cfg, "test took longer than %d seconds",
 		           CFG_TEST_SECONDS);
 }
@@ -1467,14 +1386,9 @@ void cfg_cleanup(struct cfg *cfg)
 	for (int i = 0; i < cfg->n; i++)
 		cfg_crash1(cfg, i);
 	labrpc_net_cleanup(cfg->net);
-	bool too_long = took_too_long(cfg);
-
 	/* A failure recorded during the shutdown is still a failure. */
-	bool failed = cfg->failed;
-	const char *fail_file = cfg->fail_file;
-	int fail_line = cfg->fail_line;
-	char fail_msg[MSG_SIZE];
-	memcpy(fail_msg, cfg->fail_msg, sizeof fail_msg);
+	struct tester_outcome outcome;
+	tester_end(&cfg->tester, CFG_TEST_SECONDS, &outcome);
 
 	for (int i = 0; i < cfg->n; i++) {
 		log_clear(&cfg->peers[i].log);
@@ -1482,16 +1396,9 @@ void cfg_cleanup(struct cfg *cfg)
 	}
 	labrpc_net_free(cfg->net);
 	crash_plan_free(cfg);
-	pthread_cond_destroy(&cfg->changed);
-	pthread_mutex_destroy(&cfg->mu);
 	free(cfg->peers);
 	free(cfg);
-
-	if (failed)
-		runner_fail_at(fail_file, fail_line, "%s", fail_msg);
-	if (too_long)
-		runner_fatalf("test took longer than %d seconds",
-		              CFG_TEST_SECONDS);
+	tester_report(&outcome);
 }
 
 /* ---- checks ---- */
@@ -1499,8 +1406,8 @@ void cfg_cleanup(struct cfg *cfg)
 int cfg_check_one_leader(struct cfg *cfg)
 {
 	int n = cfg->n;
-	int *leader_term = xcalloc((size_t)n, sizeof *leader_term);
-	int *leader_id = xcalloc((size_t)n, sizeof *leader_id);
+	int *leader_term = tester_calloc((size_t)n, sizeof *leader_term);
+	int *leader_id = tester_calloc((size_t)n, sizeof *leader_id);
 
 	for (int iters = 0; iters < 10; iters++) {
 		int ms = 450 + (int)(cfg_rand(cfg) % 100);
@@ -1584,7 +1491,7 @@ int cfg_n_committed(struct cfg *cfg, int index, struct cmdvalue *cmd)
 	if (cfg_check_failure(cfg)) /* what the appliers found */
 		return -1;
 
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	for (int i = 0; i < cfg->n; i++) {
 		const struct slot *s = log_get(&cfg->peers[i].log, index);
 		if (s == NULL)
@@ -1595,7 +1502,7 @@ int cfg_n_committed(struct cfg *cfg, int index, struct cmdvalue *cmd)
 			         "%s, %s",
 			         index, cmdvalue_format(first, vb),
 			         cmdvalue_format(s->v, ob));
-			pthread_mutex_unlock(&cfg->mu);
+			pthread_mutex_unlock(&cfg->tester.mu);
 			cfg_fatalf(cfg, "%s", msg);
 			return -1;
 		}
@@ -1604,7 +1511,7 @@ int cfg_n_committed(struct cfg *cfg, int index, struct cmdvalue *cmd)
 	}
 	if (cmd != NULL)
 		*cmd = cmdvalue_copy(first);
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 	return count;
 }
 
@@ -1729,9 +1636,9 @@ void cfg_begin(struct cfg *cfg, const char *description)
 	cfg->t0_ns = labtime_now_ns();
 	cfg->rpcs0 = cfg_rpc_total(cfg);
 	cfg->bytes0 = cfg_bytes_total(cfg);
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	cfg->max_index0 = cfg->max_index;
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 }
 
 void cfg_end(struct cfg *cfg)
@@ -1744,9 +1651,9 @@ void cfg_end(struct cfg *cfg)
 	int npeers = cfg->n;
 	int nrpc = cfg_rpc_total(cfg) - cfg->rpcs0;
 	int64_t nbytes = cfg_bytes_total(cfg) - cfg->bytes0;
-	pthread_mutex_lock(&cfg->mu);
+	pthread_mutex_lock(&cfg->tester.mu);
 	int ncmds = cfg->max_index - cfg->max_index0;
-	pthread_mutex_unlock(&cfg->mu);
+	pthread_mutex_unlock(&cfg->tester.mu);
 
 	printf("  ... Passed --");
 	printf("  %4.1f  %d %4d %7" PRId64 " %4d\n", t, npeers, nrpc, nbytes,
