@@ -134,7 +134,7 @@ RAFT_TEST_OBJS := $(call obj,tests/raft_test.c config/raft_config.c config/cmdva
 MEMBERSHIP_TEST_OBJS := $(call obj,tests/membership_test.c config/raft_config.c config/cmdvalue.c config/tester.c $(RAFT_SRC))
 KV_TEST_OBJS   := $(call obj,tests/kvraft_test.c config/kv_config.c config/tester.c $(KV_SRCS) $(RAFT_SRC)) $(LIN_OBJS)
 
-# Unit-test programs: tests/NAME.c on the runner and the framework.
+# Unit-test programs: tests/unit/NAME.c on the runner and the framework.
 UNIT_TESTS  := codec_test chan_test persister_test labrpc_test lincheck_test \
                $(if $(SIM),sim_test)
 PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) raft_test kvraft_test membership_test \
@@ -160,8 +160,16 @@ $(SIM_WRAP_FILE): Makefile
 endif
 
 # ---- programs ----
-$(B)/lincheck_test: $(call obj,tests/lin_history.c) $(LIN_OBJS)
-$(addprefix $(B)/,$(UNIT_TESTS)) $(B)/runner_selftest $(B)/sim_trouble: $(B)/%: $(B)/obj/tests/%.o $(RUNNER_OBJ) $(LIB_OBJS)
+$(B)/lincheck_test: $(call obj,tests/unit/lin_history.c) $(LIN_OBJS)
+$(addprefix $(B)/,$(UNIT_TESTS)): $(B)/%: $(B)/obj/tests/unit/%.o $(RUNNER_OBJ) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
+
+# The runner's self-test, and what the scheduler stops (SIM=1): programs
+# whose tests fail on purpose, for their scripts to check the reports.
+$(B)/runner_selftest: $(B)/obj/tests/runner_selftest.o $(RUNNER_OBJ) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
+
+$(B)/sim_trouble: $(B)/obj/tests/unit/sim_trouble.o $(RUNNER_OBJ) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
 
 $(B)/raft_test: $(RAFT_TEST_OBJS) $(RUNNER_OBJ) $(LIB_OBJS)
@@ -191,23 +199,23 @@ $(B)/liblincheck.a: $(LIN_OBJS)
 $(B)/lincheck: $(call obj,tools/lincheck.c tools/histories.c) $(B)/liblincheck.a $(if $(SIM),$(LIB_OBJS))
 	$(CC) $(LDFLAGS) $^ -o $@
 
-$(B)/labrpc_bench: $(call obj,tests/labrpc_bench.c) $(LIB_OBJS)
+$(B)/labrpc_bench: $(call obj,tests/bench/labrpc_bench.c) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@
 
-$(B)/lincheck_bench: $(call obj,tests/lincheck_bench.c tests/lin_history.c) $(LIN_OBJS) $(LIB_OBJS)
+$(B)/lincheck_bench: $(call obj,tests/bench/lincheck_bench.c tests/unit/lin_history.c) $(LIN_OBJS) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@
 
 # Reads without the log against reads through it, on the reference service
 # whatever RAFT= and KV= say (the repository only: kvraft/settings.h).
-$(B)/kv_bench: $(call obj,tests/kv_bench.c kvraft/rpc.c kvraft/client.c kvraft/server.c raft/raft.c) $(LIB_OBJS)
+$(B)/kv_bench: $(call obj,tests/bench/kv_bench.c kvraft/rpc.c kvraft/client.c kvraft/server.c raft/raft.c) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@
 
 # The Raft paper's Figure 16 on the reference Raft, whichever RAFT= says.
-$(B)/figure16: $(call obj,tests/figure16.c raft/raft.c) $(LIB_OBJS)
+$(B)/figure16: $(call obj,tests/bench/figure16.c raft/raft.c) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@
 
 # The scheduler's costs in real time (SIM=1 only).
-$(B)/sim_bench: $(call obj,tests/sim_bench.c) $(LIB_OBJS)
+$(B)/sim_bench: $(call obj,tests/bench/sim_bench.c) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
@@ -247,7 +255,7 @@ unit: $(addprefix $(B)/,$(UNIT_TESTS) $(if $(REPO),codec_replay lincheck))
 	@set -e; for t in $(UNIT_TESTS); do $(B)/$$t $(RUN); done
 ifneq ($(REPO),)
 	$(B)/codec_replay tests/fuzz/corpus
-	tests/lincheck_cli_test.sh $(B)/lincheck
+	tools/lincheck_cli_test.sh $(B)/lincheck
 endif
 
 # The runner's own test: most of runner_selftest's tests fail on purpose, and
@@ -259,8 +267,8 @@ selftest tooling-test fuzz sim-measure figure16 figure16-here:
 	$(NOT_IN_HANDOUT)
 else ifeq ($(SIM),1)
 selftest: $(addprefix $(B)/,sim_trouble raft_test kvraft_test)
-	tests/sim_trouble_test.sh $(B)/sim_trouble
-	tests/sim_determinism_test.sh $(B)
+	tests/unit/sim_trouble_test.sh $(B)/sim_trouble
+	tests/unit/sim_determinism_test.sh $(B)
 else
 selftest: $(B)/runner_selftest
 	tests/runner_selftest.sh $(B)/runner_selftest
@@ -271,13 +279,13 @@ ifneq ($(REPO),)
 # the log viewer's tests, the handout's own, and lincheck's page in headless
 # Chromium.
 tooling-test: $(B)/runner_selftest $(B)/lincheck $(B)/figure16
-	tests/run_tests_test.sh $(B)/runner_selftest
-	tests/grade_test.sh $(B)/runner_selftest
-	tests/autograder_test.sh
-	tests/logview_test.sh
-	tests/handout_test.sh
-	tests/lincheck_html_test.sh $(B)/lincheck
-	tests/figure16_test.sh $(B)/figure16
+	scripts/run_tests_test.sh $(B)/runner_selftest
+	scripts/grade_test.sh $(B)/runner_selftest
+	scripts/autograder_test.sh
+	tools/logview_test.sh
+	scripts/handout_test.sh
+	tools/lincheck_html_test.sh $(B)/lincheck
+	tests/bench/figure16_test.sh $(B)/figure16
 endif
 
 # Simulation mode's tests, in the sim build of this variant: every unit test
@@ -304,7 +312,7 @@ bench: deps
 	$(if $(REPO),$(B)/kv_bench)
 	$(if $(SIM),$(B)/sim_bench)
 
-# The Raft paper's Figure 16 (README, Figure 16): tests/figure16.c in
+# The Raft paper's Figure 16 (README, Figure 16): tests/bench/figure16.c in
 # simulation mode (build/sim, whatever SAN says: about two minutes for 1000
 # trials a line), its samples in build/sim/figure16.csv, drawn into
 # docs/figure16.svg. FIGURE16_ARGS passes options, e.g. '--trials 100'. In

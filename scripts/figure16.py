@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""figure16.py: draws the samples of tests/figure16.c (its CSV file) as the
+"""figure16.py: draws the samples of tests/bench/figure16.c (its CSV file) as the
 Raft paper's Figure 16, an SVG of two panels: the cumulative percent of
 trials against the milliseconds without a leader, one line per election
 timeout range. The top panel varies the randomness (150-150 to 150-300 ms,

@@ -23,9 +23,10 @@ git ls-files --cached --others --exclude-standard |
 	grep -v -E -e '^(raft/raft\.c|kvraft/client\.c|kvraft/server\.c)$' \
 		-e '^(raft|kvraft)/skeleton/' -e '^(test-logs|handout|autograder-handout|\.ci|mutants)/' -e '^README\.md$' \
 		-e '^scripts/mutants\.sh$' -e '^scripts/autograder(\.sh$|/)' \
-		-e '^tests/(runner_selftest\.(c|sh)|[a-z_]+_test\.sh|sim_trouble\.c|kv_bench\.c)$' -e '^tests/(fuzz|logview|lincheck)/' \
+		-e '^tests/runner_selftest\.(c|sh)$' -e '^(tests|tests/unit|tests/bench|tools|scripts)/[a-z0-9_]+_test\.sh$' \
+		-e '^(tests/unit/sim_trouble\.c|tests/bench/kv_bench\.c)$' -e '^(tests/fuzz|tools/testdata)/' \
 		-e '^kvraft/settings\.h$' \
-		-e '^(tests/figure16(\.c|_test\.sh)|scripts/figure16\.py|docs/figure16\.svg)$' \
+		-e '^(tests/bench/figure16\.c|scripts/figure16\.py|docs/figure16\.svg)$' \
 		-e '^scripts/(check_handout\.sh|handout\.sh|handout-README\.md|fuzz\.sh|sim_measure\.sh|check_results_json\.py|gradescope-results\.schema\.json)$' |
 	while IFS= read -r f; do
 		[ -f "$f" ] || continue # deleted but still in the index

@@ -2,7 +2,7 @@
  * lin_history.c: building key/value histories for lincheck's tests and
  * benchmark, by hand or generated from a sequential store (lin_history.h).
  */
-#include "tests/lin_history.h"
+#include "tests/unit/lin_history.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # sim_trouble_test.sh: checks that simulation mode stops what it cannot run
-# and says why (tests/sim_trouble.c): each test's failure message, and for a
+# and says why (tests/unit/sim_trouble.c): each test's failure message, and for a
 # stuck process the thread table and the backtraces the runner takes.
 #
-#   tests/sim_trouble_test.sh PROGRAM      (build/sim/sim_trouble)
+#   tests/unit/sim_trouble_test.sh PROGRAM      (build/tests/unit/sim_trouble)
 set -u
-prog=${1:?usage: tests/sim_trouble_test.sh build/sim/sim_trouble}
+prog=${1:?usage: tests/unit/sim_trouble_test.sh build/tests/unit/sim_trouble}
 [ -x "$prog" ] || { echo "sim_trouble_test: no $prog (make SIM=1 first)" >&2; exit 2; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sim-trouble.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
@@ -43,7 +43,7 @@ deadlock_extra=()
 if command -v gdb >/dev/null 2>&1; then
 	stuck_extra+=("threads are (gdb; " "each distinct stack:")
 	# the hang report's summary: where each thread waits, by its call
-	deadlock_extra+=("1 thread  blocked in pthread_mutex_lock ← lock_b_then_a (tests/sim_trouble.c:52)")
+	deadlock_extra+=("1 thread  blocked in pthread_mutex_lock ← lock_b_then_a (tests/unit/sim_trouble.c:52)")
 fi
 
 expect TestFine 0 "PASS"

@@ -17,7 +17,7 @@
 #include "labtime/labtime.h"
 #include "lincheck/lincheck.h"
 #include "prng/prng.h"
-#include "tests/lin_history.h"
+#include "tests/unit/lin_history.h"
 #include "tests/runner.h"
 
 enum { GET = LIN_KV_GET, PUT = LIN_KV_PUT, APPEND = LIN_KV_APPEND };

@@ -4,7 +4,7 @@
 # whose tests pass, fail, hang, or fail for odd seeds only. Checks the counts
 # in the table, timeouts, exit statuses and the saved logs of failed runs.
 #
-#   usage: tests/run_tests_test.sh PATH/TO/runner_selftest
+#   usage: scripts/run_tests_test.sh PATH/TO/runner_selftest
 set -u
 
 prog=${1:?usage: $0 PATH/TO/runner_selftest}

@@ -6,7 +6,7 @@
 # student uses: none of the framework's own tests or instructor scripts,
 # no advertised target that fails, no mention of the skeleton folders.
 #
-#   usage: tests/handout_test.sh     (from the repository)
+#   usage: scripts/handout_test.sh     (from the repository)
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/handout_test.XXXXXX") || exit 2
@@ -28,13 +28,18 @@ h=$tmp/handout
 # ---- what it ships ----
 what="the handout's files"
 for f in raft/raft.c kvraft/client.c kvraft/server.c raft/raft.h kvraft/kvraft.h \
-	Makefile README.md run-tests.sh tests/raft_test.c tests/kvraft_test.c tools/logview; do
+	Makefile README.md run-tests.sh tests/raft_test.c tests/kvraft_test.c tools/logview \
+	tests/unit/labrpc_test.c tests/bench/labrpc_bench.c config/tester.c; do
 	if [ -f "$h/$f" ]; then ok; else bad "the handout should have $f"; fi
 done
-for f in tests/runner_selftest.c tests/runner_selftest.sh tests/fuzz tests/logview \
-	tests/run_tests_test.sh tests/handout_test.sh scripts/handout.sh scripts/fuzz.sh \
+for f in tests/runner_selftest.c tests/runner_selftest.sh tests/fuzz tools/testdata \
+	scripts/run_tests_test.sh scripts/handout_test.sh scripts/grade_test.sh \
+	scripts/autograder_test.sh tools/logview_test.sh tools/lincheck_cli_test.sh \
+	tools/lincheck_html_test.sh tests/unit/sim_trouble.c tests/unit/sim_trouble_test.sh \
+	tests/unit/sim_determinism_test.sh tests/bench/kv_bench.c \
+	scripts/handout.sh scripts/fuzz.sh \
 	scripts/mutants.sh scripts/autograder.sh mutants raft/skeleton kvraft/skeleton .ci \
-	tests/figure16.c tests/figure16_test.sh scripts/figure16.py docs/figure16.svg; do
+	tests/bench/figure16.c tests/bench/figure16_test.sh scripts/figure16.py docs/figure16.svg; do
 	if [ ! -e "$h/$f" ]; then ok; else bad "the handout should not have $f (not a student's)"; fi
 done
 if ! grep -rn 'skeleton/' "$h/README.md" "$h"/*/*.h >"$tmp/out"; then ok; else

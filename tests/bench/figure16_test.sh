@@ -1,15 +1,15 @@
 #!/bin/sh
-# figure16_test.sh: a quick run of the Figure 16 benchmark (tests/figure16.c)
+# figure16_test.sh: a quick run of the Figure 16 benchmark (tests/bench/figure16.c)
 # and of its plot (scripts/figure16.py): two trials of two lines print the
 # table and write a CSV file of every sample, the plot draws a well-formed
 # SVG of it, and bad options are refused with exit status 2. A few seconds
 # in real mode.
 #
-#   usage: tests/figure16_test.sh BUILD/figure16
+#   usage: tests/bench/figure16_test.sh BUILD/figure16
 set -u
 prog=${1:?usage: $0 BUILD/figure16}
 here=$(cd "$(dirname "$0")" && pwd)
-plot=$here/../scripts/figure16.py
+plot=$here/../../scripts/figure16.py
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/figure16_test.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 passed=0

@@ -19,7 +19,7 @@
 #include "labtime/labtime.h"
 #include "lincheck/lincheck.h"
 #include "prng/prng.h"
-#include "tests/lin_history.h"
+#include "tests/unit/lin_history.h"
 
 enum {
 	CLIENTS = 10,

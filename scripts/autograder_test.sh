@@ -6,7 +6,7 @@
 # compiler's messages as output), and one with two raft.c (refused). Each
 # results.json is checked against Gradescope's schema.
 #
-#   usage: tests/autograder_test.sh     (from the repository; needs python3)
+#   usage: scripts/autograder_test.sh     (from the repository; needs python3)
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/autograder_test.XXXXXX") || exit 2

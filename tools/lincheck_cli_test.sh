@@ -6,7 +6,7 @@
 # Prints one line per failed check and a count at the end; exits non-zero if
 # any check failed.
 #
-#   usage: tests/lincheck_cli_test.sh PATH/TO/lincheck
+#   usage: tools/lincheck_cli_test.sh PATH/TO/lincheck
 set -u
 
 prog=${1:?usage: $0 PATH/TO/lincheck}

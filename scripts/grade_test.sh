@@ -6,7 +6,7 @@
 # runs, whole multi-line messages in report.json and junit.xml, and
 # Gradescope's results.json with the points of a --points file.
 #
-#   usage: tests/grade_test.sh PATH/TO/runner_selftest
+#   usage: scripts/grade_test.sh PATH/TO/runner_selftest
 set -u
 prog=${1:?usage: $0 PATH/TO/runner_selftest}
 prog=$(cd "$(dirname "$prog")" && pwd)/$(basename "$prog")

@@ -1,14 +1,14 @@
 #!/bin/sh
 # logview_test.sh: checks tools/logview against golden output: renders
-# tests/logview/sample.log (a captured rlog log, with test output lines mixed
-# in) with several options and compares with tests/logview/expected*.txt.
+# tools/testdata/logview/sample.log (a captured rlog log, with test output lines mixed
+# in) with several options and compares with tools/testdata/logview/expected*.txt.
 # After a deliberate change of the layout, regenerate the goldens with the
 # commands below and read the diff before committing them.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
-logview=$here/../tools/logview
-dir=$here/logview
+logview=$here/logview
+dir=$here/testdata/logview
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/logview_test.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 passed=0

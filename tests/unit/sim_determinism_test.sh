@@ -7,10 +7,10 @@
 # and CUnit's "Elapsed time = 1.234 seconds", are left out of the
 # comparison.
 #
-#   tests/sim_determinism_test.sh BUILD_DIR     (a SIM=1 build, e.g. build/sim)
+#   tests/unit/sim_determinism_test.sh BUILD_DIR     (a SIM=1 build, e.g. build/sim)
 set -u
 
-dir=${1:?usage: tests/sim_determinism_test.sh BUILD_DIR (a make SIM=1 build)}
+dir=${1:?usage: tests/unit/sim_determinism_test.sh BUILD_DIR (a make SIM=1 build)}
 for prog in raft_test kvraft_test; do
 	[ -x "$dir/$prog" ] || { echo "sim_determinism_test: no $dir/$prog (make SIM=1 first)" >&2; exit 2; }
 done

@@ -4,18 +4,18 @@
 # error, its timeline fills the page's width, and the operation that cannot
 # be placed is named, visible, with its client, its number among that
 # client's operations and its input line. The history is
-# tests/lincheck/timeline.jsonl: 60 operations of 5 clients on 2 keys, one get
+# tools/testdata/lincheck/timeline.jsonl: 60 operations of 5 clients on 2 keys, one get
 # of key x wrong (input line 20).
 #
 # A probe script, added to a copy of the page, measures the page once it is
 # laid out and writes what it found into the DOM, which Chromium prints
 # (--dump-dom). With LINCHECK_SHOT=FILE.png, also saves a screenshot.
 #
-#   usage: tests/lincheck_html_test.sh PATH/TO/lincheck
+#   usage: tools/lincheck_html_test.sh PATH/TO/lincheck
 set -u
 
 prog=${1:?usage: $0 PATH/TO/lincheck}
-history=$(cd "$(dirname "$0")" && pwd)/lincheck/timeline.jsonl
+history=$(cd "$(dirname "$0")" && pwd)/testdata/lincheck/timeline.jsonl
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lincheck_html_test.XXXXXX") || exit 2
 trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
