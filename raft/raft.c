@@ -30,6 +30,45 @@
  * entry the snapshot covers (index snap_index, its term, no command), and
  * log[i] is the entry at index snap_index + i. Without a snapshot,
  * snap_index is 0 and log[0] is a term-0 sentinel, so log indices start at 1.
+ *
+ * Where each rule of Figure 2 (and Figure 13) is enforced:
+ *   All Servers: commitIndex > lastApplied: apply   applier_main
+ *     RPC with term T > currentTerm: step down      become_follower, called
+ *                                                   by every handler and
+ *                                                   reply handler
+ *   Followers: answer RPCs; election timeout        request_vote_handler,
+ *     without a leader or a vote granted: campaign  append_entries_handler,
+ *                                                   ticker_main
+ *   Candidates: increment term, vote for self,      start_election
+ *     reset the timer, send RequestVote             send_request_vote
+ *     votes from a majority: become leader          handle_vote_reply,
+ *                                                   become_leader
+ *     AppendEntries from a new leader: follower     append_entries_handler
+ *   Leaders: heartbeats on election and when idle   become_leader,
+ *                                                   ticker_main
+ *     a command from the client: append             raft_start
+ *     last log index >= nextIndex: AppendEntries    send_append_entries
+ *     success: nextIndex, matchIndex; failure:      handle_append_reply,
+ *     decrement nextIndex (fast backup)             backed_up_next_index
+ *     N > commitIndex, a majority of matchIndex     leader_advance_commit
+ *     >= N, log[N].term == currentTerm: commit
+ *   RequestVote receiver: term, votedFor, §5.4.1    request_vote_handler,
+ *                                                   candidate_log_ok
+ *   AppendEntries receiver: steps 1-5               append_entries_handler
+ *   InstallSnapshot receiver (Figure 13)            install_snapshot_handler
+ *   Persistent state saved before answering         persist
+ *
+ * Beyond the paper, each for a reason the paper leaves to implementers:
+ *   sender pools: calls go out on per-peer threads (see above), because a
+ *     call to an unreachable peer blocks for up to 7 s in labrpc;
+ *   deferred wake-ups: threads are signalled after mu is released
+ *     (raft_unlock, wait_locked), so a woken thread does not block on mu;
+ *   the encoded-log cache: enc holds log[1..] as persist writes it, so a
+ *     save copies bytes instead of encoding the whole log again;
+ *   the adaptive quorum window: a leader steps down when no majority has
+ *     answered lately (leader_has_quorum), "lately" growing with how slow
+ *     answers have been, so that reordered replies do not depose it;
+ *   fast backup (backed_up_next_index), the lab's XTerm/XIndex/XLen.
  */
 #include "raft/raft.h"
 
@@ -791,15 +830,29 @@ static void take_wakes(struct raft *rf, bool release)
 	make_wakes(rf, senders, ticker, applier, readers);
 }
 
-static void wake_owed_locked(struct raft *rf)
-{
-	take_wakes(rf, false);
-}
-
 /* Releases mu, then makes the wake-ups owed. */
 static void raft_unlock(struct raft *rf)
 {
 	take_wakes(rf, true);
+}
+
+/* Waits on cond, which releases mu: the wake-ups owed are made first, as a
+ * thread that sleeps on them would leave the threads they are for asleep
+ * too. Every wait of a peer's threads goes through here or
+ * wait_until_locked, so that none can forget them. */
+static void wait_locked(struct raft *rf, pthread_cond_t *cond)
+{
+	take_wakes(rf, false);
+	pthread_cond_wait(cond, &rf->mu);
+}
+
+/* As wait_locked, until deadline_ns of the lab clock at the latest: 0 if
+ * woken before it, ETIMEDOUT after it. */
+static int wait_until_locked(struct raft *rf, pthread_cond_t *cond,
+                             int64_t deadline_ns)
+{
+	take_wakes(rf, false);
+	return labtime_cond_wait_until(cond, &rf->mu, deadline_ns);
 }
 
 static void *sender_main(void *arg);
@@ -1532,8 +1585,7 @@ static void *sender_main(void *arg)
 				send_append_entries(rf, p);
 		} else {
 			p->idle++;
-			wake_owed_locked(rf);
-			pthread_cond_wait(&p->cond, &rf->mu);
+			wait_locked(rf, &p->cond);
 			p->idle--;
 		}
 	}
@@ -1629,17 +1681,15 @@ static void *ticker_main(void *arg)
 					wake = p->heartbeat_ns;
 				}
 			}
-			wake_owed_locked(rf);
-			labtime_cond_wait_until(&rf->ticker_cond, &rf->mu, wake);
+			wait_until_locked(rf, &rf->ticker_cond, wake);
 		} else if (now >= rf->election_deadline_ns) {
 			if (is_member(rf, rf->me))
 				start_election(rf);
 			else /* part 3E: not in the configuration */
 				reset_election_timer(rf);
 		} else {
-			wake_owed_locked(rf);
-			labtime_cond_wait_until(&rf->ticker_cond, &rf->mu,
-			                        rf->election_deadline_ns);
+			wait_until_locked(rf, &rf->ticker_cond,
+			                  rf->election_deadline_ns);
 		}
 	}
 	raft_unlock(rf);
@@ -1693,8 +1743,7 @@ static void *applier_main(void *arg)
 			rlog2(RLOG_APPLY, rf->me, rf->current_term,
 			      "delivering entry %d", index);
 		} else {
-			wake_owed_locked(rf);
-			pthread_cond_wait(&rf->applier_cond, &rf->mu);
+			wait_locked(rf, &rf->applier_cond);
 			continue;
 		}
 		raft_unlock(rf);
@@ -1975,7 +2024,6 @@ enum raft_read_status raft_read_index(struct raft *rf, int *index)
 				round = ++rf->read_round;
 				for (int j = 0; j < rf->npeers; j++)
 					post_append(rf, j);
-				wake_owed_locked(rf);
 			}
 			if (read_round_confirmed(rf, round)) {
 				*index = read_index;
@@ -1983,8 +2031,7 @@ enum raft_read_status raft_read_index(struct raft *rf, int *index)
 				break;
 			}
 		}
-		if (labtime_cond_wait_until(&rf->read_cond, &rf->mu,
-		                            deadline) != 0) {
+		if (wait_until_locked(rf, &rf->read_cond, deadline) != 0) {
 			why = "no majority in time";
 			break;
 		}
