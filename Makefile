@@ -17,6 +17,8 @@
 #   make figure16         the Raft paper's Figure 16, docs/figure16.svg
 #   make handout          the student handout  make grade    grade all parts
 #   make autograder       build/autograder.zip, for Gradescope
+#   make format           the house style (.clang-format) applied to every C
+#                         file; make format-check says which differ
 #   RUN='-run 3A -v'      options for the test programs (see their -h)
 #   T='^TestBackup3B$'    the tests to run, a -run pattern that needs no
 #                         escaping for make (RUN's needs $$ for $)
@@ -145,7 +147,7 @@ PROGRAMS    := $(addprefix $(B)/,$(UNIT_TESTS) raft_test kvraft_test membership_
 .PHONY: all deps test test-kv test-3e check unit selftest tooling-test sim-check \
         graded graded-kv graded-3e \
         bench sim-measure mutants fuzz handout grade autograder kv-measure print-builddir \
-        figure16 figure16-here clean
+        figure16 figure16-here format format-check clean
 all: $(PROGRAMS) $(B)/liblincheck.a
 
 $(B)/obj/%.o: %.c
@@ -279,6 +281,7 @@ ifneq ($(REPO),)
 # the log viewer's tests, the handout's own, and lincheck's page in headless
 # Chromium.
 tooling-test: $(B)/runner_selftest $(B)/lincheck $(B)/figure16
+	scripts/check_format.sh
 	scripts/run_tests_test.sh $(B)/runner_selftest
 	scripts/grade_test.sh $(B)/runner_selftest
 	scripts/autograder_test.sh
@@ -372,6 +375,15 @@ AUTOGRADER_PARTS ?= $(GRADE_PARTS)
 autograder:
 	@test -d raft/skeleton || { echo "make autograder: build it in the raftlab repository, not in a handout" >&2; exit 2; }
 	scripts/autograder.sh "$(AUTOGRADER_PARTS)" $(GRADE_RUNS) $(GRADE_TEST_LIMIT) $(GRADE_LAB_LIMIT)
+
+# The house style, .clang-format (scripts/check_format.sh; needs
+# clang-format): format rewrites every C file in it, format-check names
+# those that differ and shows how.
+format:
+	scripts/check_format.sh --fix
+
+format-check:
+	scripts/check_format.sh
 
 # run-tests.sh asks for the build folder of its variant.
 print-builddir:

@@ -3,8 +3,9 @@
 # make, pkg-config and CUnit (libcunit1-dev). Installs what is missing with
 # apt-get (through sudo when not root); otherwise says exactly what to install.
 # With --check, also what `make check` needs besides: python3, which checks
-# the Gradescope results against their schema, and Chromium, which loads
-# lincheck's HTML page headless.
+# the Gradescope results against their schema, Chromium, which loads
+# lincheck's HTML page headless, and clang-format, which checks the house
+# style.
 set -u
 
 missing=""
@@ -12,6 +13,7 @@ if [ "${1:-}" = --check ]; then
 	command -v python3 >/dev/null 2>&1 || missing="$missing python3"
 	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
 		command -v google-chrome >/dev/null 2>&1 || missing="$missing chromium"
+	command -v clang-format >/dev/null 2>&1 || missing="$missing clang-format"
 elif [ $# -gt 0 ]; then
 	printf 'deps.sh: unknown option %s (the only one is --check)\n' "$1" >&2
 	exit 2
