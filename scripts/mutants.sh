@@ -110,8 +110,8 @@ git ls-files --cached --others --exclude-standard | grep -v -E '^(build|handout|
 # Every patch must apply to the tree as it is, before anything runs.
 for f in "${patches[@]}"; do
 	name=$(basename "$f" .patch)
-	if ! msg=$(patch -p1 --dry-run --batch --silent <"$f" 2>&1); then
-		die "mutant $name no longer applies to the reference: fix or regenerate $f
+	if ! msg=$(patch -p1 --dry-run --batch --silent -F0 <"$f" 2>&1); then
+		die "mutant $name no longer applies to the reference without fuzz: scripts/rebase_mutants.sh rewrites it at its new place, or says it must be redone by hand ($f)
 $msg"
 	fi
 done
