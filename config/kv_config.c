@@ -490,6 +490,36 @@ void kvcfg_disconnect_client(struct kvcfg *cfg, struct kv_clerk *ck,
 	pthread_mutex_unlock(&cfg->tester.mu);
 }
 
+bool kvcfg_put_append_as(struct kvcfg *cfg, int i, const char *op,
+                         const char *key, const char *value,
+                         uint64_t client_id, uint64_t seq, char *err,
+                         size_t errsize)
+{
+	endname name;
+	pthread_mutex_lock(&cfg->tester.mu);
+	tester_randstring_locked(&cfg->tester, name, ENDNAME_LEN);
+	struct labrpc_end *end = labrpc_make_end(cfg->net, name);
+	labrpc_connect(cfg->net, name, cfg->servers[i].name);
+	labrpc_enable(cfg->net, name, true);
+	pthread_mutex_unlock(&cfg->tester.mu);
+
+	struct kv_put_append_args args = {.key = (char *)key,
+	                                  .value = (char *)value,
+	                                  .op = (char *)op,
+	                                  .client_id = client_id,
+	                                  .seq = seq};
+	struct kv_put_append_reply reply = {0};
+	bool ok = labrpc_call(end, "KVServer.PutAppend",
+	                      &kv_put_append_args_type, &args,
+	                      &kv_put_append_reply_type, &reply);
+	if (ok) {
+		snprintf(err, errsize, "%s", reply.err != NULL ? reply.err : "");
+		kv_put_append_reply_type.release(&reply);
+	}
+	labrpc_delete_end(cfg->net, name);
+	return ok;
+}
+
 /* ---- statistics ---- */
 
 void kvcfg_op(struct kvcfg *cfg)

@@ -25,6 +25,7 @@
 #define RAFTLAB_KV_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kvraft/kvraft.h"
@@ -123,6 +124,16 @@ void kvcfg_connect_client(struct kvcfg *cfg, struct kv_clerk *ck, const int *to,
                           int nto);
 void kvcfg_disconnect_client(struct kvcfg *cfg, struct kv_clerk *ck,
                              const int *from, int nfrom);
+
+/* Test thread: one KVServer.PutAppend call to server i, made by the tester
+ * as a clerk with id client_id would make its call number seq, on an end of
+ * its own that lives for the call. Returns false if no reply came;
+ * otherwise copies the reply's Err into err. For requests a real clerk's
+ * could be (a late copy of an old one). Beyond the Go tester. */
+bool kvcfg_put_append_as(struct kvcfg *cfg, int i, const char *op,
+                         const char *key, const char *value,
+                         uint64_t client_id, uint64_t seq, char *err,
+                         size_t errsize);
 
 /* ---- statistics ---- */
 

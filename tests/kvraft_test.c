@@ -1344,6 +1344,83 @@ static void TestReadIndexLinearizable4A(void)
 	generic_test("4A", 5, 5, true, true, true, -1, true, false, &reads);
 }
 
+/* Sends PutAppend(op, key, value) as clerk client_id's call number seq to
+ * each server in turn until one answers OK, as a clerk retries. */
+static void put_append_as_until_ok(struct kvcfg *cfg, const char *op,
+                                   const char *key, const char *value,
+                                   uint64_t client_id, uint64_t seq)
+{
+	int n = kvcfg_n(cfg);
+	for (int round = 0; round < 1000; round++) {
+		for (int i = 0; i < n; i++) {
+			char err[64];
+			if (kvcfg_put_append_as(cfg, i, op, key, value, client_id,
+			                        seq, err, sizeof err) &&
+			    strcmp(err, KV_OK) == 0)
+				return;
+		}
+		kvcfg_sleep_ms(cfg, 10);
+	}
+	runner_fatalf("no server executed %s(%s, \"%s\") of clerk %llu, "
+	              "call %llu, in %d rounds of calls to every server",
+	              op, key, value, (unsigned long long)client_id,
+	              (unsigned long long)seq, 1000);
+}
+
+/*
+ * The lab's rule: each clerk call is executed once, even when a copy of a
+ * call the service executed long ago arrives again, as the network may
+ * duplicate and delay any request. Here the copy reaches a leader whose
+ * service has applied nothing yet: every server restarted, and none knows
+ * what is committed until the new leader commits an entry of its term. So
+ * the copy passes any check made before Start, and only the duplicate table
+ * (the highest call number executed for each clerk) can tell it from a new
+ * call when it is applied after the clerk's later call.
+ */
+static void TestLateDuplicateAfterRestart4A(void)
+{
+	const int nservers = 3;
+	struct kvcfg *cfg = kvcfg_make(nservers, false, -1);
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	kvcfg_begin(cfg, "Test: a late copy of an executed call, after a "
+	                 "restart (4A)");
+
+	uint64_t id = (uint64_t)kvcfg_rand(cfg) | 1;
+	put_append_as_until_ok(cfg, "Append", "k", "a", id, 1);
+	kvcfg_op(cfg);
+	put_append_as_until_ok(cfg, "Append", "k", "b", id, 2);
+	kvcfg_op(cfg);
+
+	for (int i = 0; i < nservers; i++)
+		kvcfg_shutdown_server(cfg, i);
+	for (int i = 0; i < nservers; i++)
+		kvcfg_start_server(cfg, i);
+	kvcfg_connect_all(cfg);
+
+	/* call 1 again, as a copy the network held back */
+	put_append_as_until_ok(cfg, "Append", "k", "a", id, 1);
+
+	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
+	char *v = do_get(cfg, ck, "k", NULL, 0);
+	if (strcmp(v, "ab") != 0)
+		runner_fatalf("Get(k) returned \"%s\", expected \"ab\": a "
+		              "clerk appended \"a\" (call 1), then \"b\" (call "
+		              "2), and a late copy of call 1 reached a new leader "
+		              "after a restart; it was executed again. The apply "
+		              "loop must skip every call whose number is at most "
+		              "the highest its clerk had executed (not only one "
+		              "equal to it), and a check before Start is not "
+		              "enough: the service may not have applied the "
+		              "original yet",
+		              v);
+	runner_check_held(1);
+	free(v);
+
+	kvcfg_end(cfg);
+	kvcfg_cleanup(cfg);
+}
+
 /* The first GO_TESTS tests are the original's. */
 #define GO_TESTS 23
 
@@ -1386,6 +1463,8 @@ static const struct runner_test tests[] = {
         {"TestReadIndexNoLogEntries4A", TestReadIndexNoLogEntries4A, 0},
         {"TestReadIndexDeposedLeader4A", TestReadIndexDeposedLeader4A, 0},
         {"TestReadIndexLinearizable4A", TestReadIndexLinearizable4A, 0},
+        {"TestLateDuplicateAfterRestart4A", TestLateDuplicateAfterRestart4A,
+         0},
 };
 
 int main(int argc, char **argv)
