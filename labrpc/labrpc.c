@@ -52,6 +52,11 @@
  * request: the caller sleeps on its request's semaphore until it completes.
  * Threads are woken only after the network lock is released (struct
  * wakeups), so that a hand-off costs one wake-up and no lock contention.
+ *
+ * This file is the model; its generic containers are private files beside
+ * it: name_map.h (ends and server names), timer_heap.h (the timer thread's
+ * min-heap), pool.h (the handler threads) and spin_wait.h (a caller's or an
+ * idle worker's wait).
  */
 #include "labrpc/labrpc.h"
 
@@ -59,7 +64,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sched.h>
 #include <semaphore.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -68,6 +72,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "labrpc/name_map.h"
+#include "labrpc/pool.h"
+#include "labrpc/spin_wait.h"
+#include "labrpc/timer_heap.h"
 #include "labtime/labtime.h"
 #include "prng/prng.h"
 #include "sim/sim.h"
@@ -98,13 +106,7 @@ enum {
 	DUP_LATE_SPREAD_MS = 2000,
 };
 
-/* How many times a caller polls for its reply, and an idle worker for a
- * job, before sleeping: the first SPIN_PAUSES with a pause instruction in
- * between, the others yielding the CPU. */
-enum { SPIN_POLLS = 40, SPIN_PAUSES = 20 };
-
 #define MS_NS INT64_C(1000000)
-#define NOT_IN_HEAP SIZE_MAX
 
 #define container_of(ptr, type, member)                                        \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -142,93 +144,6 @@ static void *xrealloc(void *p, size_t size)
 	if (!p)
 		fatalf("labrpc: out of memory");
 	return p;
-}
-
-/* ---- name maps: chained hash tables of intrusive nodes ---- */
-
-struct name_node {
-	struct name_node *next;
-	uint64_t hash;
-	const char *name;
-};
-
-struct name_map {
-	struct name_node **buckets;
-	size_t nbuckets; /* a power of two */
-	size_t count;
-};
-
-static uint64_t name_hash(const char *s) /* FNV-1a */
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
-static void name_map_init(struct name_map *m)
-{
-	m->nbuckets = 16;
-	m->buckets = xcalloc(m->nbuckets, sizeof *m->buckets);
-	m->count = 0;
-}
-
-static struct name_node *name_map_find(const struct name_map *m,
-                                       const char *name)
-{
-	uint64_t h = name_hash(name);
-	for (struct name_node *n = m->buckets[h & (m->nbuckets - 1)]; n;
-	     n = n->next)
-		if (n->hash == h && strcmp(n->name, name) == 0)
-			return n;
-	return NULL;
-}
-
-/* Inserts node, whose name is set and not yet in m. */
-static void name_map_insert(struct name_map *m, struct name_node *node)
-{
-	if (m->count >= m->nbuckets) {
-		size_t nb = m->nbuckets * 2;
-		struct name_node **b = xcalloc(nb, sizeof *b);
-		for (size_t i = 0; i < m->nbuckets; i++) {
-			while (m->buckets[i]) {
-				struct name_node *n = m->buckets[i];
-				m->buckets[i] = n->next;
-				n->next = b[n->hash & (nb - 1)];
-				b[n->hash & (nb - 1)] = n;
-			}
-		}
-		free(m->buckets);
-		m->buckets = b;
-		m->nbuckets = nb;
-	}
-	node->hash = name_hash(node->name);
-	struct name_node **head = &m->buckets[node->hash & (m->nbuckets - 1)];
-	node->next = *head;
-	*head = node;
-	m->count++;
-}
-
-static void name_map_remove(struct name_map *m, struct name_node *node)
-{
-	struct name_node **p = &m->buckets[node->hash & (m->nbuckets - 1)];
-	while (*p != node)
-		p = &(*p)->next;
-	*p = node->next;
-	m->count--;
-}
-
-/* Unlinks and returns some node, or NULL when m is empty. */
-static struct name_node *name_map_pop(struct name_map *m)
-{
-	for (size_t i = 0; i < m->nbuckets; i++) {
-		if (m->buckets[i]) {
-			struct name_node *n = m->buckets[i];
-			name_map_remove(m, n);
-			return n;
-		}
-	}
-	return NULL;
 }
 
 /* ---- objects ---- */
@@ -314,10 +229,9 @@ struct labrpc_req {
 	uint8_t *reply; /* the handler's encoded reply */
 	size_t reply_len;
 
-	int64_t due_ns;                 /* when the armed timer fires */
-	size_t heap_idx;                /* NOT_IN_HEAP when no timer is armed */
+	struct timer_node timer;        /* in net->timers while armed */
 	struct labrpc_req *prev, *next; /* net->pending while not done */
-	struct labrpc_req *job_next;    /* net->jobs while queued */
+	struct pool_job job;            /* net->pool's queue while queued */
 	struct labrpc_req *wake_next;   /* struct wakeups' list */
 	char svc_meth[];
 };
@@ -338,31 +252,15 @@ struct labrpc_net {
 	struct labrpc_end *all_ends;
 	struct labrpc_req *pending; /* requests not yet complete */
 
-	/* The timer thread and its min-heap of requests ordered by due_ns. */
+	/* The timer thread and the requests' armed timers (timer_heap.h). */
 	pthread_t timer;
 	pthread_cond_t timer_cond;
 	int64_t timer_sleeps_until; /* INT64_MIN while the timer is awake */
-	struct labrpc_req **heap;
-	size_t heap_len, heap_cap;
+	struct timer_heap timers;
 
-	/* The handler pool: a FIFO of jobs, every worker, and the idle ones. */
-	struct labrpc_req *jobs_head, *jobs_tail;
-	int njobs;
-	/* Workers woken or started that have not looked at the jobs yet. */
-	int waking;
-	struct worker **workers;
-	int nworkers, workers_cap;
-	struct worker *idle; /* a stack: the most recently busy worker first */
-	int threads, peak_threads;
-};
-
-/* A handler thread. It sleeps on its own semaphore while idle, so that
- * waking it costs one system call and it needs no lock to wait. */
-struct worker {
-	struct labrpc_net *net;
-	pthread_t thread;
-	sem_t wake; /* posted once each time it leaves the idle stack */
-	struct worker *next; /* the idle stack, then struct wakeups' list */
+	/* The handler threads (pool.h): a job is a request whose handler is
+	 * due. */
+	struct pool pool;
 };
 
 /* ---- servers ---- */
@@ -563,53 +461,12 @@ static bool server_dispatch(struct labrpc_server *srv,
  */
 struct wakeups {
 	/* Workers taken off the idle stack for new jobs. */
-	struct worker *workers;
+	struct pool_worker *workers;
 	/* A timer now fires before the timer thread means to wake up. */
 	bool timer;
 	/* Completed requests, each holding a reference. */
 	struct labrpc_req *done;
 };
-
-/* sem_wait, resumed after signals. */
-static void sem_wait_intr(sem_t *sem)
-{
-	while (sem_wait(sem) != 0 && errno == EINTR)
-		;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
-/*
- * sem_wait, but first polls the semaphore for a few microseconds. A reply
- * (or a job) that comes within them costs no sleep and no wake-up, each of
- * which takes the kernel several microseconds; one that takes longer costs
- * the poll on top of the sleep. Between most polls the thread yields its
- * CPU, so that a poller never keeps a thread with work to do (such as the
- * one it waits for) from running.
- */
-static void sem_wait_spin(sem_t *sem)
-{
-	if (sim_enabled()) { /* one thread at a time: nothing to poll for */
-		sem_wait_intr(sem);
-		return;
-	}
-	for (int i = 0; i < SPIN_POLLS; i++) {
-		if (sem_trywait(sem) == 0)
-			return;
-		if (i < SPIN_PAUSES)
-			cpu_relax();
-		else
-			sched_yield();
-	}
-	sem_wait_intr(sem);
-}
 
 static void req_get(struct labrpc_req *req)
 {
@@ -631,11 +488,7 @@ static void req_put(struct labrpc_req *req)
 /* Makes the wake-ups of w; the network lock must not be held. */
 static void wakeups_flush(struct labrpc_net *net, struct wakeups *w)
 {
-	while (w->workers) {
-		struct worker *wk = w->workers;
-		w->workers = wk->next;
-		sem_post(&wk->wake);
-	}
+	pool_wake(&w->workers);
 	if (w->timer)
 		pthread_cond_signal(&net->timer_cond);
 	w->timer = false;
@@ -652,72 +505,15 @@ static void wakeups_flush(struct labrpc_net *net, struct wakeups *w)
 /* Unless they say otherwise, the functions from here to labrpc_call run
  * with the network lock held. */
 
-static void heap_set(struct labrpc_net *net, size_t i, struct labrpc_req *req)
-{
-	net->heap[i] = req;
-	req->heap_idx = i;
-}
-
-static void heap_sift_up(struct labrpc_net *net, size_t i)
-{
-	struct labrpc_req *req = net->heap[i];
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (net->heap[parent]->due_ns <= req->due_ns)
-			break;
-		heap_set(net, i, net->heap[parent]);
-		i = parent;
-	}
-	heap_set(net, i, req);
-}
-
-static void heap_sift_down(struct labrpc_net *net, size_t i)
-{
-	struct labrpc_req *req = net->heap[i];
-	for (;;) {
-		size_t child = 2 * i + 1;
-		if (child >= net->heap_len)
-			break;
-		if (child + 1 < net->heap_len &&
-		    net->heap[child + 1]->due_ns < net->heap[child]->due_ns)
-			child++;
-		if (req->due_ns <= net->heap[child]->due_ns)
-			break;
-		heap_set(net, i, net->heap[child]);
-		i = child;
-	}
-	heap_set(net, i, req);
-}
-
-/* Takes req out of the heap; the heap's reference passes to the caller. */
-static void heap_remove(struct labrpc_net *net, struct labrpc_req *req)
-{
-	size_t i = req->heap_idx;
-	struct labrpc_req *last = net->heap[--net->heap_len];
-	req->heap_idx = NOT_IN_HEAP;
-	if (last != req) {
-		heap_set(net, i, last);
-		heap_sift_down(net, i);
-		heap_sift_up(net, last->heap_idx);
-	}
-}
-
 /* Arms req's timer (one per request) to fire at due_ns. */
 static void timer_arm(struct labrpc_net *net, struct labrpc_req *req,
                       int64_t due_ns, struct wakeups *w)
 {
-	if (req->heap_idx != NOT_IN_HEAP)
-		heap_remove(net, req);
+	if (timer_armed(&req->timer))
+		timer_heap_remove(&net->timers, &req->timer);
 	else
 		req_get(req); /* the heap's reference */
-	if (net->heap_len == net->heap_cap) {
-		net->heap_cap = net->heap_cap ? 2 * net->heap_cap : 64;
-		net->heap =
-		        xrealloc(net->heap, net->heap_cap * sizeof *net->heap);
-	}
-	req->due_ns = due_ns;
-	heap_set(net, net->heap_len++, req);
-	heap_sift_up(net, req->heap_idx);
+	timer_heap_add(&net->timers, &req->timer, due_ns);
 	/* Wake the timer only if it sleeps past the new deadline. */
 	if (due_ns < net->timer_sleeps_until)
 		w->timer = true;
@@ -725,9 +521,9 @@ static void timer_arm(struct labrpc_net *net, struct labrpc_req *req,
 
 static void timer_disarm(struct labrpc_net *net, struct labrpc_req *req)
 {
-	if (req->heap_idx == NOT_IN_HEAP)
+	if (!timer_armed(&req->timer))
 		return;
-	heap_remove(net, req);
+	timer_heap_remove(&net->timers, &req->timer);
 	req_put(req); /* never the last: whoever calls this holds one */
 }
 
@@ -772,54 +568,14 @@ static bool server_dead(const struct labrpc_req *req)
 	       req->slot->srv != req->srv || atomic_load(&req->srv->closed);
 }
 
-static void *worker_main(void *arg);
-
-static void pool_spawn(struct labrpc_net *net)
-{
-	if (net->nworkers == net->workers_cap) {
-		net->workers_cap = net->workers_cap ? 2 * net->workers_cap : 8;
-		net->workers =
-		        xrealloc(net->workers, (size_t)net->workers_cap *
-		                                       sizeof *net->workers);
-	}
-	struct worker *wk = xcalloc(1, sizeof *wk);
-	wk->net = net;
-	sem_init(&wk->wake, 0, 0);
-	int err = pthread_create(&wk->thread, NULL, worker_main, wk);
-	if (err)
-		fatalf("labrpc: cannot start a handler thread: %s",
-		       strerror(err));
-	net->workers[net->nworkers++] = wk;
-	net->waking++;
-	if (++net->threads > net->peak_threads)
-		net->peak_threads = net->threads;
-}
-
-/* Queues req's handler job and, unless enough workers are already on their
- * way to the queue, wakes an idle worker for it or, if none is idle, starts
- * one. Starts the dead-server poll. */
+/* Queues req's handler job, for an idle worker or a new one (pool_push),
+ * and starts the dead-server poll. */
 static void handler_start(struct labrpc_net *net, struct labrpc_req *req,
                           struct wakeups *w)
 {
 	req->stage = REQ_HANDLER;
 	req_get(req); /* the job's reference */
-	req->job_next = NULL;
-	if (net->jobs_tail)
-		net->jobs_tail->job_next = req;
-	else
-		net->jobs_head = req;
-	net->jobs_tail = req;
-	if (++net->njobs > net->waking) {
-		struct worker *wk = net->idle;
-		if (wk) {
-			net->idle = wk->next;
-			wk->next = w->workers;
-			w->workers = wk;
-			net->waking++;
-		} else {
-			pool_spawn(net);
-		}
-	}
+	pool_push(&net->pool, &req->job, &w->workers);
 	timer_arm(net, req, after_ms(DEAD_POLL_MS), w);
 }
 
@@ -865,67 +621,34 @@ static void handler_returned(struct labrpc_net *net, struct labrpc_req *req,
 	}
 }
 
-/* The next job whose request has not already failed, or NULL. */
-static struct labrpc_req *job_take(struct labrpc_net *net)
+/* The pool takes a job off its queue: a request that has already failed
+ * runs nothing. */
+static bool job_keep(void *owner, struct pool_job *job)
 {
-	struct labrpc_req *req;
-	while ((req = net->jobs_head) != NULL) {
-		net->jobs_head = req->job_next;
-		if (!net->jobs_head)
-			net->jobs_tail = NULL;
-		net->njobs--;
-		if (!req->done)
-			return req;
-		req_put(req); /* failed while queued: run nothing */
-	}
-	return NULL;
+	(void)owner;
+	struct labrpc_req *req = container_of(job, struct labrpc_req, job);
+	if (!req->done)
+		return true;
+	req_put(req); /* failed while queued: run nothing */
+	return false;
 }
 
-/*
- * A worker runs jobs until the queue is empty, then goes on the idle stack
- * and sleeps until handler_start takes it off (or cleanup does). There are
- * always at least as many workers waking (woken or just started, and not
- * yet at the queue) as jobs queued, and every worker looks at the queue
- * before it goes idle, so no job waits for a busy worker's handler.
- */
-static void *worker_main(void *arg)
+/* A worker runs req's handler, without the network lock, and hands its
+ * reply back to the network; then it drops the job's reference. */
+static void handler_run(void *owner, struct pool_job *job)
 {
-	struct worker *self = arg;
-	struct labrpc_net *net = self->net;
+	struct labrpc_net *net = owner;
+	struct labrpc_req *req = container_of(job, struct labrpc_req, job);
 	struct wakeups w = {0};
-	bool waking = true; /* started, or woken from the idle stack */
-	for (;;) {
-		pthread_mutex_lock(&net->mu);
-		if (waking)
-			net->waking--;
-		waking = false;
-		struct labrpc_req *req = job_take(net);
-		if (!req) {
-			bool stopping = net->stopping;
-			if (!stopping) {
-				self->next = net->idle;
-				net->idle = self;
-			}
-			pthread_mutex_unlock(&net->mu);
-			if (stopping)
-				break;
-			sem_wait_spin(&self->wake);
-			waking = true;
-			continue;
-		}
-		pthread_mutex_unlock(&net->mu);
+	uint8_t *reply = NULL;
+	size_t reply_len = 0;
+	bool ran = server_dispatch(req->srv, req, &reply, &reply_len);
 
-		uint8_t *reply = NULL;
-		size_t reply_len = 0;
-		bool ran = server_dispatch(req->srv, req, &reply, &reply_len);
-
-		pthread_mutex_lock(&net->mu);
-		handler_returned(net, req, ran, reply, reply_len, &w);
-		pthread_mutex_unlock(&net->mu);
-		wakeups_flush(net, &w);
-		req_put(req);
-	}
-	return NULL;
+	pthread_mutex_lock(&net->mu);
+	handler_returned(net, req, ran, reply, reply_len, &w);
+	pthread_mutex_unlock(&net->mu);
+	wakeups_flush(net, &w);
+	req_put(req);
 }
 
 static void copy_arrives(struct labrpc_net *net, struct labrpc_req *c,
@@ -970,16 +693,18 @@ static void *timer_main(void *arg)
 	struct wakeups w = {0};
 	pthread_mutex_lock(&net->mu);
 	while (!net->stopping) {
-		if (net->heap_len == 0) {
+		struct timer_node *t = timer_heap_first(&net->timers);
+		if (!t) {
 			net->timer_sleeps_until = INT64_MAX;
 			pthread_cond_wait(&net->timer_cond, &net->mu);
-		} else if (net->heap[0]->due_ns > labtime_now_ns()) {
-			net->timer_sleeps_until = net->heap[0]->due_ns;
+		} else if (t->due_ns > labtime_now_ns()) {
+			net->timer_sleeps_until = t->due_ns;
 			labtime_cond_wait_until(&net->timer_cond, &net->mu,
 			                        net->timer_sleeps_until);
 		} else {
-			struct labrpc_req *req = net->heap[0];
-			heap_remove(net, req);
+			struct labrpc_req *req =
+			        container_of(t, struct labrpc_req, timer);
+			timer_heap_remove(&net->timers, t);
 			timer_fire(net, req, &w);
 			pthread_mutex_unlock(&net->mu);
 			wakeups_flush(net, &w);
@@ -1002,7 +727,7 @@ static struct labrpc_req *req_alloc(struct labrpc_end *end,
 	memcpy(req->svc_meth, svc_meth, meth_len + 1);
 	atomic_init(&req->refs, 1);
 	req->end = end;
-	req->heap_idx = NOT_IN_HEAP;
+	timer_node_init(&req->timer);
 	sem_init(&req->woken, 0, 0);
 	return req;
 }
@@ -1125,7 +850,7 @@ bool labrpc_call(struct labrpc_end *end, const char *svc_meth,
 
 	/* Once woken, ok and reply are final and no other thread touches them.
 	 */
-	sem_wait_spin(&req->woken);
+	spin_wait_sem(&req->woken);
 	bool ok = req->ok;
 	uint8_t *bytes = req->reply;
 	size_t len = req->reply_len;
@@ -1154,13 +879,14 @@ struct labrpc_net *labrpc_net_make(uint64_t seed)
 	name_map_init(&net->ends);
 	name_map_init(&net->servers);
 	net->timer_sleeps_until = INT64_MIN;
+	timer_heap_init(&net->timers);
+	pool_init(&net->pool, &net->mu, net, job_keep, handler_run);
 	if (labtime_cond_init(&net->timer_cond) != 0)
 		fatalf("labrpc: cannot make a monotonic condition variable");
 	int err = pthread_create(&net->timer, NULL, timer_main, net);
 	if (err)
 		fatalf("labrpc: cannot start the timer thread: %s",
 		       strerror(err));
-	net->threads = net->peak_threads = 1;
 	return net;
 }
 
@@ -1199,21 +925,15 @@ void labrpc_net_cleanup(struct labrpc_net *net)
 	struct wakeups w = {0};
 	while (net->pending)
 		req_complete(net, net->pending, false, &w);
-	while (net->idle) { /* every idle worker wakes, and exits */
-		struct worker *wk = net->idle;
-		net->idle = wk->next;
-		wk->next = w.workers;
-		w.workers = wk;
-		net->waking++;
-	}
+	/* Every idle worker wakes, and exits. */
+	pool_stop(&net->pool, &w.workers);
 	w.timer = true;
 	pthread_mutex_unlock(&net->mu);
 	wakeups_flush(net, &w);
 
 	/* No worker can be added now: only new calls and timers start jobs. */
 	pthread_join(net->timer, NULL);
-	for (int i = 0; i < net->nworkers; i++)
-		pthread_join(net->workers[i]->thread, NULL);
+	pool_join(&net->pool);
 }
 
 void labrpc_net_free(struct labrpc_net *net)
@@ -1233,14 +953,10 @@ void labrpc_net_free(struct labrpc_net *net)
 		net->all_ends = end->next;
 		free(end);
 	}
-	free(net->servers.buckets);
-	free(net->ends.buckets);
-	free(net->heap);
-	for (int i = 0; i < net->nworkers; i++) {
-		sem_destroy(&net->workers[i]->wake);
-		free(net->workers[i]);
-	}
-	free(net->workers);
+	name_map_destroy(&net->servers);
+	name_map_destroy(&net->ends);
+	timer_heap_destroy(&net->timers);
+	pool_destroy(&net->pool);
 	pthread_cond_destroy(&net->timer_cond);
 	pthread_mutex_destroy(&net->mu);
 	free(net);
@@ -1465,7 +1181,8 @@ uint64_t labrpc_net_seed(struct labrpc_net *net)
 int labrpc_peak_threads(struct labrpc_net *net)
 {
 	pthread_mutex_lock(&net->mu);
-	int n = net->peak_threads;
+	/* The timer thread and every worker: none exits before cleanup. */
+	int n = 1 + net->pool.nworkers;
 	pthread_mutex_unlock(&net->mu);
 	return n;
 }
