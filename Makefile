@@ -92,7 +92,9 @@ NOT_IN_HANDOUT = @echo "make $@: the framework's own tests and tools are in the 
 # The framework every program links: clock, PRNG, channels, codec, network,
 # persister, apply messages, debug log.
 LIB_SRCS    := labtime/labtime.c prng/prng.c chan/chan.c codec/codec.c \
-               labrpc/labrpc.c raft/persister.c raft/apply_msg.c rlog/rlog.c
+               labrpc/labrpc.c labrpc/name_map.c labrpc/timer_heap.c \
+               labrpc/pool.c labrpc/spin_wait.c raft/persister.c \
+               raft/apply_msg.c rlog/rlog.c
 RAFT_SRC    := $(if $(filter skeleton,$(RAFT)),raft/skeleton/raft.c,raft/raft.c)
 KV_SRCS     := kvraft/rpc.c $(if $(filter skeleton,$(KV)),kvraft/skeleton/client.c kvraft/skeleton/server.c,kvraft/client.c kvraft/server.c)
 LIN_SRCS    := lincheck/lincheck.c lincheck/kv_model.c lincheck/register_model.c \

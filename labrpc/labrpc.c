@@ -52,6 +52,11 @@
  * request: the caller sleeps on its request's semaphore until it completes.
  * Threads are woken only after the network lock is released (struct
  * wakeups), so that a hand-off costs one wake-up and no lock contention.
+ *
+ * This file is the model; its generic containers are private files beside
+ * it: name_map.h (ends and server names), timer_heap.h (the timer thread's
+ * min-heap), pool.h (the handler threads) and spin_wait.h (a caller's or an
+ * idle worker's wait).
  */
 #include "labrpc/labrpc.h"
 
@@ -59,7 +64,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sched.h>
 #include <semaphore.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -68,6 +72,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "labrpc/name_map.h"
+#include "labrpc/pool.h"
+#include "labrpc/spin_wait.h"
+#include "labrpc/timer_heap.h"
 #include "labtime/labtime.h"
 #include "prng/prng.h"
 #include "sim/sim.h"
@@ -98,138 +106,21 @@ enum {
 	DUP_LATE_SPREAD_MS = 2000,
 };
 
-/* How many times a caller polls for its reply, and an idle worker for a
- * job, before sleeping: the first SPIN_PAUSES with a pause instruction in
- * between, the others yielding the CPU. */
-enum { SPIN_POLLS = 40, SPIN_PAUSES = 20 };
-
 #define MS_NS INT64_C(1000000)
-#define NOT_IN_HEAP SIZE_MAX
 
 #define container_of(ptr, type, member)                                        \
 	((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
-/* ---- fatal errors and allocation ---- */
+static int64_t after_ms(int64_t ms)
+{
+	return labtime_now_ns() + ms * MS_NS;
+}
 
-/* Process-fatal, like Go's log.Fatalf: print the message and exit(1) at once,
- * without running exit handlers (other threads are still running). */
+/* Process-fatal errors and allocation, defined at the end of the file. */
 static _Noreturn void fatalf(const char *fmt, ...)
         __attribute__((format(printf, 1, 2)));
-
-static void fatalf(const char *fmt, ...)
-{
-	va_list ap;
-	fflush(stdout);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
-	_exit(1);
-}
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size ? size : 1);
-	if (!p)
-		fatalf("labrpc: out of memory");
-	return p;
-}
-
-static void *xrealloc(void *p, size_t size)
-{
-	p = realloc(p, size);
-	if (!p)
-		fatalf("labrpc: out of memory");
-	return p;
-}
-
-/* ---- name maps: chained hash tables of intrusive nodes ---- */
-
-struct name_node {
-	struct name_node *next;
-	uint64_t hash;
-	const char *name;
-};
-
-struct name_map {
-	struct name_node **buckets;
-	size_t nbuckets; /* a power of two */
-	size_t count;
-};
-
-static uint64_t name_hash(const char *s) /* FNV-1a */
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
-	return h;
-}
-
-static void name_map_init(struct name_map *m)
-{
-	m->nbuckets = 16;
-	m->buckets = xcalloc(m->nbuckets, sizeof *m->buckets);
-	m->count = 0;
-}
-
-static struct name_node *name_map_find(const struct name_map *m,
-                                       const char *name)
-{
-	uint64_t h = name_hash(name);
-	for (struct name_node *n = m->buckets[h & (m->nbuckets - 1)]; n;
-	     n = n->next)
-		if (n->hash == h && strcmp(n->name, name) == 0)
-			return n;
-	return NULL;
-}
-
-/* Inserts node, whose name is set and not yet in m. */
-static void name_map_insert(struct name_map *m, struct name_node *node)
-{
-	if (m->count >= m->nbuckets) {
-		size_t nb = m->nbuckets * 2;
-		struct name_node **b = xcalloc(nb, sizeof *b);
-		for (size_t i = 0; i < m->nbuckets; i++) {
-			while (m->buckets[i]) {
-				struct name_node *n = m->buckets[i];
-				m->buckets[i] = n->next;
-				n->next = b[n->hash & (nb - 1)];
-				b[n->hash & (nb - 1)] = n;
-			}
-		}
-		free(m->buckets);
-		m->buckets = b;
-		m->nbuckets = nb;
-	}
-	node->hash = name_hash(node->name);
-	struct name_node **head = &m->buckets[node->hash & (m->nbuckets - 1)];
-	node->next = *head;
-	*head = node;
-	m->count++;
-}
-
-static void name_map_remove(struct name_map *m, struct name_node *node)
-{
-	struct name_node **p = &m->buckets[node->hash & (m->nbuckets - 1)];
-	while (*p != node)
-		p = &(*p)->next;
-	*p = node->next;
-	m->count--;
-}
-
-/* Unlinks and returns some node, or NULL when m is empty. */
-static struct name_node *name_map_pop(struct name_map *m)
-{
-	for (size_t i = 0; i < m->nbuckets; i++) {
-		if (m->buckets[i]) {
-			struct name_node *n = m->buckets[i];
-			name_map_remove(m, n);
-			return n;
-		}
-	}
-	return NULL;
-}
+static void *xcalloc(size_t n, size_t size);
+static void *xrealloc(void *p, size_t size);
 
 /* ---- objects ---- */
 
@@ -314,10 +205,9 @@ struct labrpc_req {
 	uint8_t *reply; /* the handler's encoded reply */
 	size_t reply_len;
 
-	int64_t due_ns;                 /* when the armed timer fires */
-	size_t heap_idx;                /* NOT_IN_HEAP when no timer is armed */
+	struct timer_node timer;        /* in net->timers while armed */
 	struct labrpc_req *prev, *next; /* net->pending while not done */
-	struct labrpc_req *job_next;    /* net->jobs while queued */
+	struct pool_job job;            /* net->pool's queue while queued */
 	struct labrpc_req *wake_next;   /* struct wakeups' list */
 	char svc_meth[];
 };
@@ -338,35 +228,489 @@ struct labrpc_net {
 	struct labrpc_end *all_ends;
 	struct labrpc_req *pending; /* requests not yet complete */
 
-	/* The timer thread and its min-heap of requests ordered by due_ns. */
+	/* The timer thread and the requests' armed timers (timer_heap.h). */
 	pthread_t timer;
 	pthread_cond_t timer_cond;
 	int64_t timer_sleeps_until; /* INT64_MIN while the timer is awake */
-	struct labrpc_req **heap;
-	size_t heap_len, heap_cap;
+	struct timer_heap timers;
 
-	/* The handler pool: a FIFO of jobs, every worker, and the idle ones. */
-	struct labrpc_req *jobs_head, *jobs_tail;
-	int njobs;
-	/* Workers woken or started that have not looked at the jobs yet. */
-	int waking;
-	struct worker **workers;
-	int nworkers, workers_cap;
-	struct worker *idle; /* a stack: the most recently busy worker first */
-	int threads, peak_threads;
+	/* The handler threads (pool.h): a job is a request whose handler is
+	 * due. */
+	struct pool pool;
 };
 
-/* A handler thread. It sleeps on its own semaphore while idle, so that
- * waking it costs one system call and it needs no lock to wait. */
-struct worker {
-	struct labrpc_net *net;
-	pthread_t thread;
-	sem_t wake; /* posted once each time it leaves the idle stack */
-	struct worker *next; /* the idle stack, then struct wakeups' list */
+/*
+ * Wake-ups owed by a thread that holds the network lock, made once it has
+ * unlocked: a thread woken while the lock is still held would only block
+ * again on the lock, which doubles the cost of every hand-off.
+ */
+struct wakeups {
+	/* Workers taken off the idle stack for new jobs. */
+	struct pool_worker *workers;
+	/* A timer now fires before the timer thread means to wake up. */
+	bool timer;
+	/* Completed requests, each holding a reference. */
+	struct labrpc_req *done;
 };
+
+/*
+ * The model's steps follow in the order of a call's life; the helpers they
+ * share (a request's completion, timers, references, wake-ups) come after
+ * them, then the servers and the network's API. Unless they say otherwise,
+ * the static functions run with the network lock held.
+ */
+static void req_enter(struct labrpc_net *net, struct labrpc_req *req,
+                      struct wakeups *w);
+static void handler_start(struct labrpc_net *net, struct labrpc_req *req,
+                          struct wakeups *w);
+static void handler_returned(struct labrpc_net *net, struct labrpc_req *req,
+                             bool ran, uint8_t *reply, size_t reply_len,
+                             struct wakeups *w);
+static bool server_dead(const struct labrpc_req *req);
+static void copy_send(struct labrpc_net *net, const struct labrpc_req *req,
+                      struct wakeups *w);
+static void copy_arrives(struct labrpc_net *net, struct labrpc_req *c,
+                         struct wakeups *w);
+static void req_complete(struct labrpc_net *net, struct labrpc_req *req,
+                         bool ok, struct wakeups *w);
+static void timer_arm(struct labrpc_net *net, struct labrpc_req *req,
+                      int64_t due_ns, struct wakeups *w);
+static void timer_disarm(struct labrpc_net *net, struct labrpc_req *req);
+static struct labrpc_req *req_alloc(struct labrpc_end *end,
+                                    const char *svc_meth);
+static void pending_add(struct labrpc_net *net, struct labrpc_req *req);
+static void req_get(struct labrpc_req *req);
+static void req_put(struct labrpc_req *req);
+static void wakeups_flush(struct labrpc_net *net, struct wakeups *w);
+static void server_get(struct labrpc_server *srv);
+static void server_put(struct labrpc_server *srv);
+static bool server_dispatch(struct labrpc_server *srv,
+                            const struct labrpc_req *req, uint8_t **reply,
+                            size_t *reply_len);
+static struct labrpc_end *end_lookup(struct labrpc_net *net, const char *name,
+                                     const char *who);
+
+/* ---- a call: entry ---- */
+
+bool labrpc_call(struct labrpc_end *end, const char *svc_meth,
+                 const struct codec_type *args_type, const void *args,
+                 const struct codec_type *reply_type, void *reply)
+{
+	struct labrpc_net *net = end->net;
+	struct labrpc_req *req = req_alloc(end, svc_meth); /* the caller's */
+	struct codec_buf b;
+	codec_buf_init(&b);
+	args_type->encode(&b, args);
+	req->args = codec_buf_take(&b, &req->args_len);
+
+	struct wakeups w = {0};
+	pthread_mutex_lock(&net->mu);
+	if (net->stopping || end->deleted) {
+		pthread_mutex_unlock(&net->mu);
+		req_put(req);
+		return false;
+	}
+	net->count++;
+	net->bytes += (int64_t)req->args_len;
+	req_enter(net, req, &w);
+	pthread_mutex_unlock(&net->mu);
+	wakeups_flush(net, &w);
+
+	/* Once woken, ok and reply are final and no other thread touches them.
+	 */
+	spin_wait_sem(&req->woken);
+	bool ok = req->ok;
+	uint8_t *bytes = req->reply;
+	size_t len = req->reply_len;
+	req->reply = NULL;
+	req_put(req);
+
+	if (ok) {
+		memset(reply, 0, reply_type->size);
+		int err = codec_decode_message(reply_type, bytes, len, reply);
+		if (err)
+			fatalf("labrpc: decode reply of %s: %s", svc_meth,
+			       codec_strerror(err));
+	}
+	free(bytes);
+	return ok;
+}
+
+/* Takes the snapshot for a new request and sends it on its way. */
+static void req_enter(struct labrpc_net *net, struct labrpc_req *req,
+                      struct wakeups *w)
+{
+	struct labrpc_end *end = req->end;
+	struct labrpc_server *srv = end->conn ? end->conn->srv : NULL;
+	req->slot = end->conn;
+	req->reliable = net->reliable;
+	req->long_reordering = net->long_reordering;
+	req->request_latency_ns = net->request_latency_ns;
+	req->reply_latency_ns = net->reply_latency_ns;
+	pending_add(net, req);
+
+	if (end->enabled && srv) { /* Case A */
+		server_get(srv);
+		req->srv = srv;
+		if (net->duplicates &&
+		    prng_below(&end->prng, 1000) < DUP_PER_MILLE)
+			copy_send(net, req, w);
+		if (req->reliable && req->request_latency_ns == 0) {
+			handler_start(net, req, w);
+		} else if (req->reliable) {
+			req->stage = REQ_DELAYED;
+			timer_arm(net, req,
+			          labtime_now_ns() + req->request_latency_ns, w);
+		} else {
+			int64_t ms = prng_below(&end->prng, SHORT_DELAY_MS);
+			req->drop_request =
+			        prng_below(&end->prng, 1000) < DROP_PER_MILLE;
+			req->stage = REQ_DELAYED;
+			timer_arm(net, req, after_ms(ms) + req->request_latency_ns,
+			          w);
+		}
+	} else { /* Case B: no reply, then a timeout */
+		int64_t ms = prng_below(&end->prng, net->long_delays
+		                                            ? LONG_TIMEOUT_MS
+		                                            : TIMEOUT_MS);
+		req->stage = REQ_TIMING_OUT;
+		timer_arm(net, req, after_ms(ms), w);
+	}
+}
+
+/* ---- the handler: start, run, return ---- */
+
+/* Queues req's handler job, for an idle worker or a new one (pool_push),
+ * and starts the dead-server poll. */
+static void handler_start(struct labrpc_net *net, struct labrpc_req *req,
+                          struct wakeups *w)
+{
+	req->stage = REQ_HANDLER;
+	req_get(req); /* the job's reference */
+	pool_push(&net->pool, &req->job, &w->workers);
+	timer_arm(net, req, after_ms(DEAD_POLL_MS), w);
+}
+
+/* The pool takes a job off its queue: a request that has already failed
+ * runs nothing. */
+static bool job_keep(void *owner, struct pool_job *job)
+{
+	(void)owner;
+	struct labrpc_req *req = container_of(job, struct labrpc_req, job);
+	if (!req->done)
+		return true;
+	req_put(req); /* failed while queued: run nothing */
+	return false;
+}
+
+/* A worker runs req's handler, without the network lock, and hands its
+ * reply back to the network; then it drops the job's reference. */
+static void handler_run(void *owner, struct pool_job *job)
+{
+	struct labrpc_net *net = owner;
+	struct labrpc_req *req = container_of(job, struct labrpc_req, job);
+	struct wakeups w = {0};
+	uint8_t *reply = NULL;
+	size_t reply_len = 0;
+	bool ran = server_dispatch(req->srv, req, &reply, &reply_len);
+
+	pthread_mutex_lock(&net->mu);
+	handler_returned(net, req, ran, reply, reply_len, &w);
+	pthread_mutex_unlock(&net->mu);
+	wakeups_flush(net, &w);
+	req_put(req);
+}
+
+/* The handler has returned (ran) or found its server closed (!ran). */
+static void handler_returned(struct labrpc_net *net, struct labrpc_req *req,
+                             bool ran, uint8_t *reply, size_t reply_len,
+                             struct wakeups *w)
+{
+	if (req->done) { /* the server died, or the end or network went away */
+		free(reply);
+		return;
+	}
+	timer_disarm(net, req); /* the dead-server poll */
+	req->reply = reply;
+	req->reply_len = reply_len;
+	if (!ran || server_dead(req) || req->copy) {
+		req_complete(net, req, false, w);
+	} else if (net->reply_hook &&
+	           net->reply_hook(net->reply_hook_arg, req->slot->name,
+	                           req->svc_meth)) {
+		/* The server "crashed" before its reply went out. */
+		req_complete(net, req, false, w);
+	} else if (!req->reliable &&
+	           prng_below(&req->end->prng, 1000) < DROP_PER_MILLE) {
+		/* Drop the reply; the handler ran all the same. */
+		req_complete(net, req, false, w);
+	} else if (req->end->hold_replies) {
+		req->stage = REQ_HELD; /* until labrpc_hold_replies releases it */
+	} else if (req->long_reordering &&
+	           prng_below(&req->end->prng, REORDER_OUT_OF) <
+	                   REORDER_BELOW) {
+		struct prng *rng = &req->end->prng;
+		int64_t ms = REORDER_BASE_MS +
+		             prng_below(rng,
+		                        1 + prng_below(rng, REORDER_SPREAD_MS));
+		req->stage = REQ_REPLY_DELAYED;
+		timer_arm(net, req, after_ms(ms) + req->reply_latency_ns, w);
+	} else if (req->reply_latency_ns > 0) {
+		req->stage = REQ_REPLY_DELAYED;
+		timer_arm(net, req, labtime_now_ns() + req->reply_latency_ns, w);
+	} else {
+		req_complete(net, req, true, w);
+	}
+}
+
+/* Go's isServerDead, plus a server that labrpc_server_free has closed. */
+static bool server_dead(const struct labrpc_req *req)
+{
+	return !req->end->enabled || req->end->deleted ||
+	       req->slot->srv != req->srv || atomic_load(&req->srv->closed);
+}
+
+/* ---- timers ---- */
+
+/* A timer went off for req, which the caller took out of the heap (and
+ * holds the heap's reference). */
+static void timer_fire(struct labrpc_net *net, struct labrpc_req *req,
+                       struct wakeups *w)
+{
+	switch (req->stage) {
+	case REQ_DELAYED:
+		if (req->copy) {
+			copy_arrives(net, req, w);
+			break;
+		}
+		if (req->drop_request)
+			req_complete(net, req, false, w);
+		else
+			handler_start(net, req, w);
+		break;
+	case REQ_HANDLER:
+		if (server_dead(req))
+			req_complete(net, req, false, w);
+		else
+			timer_arm(net, req, after_ms(DEAD_POLL_MS), w);
+		break;
+	case REQ_REPLY_DELAYED:
+		req_complete(net, req, true, w);
+		break;
+	case REQ_TIMING_OUT:
+		req_complete(net, req, false, w);
+		break;
+	case REQ_HELD: /* never armed */
+		break;
+	}
+}
+
+static void *timer_main(void *arg)
+{
+	struct labrpc_net *net = arg;
+	struct wakeups w = {0};
+	pthread_mutex_lock(&net->mu);
+	while (!net->stopping) {
+		struct timer_node *t = timer_heap_first(&net->timers);
+		if (!t) {
+			net->timer_sleeps_until = INT64_MAX;
+			pthread_cond_wait(&net->timer_cond, &net->mu);
+		} else if (t->due_ns > labtime_now_ns()) {
+			net->timer_sleeps_until = t->due_ns;
+			labtime_cond_wait_until(&net->timer_cond, &net->mu,
+			                        net->timer_sleeps_until);
+		} else {
+			struct labrpc_req *req =
+			        container_of(t, struct labrpc_req, timer);
+			timer_heap_remove(&net->timers, t);
+			timer_fire(net, req, &w);
+			pthread_mutex_unlock(&net->mu);
+			wakeups_flush(net, &w);
+			req_put(req);
+			pthread_mutex_lock(&net->mu);
+		}
+		net->timer_sleeps_until = INT64_MIN;
+	}
+	pthread_mutex_unlock(&net->mu);
+	return NULL;
+}
+
+/* ---- duplicates (not in Go) ---- */
+
+/* A duplicate of req, due after a delay; it holds its own reference, which
+ * wakeups_flush drops when it completes. */
+static void copy_send(struct labrpc_net *net, const struct labrpc_req *req,
+                      struct wakeups *w)
+{
+	struct labrpc_req *c = req_alloc(req->end, req->svc_meth);
+	c->copy = true;
+	c->slot = req->slot;
+	c->reliable = true;
+	c->request_latency_ns = req->request_latency_ns;
+	c->args = xcalloc(1, req->args_len + 1);
+	memcpy(c->args, req->args, req->args_len);
+	c->args_len = req->args_len;
+	pending_add(net, c);
+
+	struct prng *rng = &req->end->prng;
+	int64_t ms = prng_below(rng, 2) == 0
+	                     ? prng_below(rng, DUP_SOON_MS)
+	                     : DUP_LATE_BASE_MS +
+	                               prng_below(rng, DUP_LATE_SPREAD_MS);
+	c->stage = REQ_DELAYED;
+	timer_arm(net, c, after_ms(ms) + c->request_latency_ns, w);
+}
+
+/* A duplicate's time has come: it reaches the server that holds the name
+ * now, if its end still reaches one. */
+static void copy_arrives(struct labrpc_net *net, struct labrpc_req *c,
+                         struct wakeups *w)
+{
+	struct labrpc_server *srv = c->slot->srv;
+	if (!c->end->enabled || c->end->deleted || c->end->conn != c->slot ||
+	    !srv || atomic_load(&srv->closed)) {
+		req_complete(net, c, false, w);
+		return;
+	}
+	server_get(srv);
+	c->srv = srv;
+	handler_start(net, c, w);
+}
+
+/* ---- held replies (not in Go) ---- */
+
+void labrpc_hold_replies(struct labrpc_net *net, const char *endname,
+                         bool hold)
+{
+	struct wakeups w = {0};
+	pthread_mutex_lock(&net->mu);
+	struct labrpc_end *end = end_lookup(net, endname, "HoldReplies");
+	end->hold_replies = hold;
+	for (struct labrpc_req *req = net->pending, *next; !hold && req;
+	     req = next) {
+		next = req->next;
+		if (req->end == end && req->stage == REQ_HELD)
+			req_complete(net, req, true, &w);
+	}
+	pthread_mutex_unlock(&net->mu);
+	wakeups_flush(net, &w);
+}
+
+/* ---- a request: completion, timers, references, wake-ups ---- */
+
+/* Completes req, once: ok delivers the reply (counting its bytes), false
+ * discards it. The caller is woken through w. */
+static void req_complete(struct labrpc_net *net, struct labrpc_req *req,
+                         bool ok, struct wakeups *w)
+{
+	if (req->done)
+		return;
+	req->done = true;
+	req->ok = ok;
+	if (ok) {
+		net->bytes += (int64_t)req->reply_len;
+		sim_charge_delivery(req->reply_len); /* the reply's */
+	} else {
+		free(req->reply);
+		req->reply = NULL;
+	}
+	if (req->prev)
+		req->prev->next = req->next;
+	else
+		net->pending = req->next;
+	if (req->next)
+		req->next->prev = req->prev;
+	req->prev = req->next = NULL;
+	timer_disarm(net, req);
+	req_get(req); /* the wake-up's reference */
+	req->wake_next = w->done;
+	w->done = req;
+}
+
+/* Arms req's timer (one per request) to fire at due_ns. */
+static void timer_arm(struct labrpc_net *net, struct labrpc_req *req,
+                      int64_t due_ns, struct wakeups *w)
+{
+	if (timer_armed(&req->timer))
+		timer_heap_remove(&net->timers, &req->timer);
+	else
+		req_get(req); /* the heap's reference */
+	timer_heap_add(&net->timers, &req->timer, due_ns);
+	/* Wake the timer only if it sleeps past the new deadline. */
+	if (due_ns < net->timer_sleeps_until)
+		w->timer = true;
+}
+
+static void timer_disarm(struct labrpc_net *net, struct labrpc_req *req)
+{
+	if (!timer_armed(&req->timer))
+		return;
+	timer_heap_remove(&net->timers, &req->timer);
+	req_put(req); /* never the last: whoever calls this holds one */
+}
+
+/* A new request on end, holding one reference (its caller's, or for a
+ * duplicate its own), with no timer armed. Needs no lock. */
+static struct labrpc_req *req_alloc(struct labrpc_end *end,
+                                    const char *svc_meth)
+{
+	size_t meth_len = strlen(svc_meth);
+	struct labrpc_req *req = xcalloc(1, sizeof *req + meth_len + 1);
+	memcpy(req->svc_meth, svc_meth, meth_len + 1);
+	atomic_init(&req->refs, 1);
+	req->end = end;
+	timer_node_init(&req->timer);
+	sem_init(&req->woken, 0, 0);
+	return req;
+}
+
+/* Puts req on net->pending, the requests cleanup fails if they are still
+ * there. */
+static void pending_add(struct labrpc_net *net, struct labrpc_req *req)
+{
+	req->next = net->pending;
+	if (net->pending)
+		net->pending->prev = req;
+	net->pending = req;
+}
+
+static void req_get(struct labrpc_req *req)
+{
+	atomic_fetch_add(&req->refs, 1);
+}
+
+/* Drops a reference; needs no lock. */
+static void req_put(struct labrpc_req *req)
+{
+	if (atomic_fetch_sub(&req->refs, 1) != 1)
+		return;
+	sem_destroy(&req->woken);
+	server_put(req->srv);
+	free(req->args);
+	free(req->reply);
+	free(req);
+}
+
+/* Makes the wake-ups of w; the network lock must not be held. */
+static void wakeups_flush(struct labrpc_net *net, struct wakeups *w)
+{
+	pool_wake(&w->workers);
+	if (w->timer)
+		pthread_cond_signal(&net->timer_cond);
+	w->timer = false;
+	while (w->done) {
+		struct labrpc_req *req = w->done;
+		w->done = req->wake_next;
+		sem_post(&req->woken);
+		if (req->copy)
+			req_put(req); /* its own: no caller takes it */
+		req_put(req);
+	}
+}
 
 /* ---- servers ---- */
 
+/* Atomic: needs no lock. */
 static void server_get(struct labrpc_server *srv)
 {
 	if (srv)
@@ -554,595 +898,6 @@ static bool server_dispatch(struct labrpc_server *srv,
 	return true;
 }
 
-/* ---- requests, the timer heap and the handler pool ---- */
-
-/*
- * Wake-ups owed by a thread that holds the network lock, made once it has
- * unlocked: a thread woken while the lock is still held would only block
- * again on the lock, which doubles the cost of every hand-off.
- */
-struct wakeups {
-	/* Workers taken off the idle stack for new jobs. */
-	struct worker *workers;
-	/* A timer now fires before the timer thread means to wake up. */
-	bool timer;
-	/* Completed requests, each holding a reference. */
-	struct labrpc_req *done;
-};
-
-/* sem_wait, resumed after signals. */
-static void sem_wait_intr(sem_t *sem)
-{
-	while (sem_wait(sem) != 0 && errno == EINTR)
-		;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
-/*
- * sem_wait, but first polls the semaphore for a few microseconds. A reply
- * (or a job) that comes within them costs no sleep and no wake-up, each of
- * which takes the kernel several microseconds; one that takes longer costs
- * the poll on top of the sleep. Between most polls the thread yields its
- * CPU, so that a poller never keeps a thread with work to do (such as the
- * one it waits for) from running.
- */
-static void sem_wait_spin(sem_t *sem)
-{
-	if (sim_enabled()) { /* one thread at a time: nothing to poll for */
-		sem_wait_intr(sem);
-		return;
-	}
-	for (int i = 0; i < SPIN_POLLS; i++) {
-		if (sem_trywait(sem) == 0)
-			return;
-		if (i < SPIN_PAUSES)
-			cpu_relax();
-		else
-			sched_yield();
-	}
-	sem_wait_intr(sem);
-}
-
-static void req_get(struct labrpc_req *req)
-{
-	atomic_fetch_add(&req->refs, 1);
-}
-
-/* Drops a reference; needs no lock. */
-static void req_put(struct labrpc_req *req)
-{
-	if (atomic_fetch_sub(&req->refs, 1) != 1)
-		return;
-	sem_destroy(&req->woken);
-	server_put(req->srv);
-	free(req->args);
-	free(req->reply);
-	free(req);
-}
-
-/* Makes the wake-ups of w; the network lock must not be held. */
-static void wakeups_flush(struct labrpc_net *net, struct wakeups *w)
-{
-	while (w->workers) {
-		struct worker *wk = w->workers;
-		w->workers = wk->next;
-		sem_post(&wk->wake);
-	}
-	if (w->timer)
-		pthread_cond_signal(&net->timer_cond);
-	w->timer = false;
-	while (w->done) {
-		struct labrpc_req *req = w->done;
-		w->done = req->wake_next;
-		sem_post(&req->woken);
-		if (req->copy)
-			req_put(req); /* its own: no caller takes it */
-		req_put(req);
-	}
-}
-
-/* Unless they say otherwise, the functions from here to labrpc_call run
- * with the network lock held. */
-
-static void heap_set(struct labrpc_net *net, size_t i, struct labrpc_req *req)
-{
-	net->heap[i] = req;
-	req->heap_idx = i;
-}
-
-static void heap_sift_up(struct labrpc_net *net, size_t i)
-{
-	struct labrpc_req *req = net->heap[i];
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (net->heap[parent]->due_ns <= req->due_ns)
-			break;
-		heap_set(net, i, net->heap[parent]);
-		i = parent;
-	}
-	heap_set(net, i, req);
-}
-
-static void heap_sift_down(struct labrpc_net *net, size_t i)
-{
-	struct labrpc_req *req = net->heap[i];
-	for (;;) {
-		size_t child = 2 * i + 1;
-		if (child >= net->heap_len)
-			break;
-		if (child + 1 < net->heap_len &&
-		    net->heap[child + 1]->due_ns < net->heap[child]->due_ns)
-			child++;
-		if (req->due_ns <= net->heap[child]->due_ns)
-			break;
-		heap_set(net, i, net->heap[child]);
-		i = child;
-	}
-	heap_set(net, i, req);
-}
-
-/* Takes req out of the heap; the heap's reference passes to the caller. */
-static void heap_remove(struct labrpc_net *net, struct labrpc_req *req)
-{
-	size_t i = req->heap_idx;
-	struct labrpc_req *last = net->heap[--net->heap_len];
-	req->heap_idx = NOT_IN_HEAP;
-	if (last != req) {
-		heap_set(net, i, last);
-		heap_sift_down(net, i);
-		heap_sift_up(net, last->heap_idx);
-	}
-}
-
-/* Arms req's timer (one per request) to fire at due_ns. */
-static void timer_arm(struct labrpc_net *net, struct labrpc_req *req,
-                      int64_t due_ns, struct wakeups *w)
-{
-	if (req->heap_idx != NOT_IN_HEAP)
-		heap_remove(net, req);
-	else
-		req_get(req); /* the heap's reference */
-	if (net->heap_len == net->heap_cap) {
-		net->heap_cap = net->heap_cap ? 2 * net->heap_cap : 64;
-		net->heap =
-		        xrealloc(net->heap, net->heap_cap * sizeof *net->heap);
-	}
-	req->due_ns = due_ns;
-	heap_set(net, net->heap_len++, req);
-	heap_sift_up(net, req->heap_idx);
-	/* Wake the timer only if it sleeps past the new deadline. */
-	if (due_ns < net->timer_sleeps_until)
-		w->timer = true;
-}
-
-static void timer_disarm(struct labrpc_net *net, struct labrpc_req *req)
-{
-	if (req->heap_idx == NOT_IN_HEAP)
-		return;
-	heap_remove(net, req);
-	req_put(req); /* never the last: whoever calls this holds one */
-}
-
-static int64_t after_ms(int64_t ms)
-{
-	return labtime_now_ns() + ms * MS_NS;
-}
-
-/* Completes req, once: ok delivers the reply (counting its bytes), false
- * discards it. The caller is woken through w. */
-static void req_complete(struct labrpc_net *net, struct labrpc_req *req,
-                         bool ok, struct wakeups *w)
-{
-	if (req->done)
-		return;
-	req->done = true;
-	req->ok = ok;
-	if (ok) {
-		net->bytes += (int64_t)req->reply_len;
-		sim_charge_delivery(req->reply_len); /* the reply's */
-	} else {
-		free(req->reply);
-		req->reply = NULL;
-	}
-	if (req->prev)
-		req->prev->next = req->next;
-	else
-		net->pending = req->next;
-	if (req->next)
-		req->next->prev = req->prev;
-	req->prev = req->next = NULL;
-	timer_disarm(net, req);
-	req_get(req); /* the wake-up's reference */
-	req->wake_next = w->done;
-	w->done = req;
-}
-
-/* Go's isServerDead, plus a server that labrpc_server_free has closed. */
-static bool server_dead(const struct labrpc_req *req)
-{
-	return !req->end->enabled || req->end->deleted ||
-	       req->slot->srv != req->srv || atomic_load(&req->srv->closed);
-}
-
-static void *worker_main(void *arg);
-
-static void pool_spawn(struct labrpc_net *net)
-{
-	if (net->nworkers == net->workers_cap) {
-		net->workers_cap = net->workers_cap ? 2 * net->workers_cap : 8;
-		net->workers =
-		        xrealloc(net->workers, (size_t)net->workers_cap *
-		                                       sizeof *net->workers);
-	}
-	struct worker *wk = xcalloc(1, sizeof *wk);
-	wk->net = net;
-	sem_init(&wk->wake, 0, 0);
-	int err = pthread_create(&wk->thread, NULL, worker_main, wk);
-	if (err)
-		fatalf("labrpc: cannot start a handler thread: %s",
-		       strerror(err));
-	net->workers[net->nworkers++] = wk;
-	net->waking++;
-	if (++net->threads > net->peak_threads)
-		net->peak_threads = net->threads;
-}
-
-/* Queues req's handler job and, unless enough workers are already on their
- * way to the queue, wakes an idle worker for it or, if none is idle, starts
- * one. Starts the dead-server poll. */
-static void handler_start(struct labrpc_net *net, struct labrpc_req *req,
-                          struct wakeups *w)
-{
-	req->stage = REQ_HANDLER;
-	req_get(req); /* the job's reference */
-	req->job_next = NULL;
-	if (net->jobs_tail)
-		net->jobs_tail->job_next = req;
-	else
-		net->jobs_head = req;
-	net->jobs_tail = req;
-	if (++net->njobs > net->waking) {
-		struct worker *wk = net->idle;
-		if (wk) {
-			net->idle = wk->next;
-			wk->next = w->workers;
-			w->workers = wk;
-			net->waking++;
-		} else {
-			pool_spawn(net);
-		}
-	}
-	timer_arm(net, req, after_ms(DEAD_POLL_MS), w);
-}
-
-/* The handler has returned (ran) or found its server closed (!ran). */
-static void handler_returned(struct labrpc_net *net, struct labrpc_req *req,
-                             bool ran, uint8_t *reply, size_t reply_len,
-                             struct wakeups *w)
-{
-	if (req->done) { /* the server died, or the end or network went away */
-		free(reply);
-		return;
-	}
-	timer_disarm(net, req); /* the dead-server poll */
-	req->reply = reply;
-	req->reply_len = reply_len;
-	if (!ran || server_dead(req) || req->copy) {
-		req_complete(net, req, false, w);
-	} else if (net->reply_hook &&
-	           net->reply_hook(net->reply_hook_arg, req->slot->name,
-	                           req->svc_meth)) {
-		/* The server "crashed" before its reply went out. */
-		req_complete(net, req, false, w);
-	} else if (!req->reliable &&
-	           prng_below(&req->end->prng, 1000) < DROP_PER_MILLE) {
-		/* Drop the reply; the handler ran all the same. */
-		req_complete(net, req, false, w);
-	} else if (req->end->hold_replies) {
-		req->stage = REQ_HELD; /* until labrpc_hold_replies releases it */
-	} else if (req->long_reordering &&
-	           prng_below(&req->end->prng, REORDER_OUT_OF) <
-	                   REORDER_BELOW) {
-		struct prng *rng = &req->end->prng;
-		int64_t ms = REORDER_BASE_MS +
-		             prng_below(rng,
-		                        1 + prng_below(rng, REORDER_SPREAD_MS));
-		req->stage = REQ_REPLY_DELAYED;
-		timer_arm(net, req, after_ms(ms) + req->reply_latency_ns, w);
-	} else if (req->reply_latency_ns > 0) {
-		req->stage = REQ_REPLY_DELAYED;
-		timer_arm(net, req, labtime_now_ns() + req->reply_latency_ns, w);
-	} else {
-		req_complete(net, req, true, w);
-	}
-}
-
-/* The next job whose request has not already failed, or NULL. */
-static struct labrpc_req *job_take(struct labrpc_net *net)
-{
-	struct labrpc_req *req;
-	while ((req = net->jobs_head) != NULL) {
-		net->jobs_head = req->job_next;
-		if (!net->jobs_head)
-			net->jobs_tail = NULL;
-		net->njobs--;
-		if (!req->done)
-			return req;
-		req_put(req); /* failed while queued: run nothing */
-	}
-	return NULL;
-}
-
-/*
- * A worker runs jobs until the queue is empty, then goes on the idle stack
- * and sleeps until handler_start takes it off (or cleanup does). There are
- * always at least as many workers waking (woken or just started, and not
- * yet at the queue) as jobs queued, and every worker looks at the queue
- * before it goes idle, so no job waits for a busy worker's handler.
- */
-static void *worker_main(void *arg)
-{
-	struct worker *self = arg;
-	struct labrpc_net *net = self->net;
-	struct wakeups w = {0};
-	bool waking = true; /* started, or woken from the idle stack */
-	for (;;) {
-		pthread_mutex_lock(&net->mu);
-		if (waking)
-			net->waking--;
-		waking = false;
-		struct labrpc_req *req = job_take(net);
-		if (!req) {
-			bool stopping = net->stopping;
-			if (!stopping) {
-				self->next = net->idle;
-				net->idle = self;
-			}
-			pthread_mutex_unlock(&net->mu);
-			if (stopping)
-				break;
-			sem_wait_spin(&self->wake);
-			waking = true;
-			continue;
-		}
-		pthread_mutex_unlock(&net->mu);
-
-		uint8_t *reply = NULL;
-		size_t reply_len = 0;
-		bool ran = server_dispatch(req->srv, req, &reply, &reply_len);
-
-		pthread_mutex_lock(&net->mu);
-		handler_returned(net, req, ran, reply, reply_len, &w);
-		pthread_mutex_unlock(&net->mu);
-		wakeups_flush(net, &w);
-		req_put(req);
-	}
-	return NULL;
-}
-
-static void copy_arrives(struct labrpc_net *net, struct labrpc_req *c,
-                         struct wakeups *w);
-
-/* A timer went off for req, which the caller took out of the heap (and
- * holds the heap's reference). */
-static void timer_fire(struct labrpc_net *net, struct labrpc_req *req,
-                       struct wakeups *w)
-{
-	switch (req->stage) {
-	case REQ_DELAYED:
-		if (req->copy) {
-			copy_arrives(net, req, w);
-			break;
-		}
-		if (req->drop_request)
-			req_complete(net, req, false, w);
-		else
-			handler_start(net, req, w);
-		break;
-	case REQ_HANDLER:
-		if (server_dead(req))
-			req_complete(net, req, false, w);
-		else
-			timer_arm(net, req, after_ms(DEAD_POLL_MS), w);
-		break;
-	case REQ_REPLY_DELAYED:
-		req_complete(net, req, true, w);
-		break;
-	case REQ_TIMING_OUT:
-		req_complete(net, req, false, w);
-		break;
-	case REQ_HELD: /* never armed */
-		break;
-	}
-}
-
-static void *timer_main(void *arg)
-{
-	struct labrpc_net *net = arg;
-	struct wakeups w = {0};
-	pthread_mutex_lock(&net->mu);
-	while (!net->stopping) {
-		if (net->heap_len == 0) {
-			net->timer_sleeps_until = INT64_MAX;
-			pthread_cond_wait(&net->timer_cond, &net->mu);
-		} else if (net->heap[0]->due_ns > labtime_now_ns()) {
-			net->timer_sleeps_until = net->heap[0]->due_ns;
-			labtime_cond_wait_until(&net->timer_cond, &net->mu,
-			                        net->timer_sleeps_until);
-		} else {
-			struct labrpc_req *req = net->heap[0];
-			heap_remove(net, req);
-			timer_fire(net, req, &w);
-			pthread_mutex_unlock(&net->mu);
-			wakeups_flush(net, &w);
-			req_put(req);
-			pthread_mutex_lock(&net->mu);
-		}
-		net->timer_sleeps_until = INT64_MIN;
-	}
-	pthread_mutex_unlock(&net->mu);
-	return NULL;
-}
-
-/* A new request on end, holding one reference (its caller's, or for a
- * duplicate its own), with no timer armed. Needs no lock. */
-static struct labrpc_req *req_alloc(struct labrpc_end *end,
-                                    const char *svc_meth)
-{
-	size_t meth_len = strlen(svc_meth);
-	struct labrpc_req *req = xcalloc(1, sizeof *req + meth_len + 1);
-	memcpy(req->svc_meth, svc_meth, meth_len + 1);
-	atomic_init(&req->refs, 1);
-	req->end = end;
-	req->heap_idx = NOT_IN_HEAP;
-	sem_init(&req->woken, 0, 0);
-	return req;
-}
-
-/* Puts req on net->pending, the requests cleanup fails if they are still
- * there. */
-static void pending_add(struct labrpc_net *net, struct labrpc_req *req)
-{
-	req->next = net->pending;
-	if (net->pending)
-		net->pending->prev = req;
-	net->pending = req;
-}
-
-/* A duplicate of req, due after a delay; it holds its own reference, which
- * wakeups_flush drops when it completes. */
-static void copy_send(struct labrpc_net *net, const struct labrpc_req *req,
-                      struct wakeups *w)
-{
-	struct labrpc_req *c = req_alloc(req->end, req->svc_meth);
-	c->copy = true;
-	c->slot = req->slot;
-	c->reliable = true;
-	c->request_latency_ns = req->request_latency_ns;
-	c->args = xcalloc(1, req->args_len + 1);
-	memcpy(c->args, req->args, req->args_len);
-	c->args_len = req->args_len;
-	pending_add(net, c);
-
-	struct prng *rng = &req->end->prng;
-	int64_t ms = prng_below(rng, 2) == 0
-	                     ? prng_below(rng, DUP_SOON_MS)
-	                     : DUP_LATE_BASE_MS +
-	                               prng_below(rng, DUP_LATE_SPREAD_MS);
-	c->stage = REQ_DELAYED;
-	timer_arm(net, c, after_ms(ms) + c->request_latency_ns, w);
-}
-
-/* A duplicate's time has come: it reaches the server that holds the name
- * now, if its end still reaches one. */
-static void copy_arrives(struct labrpc_net *net, struct labrpc_req *c,
-                         struct wakeups *w)
-{
-	struct labrpc_server *srv = c->slot->srv;
-	if (!c->end->enabled || c->end->deleted || c->end->conn != c->slot ||
-	    !srv || atomic_load(&srv->closed)) {
-		req_complete(net, c, false, w);
-		return;
-	}
-	server_get(srv);
-	c->srv = srv;
-	handler_start(net, c, w);
-}
-
-/* Takes the snapshot for a new request and sends it on its way. */
-static void req_enter(struct labrpc_net *net, struct labrpc_req *req,
-                      struct wakeups *w)
-{
-	struct labrpc_end *end = req->end;
-	struct labrpc_server *srv = end->conn ? end->conn->srv : NULL;
-	req->slot = end->conn;
-	req->reliable = net->reliable;
-	req->long_reordering = net->long_reordering;
-	req->request_latency_ns = net->request_latency_ns;
-	req->reply_latency_ns = net->reply_latency_ns;
-	pending_add(net, req);
-
-	if (end->enabled && srv) { /* Case A */
-		server_get(srv);
-		req->srv = srv;
-		if (net->duplicates &&
-		    prng_below(&end->prng, 1000) < DUP_PER_MILLE)
-			copy_send(net, req, w);
-		if (req->reliable && req->request_latency_ns == 0) {
-			handler_start(net, req, w);
-		} else if (req->reliable) {
-			req->stage = REQ_DELAYED;
-			timer_arm(net, req,
-			          labtime_now_ns() + req->request_latency_ns, w);
-		} else {
-			int64_t ms = prng_below(&end->prng, SHORT_DELAY_MS);
-			req->drop_request =
-			        prng_below(&end->prng, 1000) < DROP_PER_MILLE;
-			req->stage = REQ_DELAYED;
-			timer_arm(net, req, after_ms(ms) + req->request_latency_ns,
-			          w);
-		}
-	} else { /* Case B: no reply, then a timeout */
-		int64_t ms = prng_below(&end->prng, net->long_delays
-		                                            ? LONG_TIMEOUT_MS
-		                                            : TIMEOUT_MS);
-		req->stage = REQ_TIMING_OUT;
-		timer_arm(net, req, after_ms(ms), w);
-	}
-}
-
-bool labrpc_call(struct labrpc_end *end, const char *svc_meth,
-                 const struct codec_type *args_type, const void *args,
-                 const struct codec_type *reply_type, void *reply)
-{
-	struct labrpc_net *net = end->net;
-	struct labrpc_req *req = req_alloc(end, svc_meth); /* the caller's */
-	struct codec_buf b;
-	codec_buf_init(&b);
-	args_type->encode(&b, args);
-	req->args = codec_buf_take(&b, &req->args_len);
-
-	struct wakeups w = {0};
-	pthread_mutex_lock(&net->mu);
-	if (net->stopping || end->deleted) {
-		pthread_mutex_unlock(&net->mu);
-		req_put(req);
-		return false;
-	}
-	net->count++;
-	net->bytes += (int64_t)req->args_len;
-	req_enter(net, req, &w);
-	pthread_mutex_unlock(&net->mu);
-	wakeups_flush(net, &w);
-
-	/* Once woken, ok and reply are final and no other thread touches them.
-	 */
-	sem_wait_spin(&req->woken);
-	bool ok = req->ok;
-	uint8_t *bytes = req->reply;
-	size_t len = req->reply_len;
-	req->reply = NULL;
-	req_put(req);
-
-	if (ok) {
-		memset(reply, 0, reply_type->size);
-		int err = codec_decode_message(reply_type, bytes, len, reply);
-		if (err)
-			fatalf("labrpc: decode reply of %s: %s", svc_meth,
-			       codec_strerror(err));
-	}
-	free(bytes);
-	return ok;
-}
-
 /* ---- the network ---- */
 
 struct labrpc_net *labrpc_net_make(uint64_t seed)
@@ -1154,13 +909,14 @@ struct labrpc_net *labrpc_net_make(uint64_t seed)
 	name_map_init(&net->ends);
 	name_map_init(&net->servers);
 	net->timer_sleeps_until = INT64_MIN;
+	timer_heap_init(&net->timers);
+	pool_init(&net->pool, &net->mu, net, job_keep, handler_run);
 	if (labtime_cond_init(&net->timer_cond) != 0)
 		fatalf("labrpc: cannot make a monotonic condition variable");
 	int err = pthread_create(&net->timer, NULL, timer_main, net);
 	if (err)
 		fatalf("labrpc: cannot start the timer thread: %s",
 		       strerror(err));
-	net->threads = net->peak_threads = 1;
 	return net;
 }
 
@@ -1186,64 +942,6 @@ uint64_t labrpc_seed_from_env(void)
 		       "64-bit seed",
 		       s);
 	return (uint64_t)v;
-}
-
-void labrpc_net_cleanup(struct labrpc_net *net)
-{
-	pthread_mutex_lock(&net->mu);
-	if (net->stopping) {
-		pthread_mutex_unlock(&net->mu);
-		return;
-	}
-	net->stopping = true;
-	struct wakeups w = {0};
-	while (net->pending)
-		req_complete(net, net->pending, false, &w);
-	while (net->idle) { /* every idle worker wakes, and exits */
-		struct worker *wk = net->idle;
-		net->idle = wk->next;
-		wk->next = w.workers;
-		w.workers = wk;
-		net->waking++;
-	}
-	w.timer = true;
-	pthread_mutex_unlock(&net->mu);
-	wakeups_flush(net, &w);
-
-	/* No worker can be added now: only new calls and timers start jobs. */
-	pthread_join(net->timer, NULL);
-	for (int i = 0; i < net->nworkers; i++)
-		pthread_join(net->workers[i]->thread, NULL);
-}
-
-void labrpc_net_free(struct labrpc_net *net)
-{
-	if (!net)
-		return;
-	labrpc_net_cleanup(net);
-	struct name_node *n;
-	while ((n = name_map_pop(&net->servers)) != NULL) {
-		struct server_slot *slot =
-		        container_of(n, struct server_slot, node);
-		server_put(slot->srv);
-		free(slot);
-	}
-	while (net->all_ends) {
-		struct labrpc_end *end = net->all_ends;
-		net->all_ends = end->next;
-		free(end);
-	}
-	free(net->servers.buckets);
-	free(net->ends.buckets);
-	free(net->heap);
-	for (int i = 0; i < net->nworkers; i++) {
-		sem_destroy(&net->workers[i]->wake);
-		free(net->workers[i]);
-	}
-	free(net->workers);
-	pthread_cond_destroy(&net->timer_cond);
-	pthread_mutex_destroy(&net->mu);
-	free(net);
 }
 
 void labrpc_net_reliable(struct labrpc_net *net, bool yes)
@@ -1387,23 +1085,6 @@ void labrpc_enable(struct labrpc_net *net, const char *endname, bool enabled)
 	pthread_mutex_unlock(&net->mu);
 }
 
-void labrpc_hold_replies(struct labrpc_net *net, const char *endname,
-                         bool hold)
-{
-	struct wakeups w = {0};
-	pthread_mutex_lock(&net->mu);
-	struct labrpc_end *end = end_lookup(net, endname, "HoldReplies");
-	end->hold_replies = hold;
-	for (struct labrpc_req *req = net->pending, *next; !hold && req;
-	     req = next) {
-		next = req->next;
-		if (req->end == end && req->stage == REQ_HELD)
-			req_complete(net, req, true, &w);
-	}
-	pthread_mutex_unlock(&net->mu);
-	wakeups_flush(net, &w);
-}
-
 void labrpc_add_server(struct labrpc_net *net, const char *servername,
                        struct labrpc_server *srv)
 {
@@ -1429,6 +1110,8 @@ void labrpc_delete_server(struct labrpc_net *net, const char *servername)
 	}
 	pthread_mutex_unlock(&net->mu);
 }
+
+/* ---- counts ---- */
 
 int labrpc_get_count(struct labrpc_net *net, const char *servername)
 {
@@ -1465,7 +1148,90 @@ uint64_t labrpc_net_seed(struct labrpc_net *net)
 int labrpc_peak_threads(struct labrpc_net *net)
 {
 	pthread_mutex_lock(&net->mu);
-	int n = net->peak_threads;
+	/* The timer thread and every worker: none exits before cleanup. */
+	int n = 1 + net->pool.nworkers;
 	pthread_mutex_unlock(&net->mu);
 	return n;
+}
+
+/* ---- cleanup ---- */
+
+void labrpc_net_cleanup(struct labrpc_net *net)
+{
+	pthread_mutex_lock(&net->mu);
+	if (net->stopping) {
+		pthread_mutex_unlock(&net->mu);
+		return;
+	}
+	net->stopping = true;
+	struct wakeups w = {0};
+	while (net->pending)
+		req_complete(net, net->pending, false, &w);
+	/* Every idle worker wakes, and exits. */
+	pool_stop(&net->pool, &w.workers);
+	w.timer = true;
+	pthread_mutex_unlock(&net->mu);
+	wakeups_flush(net, &w);
+
+	/* No worker can be added now: only new calls and timers start jobs. */
+	pthread_join(net->timer, NULL);
+	pool_join(&net->pool);
+}
+
+void labrpc_net_free(struct labrpc_net *net)
+{
+	if (!net)
+		return;
+	labrpc_net_cleanup(net);
+	struct name_node *n;
+	while ((n = name_map_pop(&net->servers)) != NULL) {
+		struct server_slot *slot =
+		        container_of(n, struct server_slot, node);
+		server_put(slot->srv);
+		free(slot);
+	}
+	while (net->all_ends) {
+		struct labrpc_end *end = net->all_ends;
+		net->all_ends = end->next;
+		free(end);
+	}
+	name_map_destroy(&net->servers);
+	name_map_destroy(&net->ends);
+	timer_heap_destroy(&net->timers);
+	pool_destroy(&net->pool);
+	pthread_cond_destroy(&net->timer_cond);
+	pthread_mutex_destroy(&net->mu);
+	free(net);
+}
+
+/* ---- fatal errors and allocation ---- */
+
+/* Process-fatal, like Go's log.Fatalf: print the message and exit(1) at once,
+ * without running exit handlers (other threads are still running). */
+static void fatalf(const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	_exit(1);
+}
+
+static void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size ? size : 1);
+	if (!p)
+		fatalf("labrpc: out of memory");
+	return p;
+}
+
+static void *xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size);
+	if (!p)
+		fatalf("labrpc: out of memory");
+	return p;
 }
