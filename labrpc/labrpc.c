@@ -318,7 +318,7 @@ bool labrpc_call(struct labrpc_end *end, const char *svc_meth,
 
 	/* Once woken, ok and reply are final and no other thread touches them.
 	 */
-	spin_wait_sem(&req->woken);
+	labrpc_spin_wait_sem(&req->woken);
 	bool ok = req->ok;
 	uint8_t *bytes = req->reply;
 	size_t len = req->reply_len;
@@ -380,14 +380,14 @@ static void req_enter(struct labrpc_net *net, struct labrpc_req *req,
 
 /* ---- the handler: start, run, return ---- */
 
-/* Queues req's handler job, for an idle worker or a new one (pool_push),
+/* Queues req's handler job, for an idle worker or a new one (labrpc_pool_push),
  * and starts the dead-server poll. */
 static void handler_start(struct labrpc_net *net, struct labrpc_req *req,
                           struct wakeups *w)
 {
 	req->stage = REQ_HANDLER;
 	req_get(req); /* the job's reference */
-	pool_push(&net->pool, &req->job, &w->workers);
+	labrpc_pool_push(&net->pool, &req->job, &w->workers);
 	timer_arm(net, req, after_ms(DEAD_POLL_MS), w);
 }
 
@@ -522,7 +522,7 @@ static void *timer_main(void *arg)
 		} else {
 			struct labrpc_req *req =
 			        container_of(t, struct labrpc_req, timer);
-			timer_heap_remove(&net->timers, t);
+			labrpc_timer_heap_remove(&net->timers, t);
 			timer_fire(net, req, &w);
 			pthread_mutex_unlock(&net->mu);
 			wakeups_flush(net, &w);
@@ -632,10 +632,10 @@ static void timer_arm(struct labrpc_net *net, struct labrpc_req *req,
                       int64_t due_ns, struct wakeups *w)
 {
 	if (timer_armed(&req->timer))
-		timer_heap_remove(&net->timers, &req->timer);
+		labrpc_timer_heap_remove(&net->timers, &req->timer);
 	else
 		req_get(req); /* the heap's reference */
-	timer_heap_add(&net->timers, &req->timer, due_ns);
+	labrpc_timer_heap_add(&net->timers, &req->timer, due_ns);
 	/* Wake the timer only if it sleeps past the new deadline. */
 	if (due_ns < net->timer_sleeps_until)
 		w->timer = true;
@@ -645,7 +645,7 @@ static void timer_disarm(struct labrpc_net *net, struct labrpc_req *req)
 {
 	if (!timer_armed(&req->timer))
 		return;
-	timer_heap_remove(&net->timers, &req->timer);
+	labrpc_timer_heap_remove(&net->timers, &req->timer);
 	req_put(req); /* never the last: whoever calls this holds one */
 }
 
@@ -694,7 +694,7 @@ static void req_put(struct labrpc_req *req)
 /* Makes the wake-ups of w; the network lock must not be held. */
 static void wakeups_flush(struct labrpc_net *net, struct wakeups *w)
 {
-	pool_wake(&w->workers);
+	labrpc_pool_wake(&w->workers);
 	if (w->timer)
 		pthread_cond_signal(&net->timer_cond);
 	w->timer = false;
@@ -906,11 +906,11 @@ struct labrpc_net *labrpc_net_make(uint64_t seed)
 	pthread_mutex_init(&net->mu, NULL);
 	net->seed = seed;
 	net->reliable = true;
-	name_map_init(&net->ends);
-	name_map_init(&net->servers);
+	labrpc_name_map_init(&net->ends);
+	labrpc_name_map_init(&net->servers);
 	net->timer_sleeps_until = INT64_MIN;
-	timer_heap_init(&net->timers);
-	pool_init(&net->pool, &net->mu, net, job_keep, handler_run);
+	labrpc_timer_heap_init(&net->timers);
+	labrpc_pool_init(&net->pool, &net->mu, net, job_keep, handler_run);
 	if (labtime_cond_init(&net->timer_cond) != 0)
 		fatalf("labrpc: cannot make a monotonic condition variable");
 	int err = pthread_create(&net->timer, NULL, timer_main, net);
@@ -998,7 +998,7 @@ void labrpc_net_long_delays(struct labrpc_net *net, bool yes)
 static struct labrpc_end *end_lookup(struct labrpc_net *net, const char *name,
                                      const char *who)
 {
-	struct name_node *n = name_map_find(&net->ends, name);
+	struct name_node *n = labrpc_name_map_find(&net->ends, name);
 	if (!n)
 		fatalf("%s: %s doesn't exist", who, name);
 	return container_of(n, struct labrpc_end, node);
@@ -1007,14 +1007,14 @@ static struct labrpc_end *end_lookup(struct labrpc_net *net, const char *name,
 /* The slot named name, made (empty) if there is none. */
 static struct server_slot *slot_get(struct labrpc_net *net, const char *name)
 {
-	struct name_node *n = name_map_find(&net->servers, name);
+	struct name_node *n = labrpc_name_map_find(&net->servers, name);
 	if (n)
 		return container_of(n, struct server_slot, node);
 	size_t len = strlen(name);
 	struct server_slot *slot = xcalloc(1, sizeof *slot + len + 1);
 	memcpy(slot->name, name, len + 1);
 	slot->node.name = slot->name;
-	name_map_insert(&net->servers, &slot->node);
+	labrpc_name_map_insert(&net->servers, &slot->node);
 	return slot;
 }
 
@@ -1038,9 +1038,9 @@ struct labrpc_end *labrpc_make_end(struct labrpc_net *net, const char *name)
 	prng_seed(&end->prng, net->seed ^ name_stream(name));
 
 	pthread_mutex_lock(&net->mu);
-	if (name_map_find(&net->ends, name))
+	if (labrpc_name_map_find(&net->ends, name))
 		fatalf("MakeEnd: %s already exists", name);
-	name_map_insert(&net->ends, &end->node);
+	labrpc_name_map_insert(&net->ends, &end->node);
 	end->next = net->all_ends;
 	net->all_ends = end;
 	pthread_mutex_unlock(&net->mu);
@@ -1053,7 +1053,7 @@ void labrpc_delete_end(struct labrpc_net *net, const char *name)
 	/* Go's message reads "MakeEnd: %v doesn't exists"; ours names the call.
 	 */
 	struct labrpc_end *end = end_lookup(net, name, "DeleteEnd");
-	name_map_remove(&net->ends, &end->node);
+	labrpc_name_map_remove(&net->ends, &end->node);
 	end->deleted = true;
 	end->enabled = false;
 	end->conn = NULL;
@@ -1101,7 +1101,7 @@ void labrpc_add_server(struct labrpc_net *net, const char *servername,
 void labrpc_delete_server(struct labrpc_net *net, const char *servername)
 {
 	pthread_mutex_lock(&net->mu);
-	struct name_node *n = name_map_find(&net->servers, servername);
+	struct name_node *n = labrpc_name_map_find(&net->servers, servername);
 	if (n) {
 		struct server_slot *slot =
 		        container_of(n, struct server_slot, node);
@@ -1116,7 +1116,7 @@ void labrpc_delete_server(struct labrpc_net *net, const char *servername)
 int labrpc_get_count(struct labrpc_net *net, const char *servername)
 {
 	pthread_mutex_lock(&net->mu);
-	struct name_node *n = name_map_find(&net->servers, servername);
+	struct name_node *n = labrpc_name_map_find(&net->servers, servername);
 	struct labrpc_server *srv =
 	        n ? container_of(n, struct server_slot, node)->srv : NULL;
 	int count = srv ? labrpc_server_count(srv) : 0;
@@ -1168,14 +1168,14 @@ void labrpc_net_cleanup(struct labrpc_net *net)
 	while (net->pending)
 		req_complete(net, net->pending, false, &w);
 	/* Every idle worker wakes, and exits. */
-	pool_stop(&net->pool, &w.workers);
+	labrpc_pool_stop(&net->pool, &w.workers);
 	w.timer = true;
 	pthread_mutex_unlock(&net->mu);
 	wakeups_flush(net, &w);
 
 	/* No worker can be added now: only new calls and timers start jobs. */
 	pthread_join(net->timer, NULL);
-	pool_join(&net->pool);
+	labrpc_pool_join(&net->pool);
 }
 
 void labrpc_net_free(struct labrpc_net *net)
@@ -1184,7 +1184,7 @@ void labrpc_net_free(struct labrpc_net *net)
 		return;
 	labrpc_net_cleanup(net);
 	struct name_node *n;
-	while ((n = name_map_pop(&net->servers)) != NULL) {
+	while ((n = labrpc_name_map_pop(&net->servers)) != NULL) {
 		struct server_slot *slot =
 		        container_of(n, struct server_slot, node);
 		server_put(slot->srv);
@@ -1195,10 +1195,10 @@ void labrpc_net_free(struct labrpc_net *net)
 		net->all_ends = end->next;
 		free(end);
 	}
-	name_map_destroy(&net->servers);
-	name_map_destroy(&net->ends);
-	timer_heap_destroy(&net->timers);
-	pool_destroy(&net->pool);
+	labrpc_name_map_destroy(&net->servers);
+	labrpc_name_map_destroy(&net->ends);
+	labrpc_timer_heap_destroy(&net->timers);
+	labrpc_pool_destroy(&net->pool);
 	pthread_cond_destroy(&net->timer_cond);
 	pthread_mutex_destroy(&net->mu);
 	free(net);

@@ -30,21 +30,21 @@ static uint64_t name_hash(const char *s) /* FNV-1a */
 	return h;
 }
 
-void name_map_init(struct name_map *m)
+void labrpc_name_map_init(struct name_map *m)
 {
 	m->nbuckets = 16;
 	m->buckets = xcalloc(m->nbuckets, sizeof *m->buckets);
 	m->count = 0;
 }
 
-void name_map_destroy(struct name_map *m)
+void labrpc_name_map_destroy(struct name_map *m)
 {
 	free(m->buckets);
 	m->buckets = NULL;
 	m->nbuckets = m->count = 0;
 }
 
-struct name_node *name_map_find(const struct name_map *m, const char *name)
+struct name_node *labrpc_name_map_find(const struct name_map *m, const char *name)
 {
 	uint64_t h = name_hash(name);
 	for (struct name_node *n = m->buckets[h & (m->nbuckets - 1)]; n;
@@ -54,7 +54,7 @@ struct name_node *name_map_find(const struct name_map *m, const char *name)
 	return NULL;
 }
 
-void name_map_insert(struct name_map *m, struct name_node *node)
+void labrpc_name_map_insert(struct name_map *m, struct name_node *node)
 {
 	if (m->count >= m->nbuckets) {
 		size_t nb = m->nbuckets * 2;
@@ -78,7 +78,7 @@ void name_map_insert(struct name_map *m, struct name_node *node)
 	m->count++;
 }
 
-void name_map_remove(struct name_map *m, struct name_node *node)
+void labrpc_name_map_remove(struct name_map *m, struct name_node *node)
 {
 	struct name_node **p = &m->buckets[node->hash & (m->nbuckets - 1)];
 	while (*p != node)
@@ -87,12 +87,12 @@ void name_map_remove(struct name_map *m, struct name_node *node)
 	m->count--;
 }
 
-struct name_node *name_map_pop(struct name_map *m)
+struct name_node *labrpc_name_map_pop(struct name_map *m)
 {
 	for (size_t i = 0; i < m->nbuckets; i++) {
 		if (m->buckets[i]) {
 			struct name_node *n = m->buckets[i];
-			name_map_remove(m, n);
+			labrpc_name_map_remove(m, n);
 			return n;
 		}
 	}

@@ -22,16 +22,16 @@ struct name_map {
 	size_t count;
 };
 
-void name_map_init(struct name_map *m);
+void labrpc_name_map_init(struct name_map *m);
 /* Frees the buckets; the nodes belong to their objects. */
-void name_map_destroy(struct name_map *m);
+void labrpc_name_map_destroy(struct name_map *m);
 /* The node named name, or NULL. */
-struct name_node *name_map_find(const struct name_map *m, const char *name);
+struct name_node *labrpc_name_map_find(const struct name_map *m, const char *name);
 /* Inserts node, whose name is set and not yet in m. */
-void name_map_insert(struct name_map *m, struct name_node *node);
+void labrpc_name_map_insert(struct name_map *m, struct name_node *node);
 /* Unlinks node, which is in m. */
-void name_map_remove(struct name_map *m, struct name_node *node);
+void labrpc_name_map_remove(struct name_map *m, struct name_node *node);
 /* Unlinks and returns some node, or NULL when m is empty. */
-struct name_node *name_map_pop(struct name_map *m);
+struct name_node *labrpc_name_map_pop(struct name_map *m);
 
 #endif

@@ -46,7 +46,7 @@ static void *xrealloc(void *p, size_t size)
 	return p;
 }
 
-void pool_init(struct pool *p, pthread_mutex_t *mu, void *owner,
+void labrpc_pool_init(struct pool *p, pthread_mutex_t *mu, void *owner,
                bool (*keep)(void *owner, struct pool_job *job),
                void (*run)(void *owner, struct pool_job *job))
 {
@@ -74,7 +74,7 @@ static struct pool_job *job_take(struct pool *p)
 
 /*
  * A worker runs jobs until the queue is empty, then goes on the idle stack
- * and sleeps until pool_push takes it off (or pool_stop does). There are
+ * and sleeps until labrpc_pool_push takes it off (or labrpc_pool_stop does). There are
  * always at least as many workers waking (woken or just started, and not
  * yet at the queue) as jobs queued, and every worker looks at the queue
  * before it goes idle, so no job waits for a busy worker's job.
@@ -99,7 +99,7 @@ static void *worker_main(void *arg)
 			pthread_mutex_unlock(p->mu);
 			if (stopping)
 				break;
-			spin_wait_sem(&self->wake);
+			labrpc_spin_wait_sem(&self->wake);
 			waking = true;
 			continue;
 		}
@@ -126,7 +126,7 @@ static void pool_spawn(struct pool *p)
 	p->waking++;
 }
 
-void pool_push(struct pool *p, struct pool_job *job, struct pool_worker **wake)
+void labrpc_pool_push(struct pool *p, struct pool_job *job, struct pool_worker **wake)
 {
 	job->next = NULL;
 	if (p->tail)
@@ -147,7 +147,7 @@ void pool_push(struct pool *p, struct pool_job *job, struct pool_worker **wake)
 	}
 }
 
-void pool_stop(struct pool *p, struct pool_worker **wake)
+void labrpc_pool_stop(struct pool *p, struct pool_worker **wake)
 {
 	p->stopping = true;
 	while (p->idle) { /* every idle worker wakes, and exits */
@@ -159,7 +159,7 @@ void pool_stop(struct pool *p, struct pool_worker **wake)
 	}
 }
 
-void pool_wake(struct pool_worker **wake)
+void labrpc_pool_wake(struct pool_worker **wake)
 {
 	while (*wake) {
 		struct pool_worker *wk = *wake;
@@ -168,13 +168,13 @@ void pool_wake(struct pool_worker **wake)
 	}
 }
 
-void pool_join(struct pool *p)
+void labrpc_pool_join(struct pool *p)
 {
 	for (int i = 0; i < p->nworkers; i++)
 		pthread_join(p->workers[i]->thread, NULL);
 }
 
-void pool_destroy(struct pool *p)
+void labrpc_pool_destroy(struct pool *p)
 {
 	for (int i = 0; i < p->nworkers; i++) {
 		sem_destroy(&p->workers[i]->wake);

@@ -1,5 +1,5 @@
 /*
- * spin_wait.c: spin_wait_sem of spin_wait.h, private to labrpc/: a bounded
+ * spin_wait.c: labrpc_spin_wait_sem of spin_wait.h, private to labrpc/: a bounded
  * poll of the semaphore, then sem_wait.
  */
 #include "labrpc/spin_wait.h"
@@ -29,7 +29,7 @@ static inline void cpu_relax(void)
 #endif
 }
 
-void spin_wait_sem(sem_t *sem)
+void labrpc_spin_wait_sem(sem_t *sem)
 {
 	if (sim_enabled()) { /* one thread at a time: nothing to poll for */
 		sem_wait_intr(sem);

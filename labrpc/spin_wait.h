@@ -18,6 +18,6 @@
  * for) from running. In simulation mode it just waits. Resumes after
  * signals.
  */
-void spin_wait_sem(sem_t *sem);
+void labrpc_spin_wait_sem(sem_t *sem);
 
 #endif

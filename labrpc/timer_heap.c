@@ -21,16 +21,16 @@ static void *xrealloc(void *p, size_t size)
 	return p;
 }
 
-void timer_heap_init(struct timer_heap *h)
+void labrpc_timer_heap_init(struct timer_heap *h)
 {
 	h->nodes = NULL;
 	h->len = h->cap = 0;
 }
 
-void timer_heap_destroy(struct timer_heap *h)
+void labrpc_timer_heap_destroy(struct timer_heap *h)
 {
 	free(h->nodes);
-	timer_heap_init(h);
+	labrpc_timer_heap_init(h);
 }
 
 static void heap_set(struct timer_heap *h, size_t i, struct timer_node *t)
@@ -70,7 +70,7 @@ static void heap_sift_down(struct timer_heap *h, size_t i)
 	heap_set(h, i, t);
 }
 
-void timer_heap_add(struct timer_heap *h, struct timer_node *t, int64_t due_ns)
+void labrpc_timer_heap_add(struct timer_heap *h, struct timer_node *t, int64_t due_ns)
 {
 	if (h->len == h->cap) {
 		h->cap = h->cap ? 2 * h->cap : 64;
@@ -81,7 +81,7 @@ void timer_heap_add(struct timer_heap *h, struct timer_node *t, int64_t due_ns)
 	heap_sift_up(h, t->heap_idx);
 }
 
-void timer_heap_remove(struct timer_heap *h, struct timer_node *t)
+void labrpc_timer_heap_remove(struct timer_heap *h, struct timer_node *t)
 {
 	size_t i = t->heap_idx;
 	struct timer_node *last = h->nodes[--h->len];

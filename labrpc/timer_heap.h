@@ -25,9 +25,9 @@ struct timer_heap {
 	size_t len, cap;
 };
 
-void timer_heap_init(struct timer_heap *h);
+void labrpc_timer_heap_init(struct timer_heap *h);
 /* Frees the heap's array; the nodes belong to their objects. */
-void timer_heap_destroy(struct timer_heap *h);
+void labrpc_timer_heap_destroy(struct timer_heap *h);
 
 static inline void timer_node_init(struct timer_node *t)
 {
@@ -46,8 +46,8 @@ static inline struct timer_node *timer_heap_first(const struct timer_heap *h)
 }
 
 /* Puts t, not armed, in h, due at due_ns. */
-void timer_heap_add(struct timer_heap *h, struct timer_node *t, int64_t due_ns);
+void labrpc_timer_heap_add(struct timer_heap *h, struct timer_node *t, int64_t due_ns);
 /* Takes t, armed, out of h. */
-void timer_heap_remove(struct timer_heap *h, struct timer_node *t);
+void labrpc_timer_heap_remove(struct timer_heap *h, struct timer_node *t);
 
 #endif
