@@ -128,7 +128,7 @@ endif
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIB_OBJS    := $(call obj,$(LIB_SRCS))
-RUNNER_OBJ  := $(call obj,tests/runner.c)
+RUNNER_OBJ  := $(call obj,runner/runner.c)
 LIN_OBJS    := $(call obj,$(LIN_SRCS))
 RAFT_TEST_OBJS := $(call obj,tests/raft_test.c config/raft_config.c config/cmdvalue.c $(RAFT_SRC))
 MEMBERSHIP_TEST_OBJS := $(call obj,tests/membership_test.c config/raft_config.c config/cmdvalue.c $(RAFT_SRC))
@@ -161,7 +161,11 @@ endif
 
 # ---- programs ----
 $(B)/lincheck_test: $(call obj,tests/lin_history.c) $(LIN_OBJS)
-$(addprefix $(B)/,$(UNIT_TESTS)) $(B)/runner_selftest $(B)/sim_trouble: $(B)/%: $(B)/obj/tests/%.o $(RUNNER_OBJ) $(LIB_OBJS)
+$(addprefix $(B)/,$(UNIT_TESTS)) $(B)/sim_trouble: $(B)/%: $(B)/obj/tests/%.o $(RUNNER_OBJ) $(LIB_OBJS)
+	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
+
+# The runner's own test program, whose tests misbehave on purpose.
+$(B)/runner_selftest: $(call obj,runner/selftest.c) $(RUNNER_OBJ) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
 
 $(B)/raft_test: $(RAFT_TEST_OBJS) $(RUNNER_OBJ) $(LIB_OBJS)
@@ -263,7 +267,7 @@ selftest: $(addprefix $(B)/,sim_trouble raft_test kvraft_test)
 	tests/sim_determinism_test.sh $(B)
 else
 selftest: $(B)/runner_selftest
-	tests/runner_selftest.sh $(B)/runner_selftest
+	runner/selftest.sh $(B)/runner_selftest
 endif
 
 ifneq ($(REPO),)

@@ -23,7 +23,8 @@ git ls-files --cached --others --exclude-standard |
 	grep -v -E -e '^(raft/raft\.c|kvraft/client\.c|kvraft/server\.c)$' \
 		-e '^(raft|kvraft)/skeleton/' -e '^(test-logs|handout|autograder-handout|\.ci|mutants)/' -e '^README\.md$' \
 		-e '^scripts/mutants\.sh$' -e '^scripts/autograder(\.sh$|/)' \
-		-e '^tests/(runner_selftest\.(c|sh)|[a-z_]+_test\.sh|sim_trouble\.c|kv_bench\.c)$' -e '^tests/(fuzz|logview|lincheck)/' \
+		-e '^runner/selftest\.(c|sh)$' \
+		-e '^tests/([a-z_]+_test\.sh|sim_trouble\.c|kv_bench\.c)$' -e '^tests/(fuzz|logview|lincheck)/' \
 		-e '^kvraft/settings\.h$' \
 		-e '^(tests/figure16(\.c|_test\.sh)|scripts/figure16\.py|docs/figure16\.svg)$' \
 		-e '^scripts/(check_handout\.sh|handout\.sh|handout-README\.md|fuzz\.sh|sim_measure\.sh|check_results_json\.py|gradescope-results\.schema\.json)$' |

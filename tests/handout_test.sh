@@ -28,10 +28,11 @@ h=$tmp/handout
 # ---- what it ships ----
 what="the handout's files"
 for f in raft/raft.c kvraft/client.c kvraft/server.c raft/raft.h kvraft/kvraft.h \
-	Makefile README.md run-tests.sh tests/raft_test.c tests/kvraft_test.c tools/logview; do
+	Makefile README.md run-tests.sh tests/raft_test.c tests/kvraft_test.c tools/logview \
+	runner/runner.h runner/runner.c; do
 	if [ -f "$h/$f" ]; then ok; else bad "the handout should have $f"; fi
 done
-for f in tests/runner_selftest.c tests/runner_selftest.sh tests/fuzz tests/logview \
+for f in runner/selftest.c runner/selftest.sh tests/fuzz tests/logview \
 	tests/run_tests_test.sh tests/handout_test.sh scripts/handout.sh scripts/fuzz.sh \
 	scripts/mutants.sh scripts/autograder.sh mutants raft/skeleton kvraft/skeleton .ci \
 	tests/figure16.c tests/figure16_test.sh scripts/figure16.py docs/figure16.svg; do
@@ -50,7 +51,7 @@ for t in $targets; do
 	if make -s -n -C "$h" "$t" >"$tmp/out" 2>&1; then ok; else bad "advertised target $t fails"; continue; fi
 	missing=""
 	# the scripts and sources it names (not the objects it would build)
-	for p in $(grep -oE '(^|[ "])(scripts|tests|tools)/[A-Za-z0-9_./-]+' "$tmp/out" |
+	for p in $(grep -oE '(^|[ "])(scripts|tests|tools|runner)/[A-Za-z0-9_./-]+' "$tmp/out" |
 		sed 's/^[ "]//' | grep -v '\.[od]$' | sort -u); do
 		[ -e "$h/$p" ] || missing="$missing $p"
 	done

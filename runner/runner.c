@@ -14,7 +14,7 @@
  * this process instead, for gdb.
  */
 #define _GNU_SOURCE /* dl_iterate_phdr and memmem, for crash reports */
-#include "tests/runner.h"
+#include "runner/runner.h"
 
 #include <CUnit/Automated.h>
 #include <CUnit/CUnit.h>
@@ -1854,6 +1854,16 @@ static bool is_project_file(const char *path, size_t n)
 	       !(n == 2 && path[0] == '?');
 }
 
+/* Whether path is one of the runner's own sources (runner/NAME.c), whose
+ * frames, its signal handlers' say, are not a test's: runner/selftest.c,
+ * the runner's self-test, is a test like the others. */
+static bool is_runner_file(const char *path, size_t n)
+{
+	static const char dir[] = "runner/", selftest[] = "runner/selftest.c";
+	return n > sizeof dir - 1 && memcmp(path, dir, sizeof dir - 1) == 0 &&
+	       !(n == sizeof selftest - 1 && memcmp(path, selftest, n) == 0);
+}
+
 /* One frame of a backtrace line, "#N  [0x... in ]FUNC [(ARGS)] at
  * FILE:LINE" (gdb's form, and ours): false if the line has no FILE:LINE. */
 struct frame {
@@ -2276,9 +2286,7 @@ static void describe_place(const char *frames, size_t len, struct buf *out,
 		 * count as the C library's */
 		bool sim_frame = parsed && ((f.file_len > 4 &&
 		                             memcmp(f.file, "sim/", 4) == 0) ||
-		                            (f.file_len == 14 &&
-		                             memcmp(f.file, "tests/runner.c",
-		                                    14) == 0));
+		                            is_runner_file(f.file, f.file_len));
 		if (parsed && !sim_frame && is_project_file(f.file, f.file_len)) {
 			if (!have_inner)
 				inner = f, have_inner = true;
@@ -2332,10 +2340,13 @@ static void describe_place(const char *frames, size_t len, struct buf *out,
 			           (int)student.func_len, student.func,
 			           (int)student.file_len, student.file,
 			           student.line);
+		/* (runner/ here is the runner's self-test: its own frames
+		 * were passed over) */
 		bool harness = (inner.file_len > 6 &&
 		                (memcmp(inner.file, "tests/", 6) == 0)) ||
 		               (inner.file_len > 7 &&
-		                memcmp(inner.file, "config/", 7) == 0);
+		                (memcmp(inner.file, "config/", 7) == 0 ||
+		                 memcmp(inner.file, "runner/", 7) == 0));
 		*rank = have_student ? 0 : harness ? 1 : 2;
 		*state = !wait.len                      ? 0
 		         : strstr(wait.p, "mutex") ||
