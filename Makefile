@@ -128,7 +128,9 @@ endif
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIB_OBJS    := $(call obj,$(LIB_SRCS))
-RUNNER_OBJ  := $(call obj,runner/runner.c)
+# The test runner every test program links (runner/runner.h).
+RUNNER_OBJ  := $(call obj,runner/runner.c runner/options.c runner/supervise.c \
+               runner/diagnose.c runner/report.c runner/buf.c)
 LIN_OBJS    := $(call obj,$(LIN_SRCS))
 RAFT_TEST_OBJS := $(call obj,tests/raft_test.c config/raft_config.c config/cmdvalue.c $(RAFT_SRC))
 MEMBERSHIP_TEST_OBJS := $(call obj,tests/membership_test.c config/raft_config.c config/cmdvalue.c $(RAFT_SRC))

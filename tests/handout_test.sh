@@ -29,7 +29,8 @@ h=$tmp/handout
 what="the handout's files"
 for f in raft/raft.c kvraft/client.c kvraft/server.c raft/raft.h kvraft/kvraft.h \
 	Makefile README.md run-tests.sh tests/raft_test.c tests/kvraft_test.c tools/logview \
-	runner/runner.h runner/runner.c; do
+	runner/runner.h runner/runner_int.h runner/runner.c runner/options.c runner/supervise.c \
+	runner/diagnose.c runner/report.c runner/buf.c; do
 	if [ -f "$h/$f" ]; then ok; else bad "the handout should have $f"; fi
 done
 for f in runner/selftest.c runner/selftest.sh tests/fuzz tests/logview \
