@@ -132,7 +132,9 @@ endif
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 LIB_OBJS    := $(call obj,$(LIB_SRCS))
-RUNNER_OBJ  := $(call obj,tests/runner.c)
+# The test runner every test program links (runner/runner.h).
+RUNNER_OBJ  := $(call obj,runner/runner.c runner/options.c runner/supervise.c \
+               runner/diagnose.c runner/report.c runner/buf.c)
 LIN_OBJS    := $(call obj,$(LIN_SRCS))
 RAFT_TEST_OBJS := $(call obj,tests/raft_test.c config/raft_config.c config/cmdvalue.c config/tester.c $(RAFT_SRC))
 MEMBERSHIP_TEST_OBJS := $(call obj,tests/membership_test.c config/raft_config.c config/cmdvalue.c config/tester.c $(RAFT_SRC))
@@ -168,9 +170,10 @@ $(B)/lincheck_test: $(call obj,tests/unit/lin_history.c) $(LIN_OBJS)
 $(addprefix $(B)/,$(UNIT_TESTS)): $(B)/%: $(B)/obj/tests/unit/%.o $(RUNNER_OBJ) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
 
-# The runner's self-test, and what the scheduler stops (SIM=1): programs
-# whose tests fail on purpose, for their scripts to check the reports.
-$(B)/runner_selftest: $(B)/obj/tests/runner_selftest.o $(RUNNER_OBJ) $(LIB_OBJS)
+# The runner's own test program, and what the scheduler stops (SIM=1):
+# programs whose tests misbehave on purpose, for their scripts to check
+# the reports.
+$(B)/runner_selftest: $(call obj,runner/selftest.c) $(RUNNER_OBJ) $(LIB_OBJS)
 	$(CC) $(LDFLAGS) $^ $(CUNIT_LIBS) -o $@
 
 $(B)/sim_trouble: $(B)/obj/tests/unit/sim_trouble.o $(RUNNER_OBJ) $(LIB_OBJS)
@@ -275,7 +278,7 @@ selftest: $(addprefix $(B)/,sim_trouble raft_test kvraft_test)
 	tests/unit/sim_determinism_test.sh $(B)
 else
 selftest: $(B)/runner_selftest
-	tests/runner_selftest.sh $(B)/runner_selftest
+	runner/selftest.sh $(B)/runner_selftest
 endif
 
 ifneq ($(REPO),)

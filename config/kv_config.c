@@ -23,7 +23,7 @@
 #include "config/tester.h"
 #include "labtime/labtime.h"
 #include "rlog/rlog.h"
-#include "tests/runner.h"
+#include "runner/runner.h"
 
 /* Length of the random names of the ends (Go: randstring(20)). */
 #define ENDNAME_LEN 20

@@ -27,8 +27,8 @@
 #include "labtime/labtime.h"
 #include "prng/prng.h"
 #include "rlog/rlog.h"
+#include "runner/runner.h"
 #include "sim/sim.h"
-#include "tests/runner.h"
 
 /* Length of the random names of the ends (Go: randstring(20)). */
 #define ENDNAME_LEN 20

@@ -11,7 +11,7 @@
 
 #include "labtime/labtime.h"
 #include "rlog/rlog.h"
-#include "tests/runner.h"
+#include "runner/runner.h"
 
 static const char base64url[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -66,7 +66,7 @@ expect_file "$json" '"message": "killed: lab 3 over the 2 s limit"'
 # The whole multi-line message, as JSON escapes.
 expect_file "$json" 'get wrong value, key 0, wanted:\nx\ty\\z\nbut got:\n"'
 xml=$tmp/grade/junit.xml
-expect_file "$xml" 'message="runner_selftest.c:'
+expect_file "$xml" 'message="selftest.c:'
 expect_file "$xml" ': get wrong value, key 0, wanted:&#10;x&#9;y\z&#10;but got:&#10;"'
 gs=$tmp/grade/results.json
 expect_file "$gs" '"name": "3A TestLongMessage", "score": 0, "max_score": 2, "status": "failed"'

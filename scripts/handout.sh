@@ -23,7 +23,7 @@ git ls-files --cached --others --exclude-standard |
 	grep -v -E -e '^(raft/raft\.c|kvraft/client\.c|kvraft/server\.c)$' \
 		-e '^(raft|kvraft)/skeleton/' -e '^(test-logs|handout|autograder-handout|\.ci|mutants)/' -e '^README\.md$' \
 		-e '^scripts/(mutants|rebase_mutants)\.sh$' -e '^scripts/autograder(\.sh$|/)' \
-		-e '^tests/runner_selftest\.(c|sh)$' -e '^(tests|tests/unit|tests/bench|tools|scripts)/[a-z0-9_]+_test\.sh$' \
+		-e '^runner/selftest\.(c|sh)$' -e '^(tests|tests/unit|tests/bench|tools|scripts)/[a-z0-9_]+_test\.sh$' \
 		-e '^(tests/unit/sim_trouble\.c|tests/bench/kv_bench\.c)$' -e '^(tests/fuzz|tools/testdata)/' \
 		-e '^kvraft/settings\.h$' \
 		-e '^(tests/bench/figure16\.c|scripts/figure16\.py|docs/figure16\.svg)$' \

@@ -29,10 +29,12 @@ h=$tmp/handout
 what="the handout's files"
 for f in raft/raft.c kvraft/client.c kvraft/server.c raft/raft.h kvraft/kvraft.h \
 	Makefile README.md run-tests.sh tests/raft_test.c tests/kvraft_test.c tools/logview \
-	tests/unit/labrpc_test.c tests/bench/labrpc_bench.c config/tester.c; do
+	tests/unit/labrpc_test.c tests/bench/labrpc_bench.c config/tester.c \
+	runner/runner.h runner/runner_int.h runner/runner.c runner/options.c runner/supervise.c \
+	runner/diagnose.c runner/report.c runner/buf.c; do
 	if [ -f "$h/$f" ]; then ok; else bad "the handout should have $f"; fi
 done
-for f in tests/runner_selftest.c tests/runner_selftest.sh tests/fuzz tools/testdata \
+for f in runner/selftest.c runner/selftest.sh tests/fuzz tools/testdata \
 	scripts/run_tests_test.sh scripts/handout_test.sh scripts/grade_test.sh \
 	scripts/autograder_test.sh tools/logview_test.sh tools/lincheck_cli_test.sh \
 	tools/lincheck_html_test.sh tests/unit/sim_trouble.c tests/unit/sim_trouble_test.sh \
@@ -55,7 +57,7 @@ for t in $targets; do
 	if make -s -n -C "$h" "$t" >"$tmp/out" 2>&1; then ok; else bad "advertised target $t fails"; continue; fi
 	missing=""
 	# the scripts and sources it names (not the objects it would build)
-	for p in $(grep -oE '(^|[ "])(scripts|tests|tools)/[A-Za-z0-9_./-]+' "$tmp/out" |
+	for p in $(grep -oE '(^|[ "])(scripts|tests|tools|runner)/[A-Za-z0-9_./-]+' "$tmp/out" |
 		sed 's/^[ "]//' | grep -v '\.[od]$' | sort -u); do
 		[ -e "$h/$p" ] || missing="$missing $p"
 	done

@@ -1,6 +1,6 @@
 #!/bin/sh
 # run_tests_test.sh: checks the stress runner (run-tests.sh) from the
-# outside, against the runner's self-test program (tests/runner_selftest.c),
+# outside, against the runner's self-test program (runner/selftest.c),
 # whose tests pass, fail, hang, or fail for odd seeds only. Checks the counts
 # in the table, timeouts, exit statuses and the saved logs of failed runs.
 #
@@ -155,7 +155,7 @@ expect_row TestPass 3 3 0 0
 expect_row TestAssertFails 3 0 3 0
 expect_out '^6 runs in .*: 3 passed, 3 failed, 0 timed out$'
 expect_out '^FAIL    TestAssertFails  seed=0x[0-9a-f]+  [0-9.]+s  log: .*/TestAssertFails-0x[0-9a-f]+\.log$'
-expect_out '^        runner_selftest\.c:[0-9]+: CU_ASSERT_EQUAL\(1 \+ 1,3\)$'
+expect_out '^        selftest\.c:[0-9]+: CU_ASSERT_EQUAL\(1 \+ 1,3\)$'
 expect_logs 3
 for log in "$tmp"/logs/*.log; do
 	seed=$(basename "$log" .log | sed 's/.*-//')
@@ -194,7 +194,7 @@ unset RAFTLAB_FLAKY
 rt -n 1 LongMessage
 expect_rc 1
 expect_row TestLongMessage 1 0 1 0
-expect_out '^        runner_selftest\.c:[0-9]+: get wrong value, key 0, wanted:$'
+expect_out '^        selftest\.c:[0-9]+: get wrong value, key 0, wanted:$'
 expect_out "^        x${tab}y\\\\z$"
 expect_out '^        but got:$'
 

@@ -27,7 +27,7 @@
 #include "config/kv_config.h"
 #include "labtime/labtime.h"
 #include "lincheck/lincheck.h"
-#include "tests/runner.h"
+#include "runner/runner.h"
 
 /* The tester generously allows solutions to complete elections in one
  * second (much more than the paper's range of timeouts). */

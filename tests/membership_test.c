@@ -20,7 +20,7 @@
 
 #include "config/raft_config.h"
 #include "labtime/labtime.h"
-#include "tests/runner.h"
+#include "runner/runner.h"
 
 /* The tester allows solutions to complete elections in one second. */
 #define RAFT_ELECTION_TIMEOUT_MS 1000

@@ -20,7 +20,7 @@
 #include "chan/chan.h"
 #include "config/raft_config.h"
 #include "prng/prng.h"
-#include "tests/runner.h"
+#include "runner/runner.h"
 
 /* The tester generously allows solutions to complete elections in one
  * second (much more than the paper's range of timeouts). */

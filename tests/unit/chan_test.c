@@ -17,7 +17,7 @@
 #include "chan/chan.h"
 #include "labtime/labtime.h"
 #include "raft/raft.h"
-#include "tests/runner.h"
+#include "runner/runner.h"
 
 /* Long enough for a started thread to reach its blocking call. Tests only
  * use it to look for something that must NOT have happened, so a slow

@@ -6,7 +6,7 @@
  */
 #include "codec/codec.h"
 #include "prng/prng.h"
-#include "tests/runner.h"
+#include "runner/runner.h"
 
 #include <CUnit/CUnit.h>
 #include <limits.h>

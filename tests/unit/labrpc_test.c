@@ -24,7 +24,7 @@
 #include "codec/codec.h"
 #include "labrpc/labrpc.h"
 #include "labtime/labtime.h"
-#include "tests/runner.h"
+#include "runner/runner.h"
 
 #define MS_NS INT64_C(1000000)
 

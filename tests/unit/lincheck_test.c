@@ -17,8 +17,8 @@
 #include "labtime/labtime.h"
 #include "lincheck/lincheck.h"
 #include "prng/prng.h"
+#include "runner/runner.h"
 #include "tests/unit/lin_history.h"
-#include "tests/runner.h"
 
 enum { GET = LIN_KV_GET, PUT = LIN_KV_PUT, APPEND = LIN_KV_APPEND };
 

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "raft/persister.h"
-#include "tests/runner.h"
+#include "runner/runner.h"
 
 /* Whether p holds exactly the given state and snapshot, through both the
  * reads (which must never return NULL) and the size calls. */

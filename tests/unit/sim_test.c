@@ -27,8 +27,8 @@
 #include <unistd.h>
 
 #include "prng/prng.h"
+#include "runner/runner.h"
 #include "sim/sim.h"
-#include "tests/runner.h"
 
 #ifndef RAFTLAB_SIM
 #error "sim_test.c tests simulation mode: build it with make SIM=1"

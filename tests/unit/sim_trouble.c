@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "tests/runner.h"
+#include "runner/runner.h"
 
 static void TestFine(void)
 {

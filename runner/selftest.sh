@@ -1,15 +1,15 @@
 #!/bin/sh
-# runner_selftest.sh: checks the test runner (tests/runner.c) from the
-# outside. It runs the program built from tests/runner_selftest.c, whose tests
+# selftest.sh: checks the test runner (runner/) from the outside. It
+# runs runner_selftest, the program built from runner/selftest.c, whose tests
 # fail in every way a test can, with many flags, and checks the output and
 # exit status students will see. Prints one line per failed check and a
 # count at the end; exits non-zero if any check failed.
 #
-#   usage: tests/runner_selftest.sh PATH/TO/runner_selftest
+#   usage: runner/selftest.sh PATH/TO/runner_selftest
 set -u
 
 prog=${1:?usage: $0 PATH/TO/runner_selftest}
-src=$(dirname "$0")/runner_selftest.c
+src=$(dirname "$0")/selftest.c
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/runner_selftest.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
@@ -115,8 +115,8 @@ run -run '^TestPass$|^TestAssertFails$|^TestFatal$' -results "$tmp/results"
 expect_rc 1
 if grep -q "^#test${tab}result${tab}seconds${tab}seed${tab}rpcs${tab}ops${tab}log${tab}message$" "$tmp/results" &&
 	grep -qE "^TestPass${tab}pass${tab}[0-9.]+${tab}0x[0-9a-f]+${tab}${tab}${tab}${tab}$" "$tmp/results" &&
-	grep -qE "^TestAssertFails${tab}fail${tab}[0-9.]+${tab}0x[0-9a-f]+${tab}${tab}${tab}$tmp/logs/[^${tab}]+\.log${tab}runner_selftest\.c:$assert_line: CU_ASSERT_EQUAL\(1 \+ 1,3\)$" "$tmp/results" &&
-	grep -qE "^TestFatal${tab}fail${tab}.*${tab}runner_selftest\.c:$fatal_line: expected one leader, got 0$" "$tmp/results"; then ok; else
+	grep -qE "^TestAssertFails${tab}fail${tab}[0-9.]+${tab}0x[0-9a-f]+${tab}${tab}${tab}$tmp/logs/[^${tab}]+\.log${tab}selftest\.c:$assert_line: CU_ASSERT_EQUAL\(1 \+ 1,3\)$" "$tmp/results" &&
+	grep -qE "^TestFatal${tab}fail${tab}.*${tab}selftest\.c:$fatal_line: expected one leader, got 0$" "$tmp/results"; then ok; else
 	bad "-results should hold a line per run: $(cat "$tmp/results")"; fi
 if [ "$(grep -vc '^#' "$tmp/results")" -eq 3 ]; then ok; else bad "-results should hold 3 runs"; fi
 run -run '^TestLongMessage$' -results "$tmp/results"
@@ -251,7 +251,7 @@ run -run '^TestAssertFails$'
 expect_rc 1
 expect_out "Test: a failing assertion ..."
 expect_out_re '^--- FAIL: TestAssertFails \([0-9]+\.[0-9]{2}s\)$'
-expect_out_re "^        runner_selftest\.c:$assert_line: CU_ASSERT_EQUAL\(1 \+ 1,3\)$"
+expect_out_re "^        selftest\.c:$assert_line: CU_ASSERT_EQUAL\(1 \+ 1,3\)$"
 expect_out_re "^        seed: 0x[0-9a-f]+  replay: "
 expect_out "replay: $prog -run '^TestAssertFails\$' -seed 0x"
 expect_out_re "^        log: $tmp/logs/selftest-TestAssertFails-0x[0-9a-f]+\.log$"
@@ -270,7 +270,7 @@ if [ -f "$log" ] && grep -q "after the assertion" "$log" && grep -q "^--- FAIL" 
 
 run -run '^TestFatal$'
 expect_rc 1
-expect_out_re "^        runner_selftest\.c:$fatal_line: expected one leader, got 0$"
+expect_out_re "^        selftest\.c:$fatal_line: expected one leader, got 0$"
 expect_out_re '^a line cut short$'
 expect_out_re '^--- FAIL: TestFatal \([0-9]+\.[0-9]{2}s\)$'
 
@@ -281,16 +281,16 @@ if grep -q "sanitizer_reports_crashes=1" "$tmp/out"; then
 	# The sanitizer's own report (UBSan's, or ASan's or TSan's stack) names
 	# the line.
 	expect_rc 1
-	expect_out_re "runner_selftest\.c:$segv_line"
+	expect_out_re "selftest\.c:$segv_line"
 	run -run '^TestCrash$'
 	expect_rc 1
 	expect_out "        crashed: signal 6 (Aborted)"
 else
 	expect_rc 1
-	expect_out_re "^        runner_selftest\.c:$segv_line: crashed: signal 11 \(Segmentation fault\) in write_through_null$"
+	expect_out_re "^        selftest\.c:$segv_line: crashed: signal 11 \(Segmentation fault\) in write_through_null$"
 	if command -v gdb >/dev/null 2>&1; then
 		expect_out "        the crashing thread (from gdb):"
-		expect_out_re "^            #[0-9]+ .*write_through_null .*at tests/runner_selftest\.c:$segv_line$"
+		expect_out_re "^            #[0-9]+ .*write_through_null .*at runner/selftest\.c:$segv_line$"
 	fi
 	expect_out "        to stop at the crash in gdb:"
 	expect_out_re "^            gdb -ex run --args .*runner_selftest -no-fork -run "
@@ -307,14 +307,14 @@ else
 	expect_rc 1
 	expect_out "        the crashing thread (from its return addresses):"
 	if command -v addr2line >/dev/null 2>&1; then
-		expect_out_re "^        runner_selftest\.c:$segv_line: crashed: signal 11 \(Segmentation fault\) in write_through_null$"
-		expect_out_re "^            #0  write_through_null at .*tests/runner_selftest\.c:$segv_line$"
+		expect_out_re "^        selftest\.c:$segv_line: crashed: signal 11 \(Segmentation fault\) in write_through_null$"
+		expect_out_re "^            #0  write_through_null at .*runner/selftest\.c:$segv_line$"
 	fi
 
 	run -run '^TestCrash$'
 	expect_rc 1
 	expect_out "Test: a crash ..."
-	expect_out_re "^        runner_selftest\.c:$abort_line: crashed: signal 6 \(Aborted\) in test_crash$"
+	expect_out_re "^        selftest\.c:$abort_line: crashed: signal 6 \(Aborted\) in test_crash$"
 fi
 
 run -run '^TestEarlyExit$'
@@ -325,7 +325,7 @@ run -run '^TestLeak$'
 if grep -q "leak_checked=1" "$tmp/out"; then
 	expect_rc 1
 	# Named where the leaked memory was allocated.
-	expect_out_re "^        runner_selftest\.c:[0-9]+: AddressSanitizer: 100 byte\(s\) leaked in 1 allocation\(s\), allocated in test_leak \(1 sanitizer report, whole in the log; exit status [0-9]+\)$"
+	expect_out_re "^        selftest\.c:[0-9]+: AddressSanitizer: 100 byte\(s\) leaked in 1 allocation\(s\), allocated in test_leak \(1 sanitizer report, whole in the log; exit status [0-9]+\)$"
 else
 	expect_rc 0
 fi
@@ -335,7 +335,7 @@ if grep -q "race_checked=1" "$tmp/out"; then
 	expect_rc 1
 	expect_out "WARNING: ThreadSanitizer: data race"
 	# The report's first line, at its file:line.
-	expect_out_re "^        runner_selftest\.c:[0-9]+: ThreadSanitizer: data race in race_writer \(1 sanitizer report, whole in the log; exit status [0-9]+\)$"
+	expect_out_re "^        selftest\.c:[0-9]+: ThreadSanitizer: data race in race_writer \(1 sanitizer report, whole in the log; exit status [0-9]+\)$"
 	if grep -qP '^TestDataRace\tsanitizer\t' "$tmp/results"; then ok; else
 		bad "-results should give the data race the result 'sanitizer'"; fi
 else
@@ -357,8 +357,8 @@ if grep -qE -e "where the test's [0-9]+ threads are \(gdb; no thread is in your 
 	ok
 	# One line per distinct place, and each distinct stack; every thread's
 	# backtrace in the log, not on the terminal.
-	expect_out_re "^            1 thread  blocked in pthread_cond_wait ← hang_helper \(tests/runner_selftest\.c:$hang_line\)$"
-	expect_out_re "^            1 thread  blocked in [a-z_]*join[a-z_]* ← test_hang \(tests/runner_selftest\.c:[0-9]+\)$"
+	expect_out_re "^            1 thread  blocked in pthread_cond_wait ← hang_helper \(runner/selftest\.c:$hang_line\)$"
+	expect_out_re "^            1 thread  blocked in [a-z_]*join[a-z_]* ← test_hang \(runner/selftest\.c:[0-9]+\)$"
 	expect_out "        each distinct stack:"
 	expect_out "        every thread's backtrace: at the end of the log"
 	expect_no_out "execute_test"
@@ -368,7 +368,7 @@ if grep -qE -e "where the test's [0-9]+ threads are \(gdb; no thread is in your 
 		bad "the log $log should end with every thread's whole backtrace"; fi
 
 	# The student's files (here, by $RAFTLAB_STUDENT_FILES) come first.
-	RAFTLAB_STUDENT_FILES=tests/runner_selftest.c
+	RAFTLAB_STUDENT_FILES=runner/selftest.c
 	export RAFTLAB_STUDENT_FILES
 	run -run '^TestHang$'
 	unset RAFTLAB_STUDENT_FILES
@@ -480,14 +480,14 @@ expect_out "runner_seed=0x2a RAFTLAB_SEED=0x2a"
 
 run -no-fork -run '^TestAssertFails$'
 expect_rc 1
-expect_out_re "^        runner_selftest\.c:$assert_line: CU_ASSERT_EQUAL\(1 \+ 1,3\)$"
+expect_out_re "^        selftest\.c:$assert_line: CU_ASSERT_EQUAL\(1 \+ 1,3\)$"
 expect_out "Run Summary:"
 expect_no_out "log: "
 
 run -no-fork -run '^TestFatal$'
 expect_rc 1
 expect_out "--- FAIL: TestFatal"
-expect_out_re "^        runner_selftest\.c:$fatal_line: expected one leader, got 0$"
+expect_out_re "^        selftest\.c:$fatal_line: expected one leader, got 0$"
 
 run -no-fork -run '^TestEarlyExit$'
 expect_rc 1

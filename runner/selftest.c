@@ -1,9 +1,9 @@
 /*
- * runner_selftest.c: a test program whose tests misbehave on purpose, one
- * way each (a failed assertion, runner_fatalf, a crash, a hang, an early
- * exit, a leak, a data race), so tests/runner_selftest.sh can check that the runner
- * reports every one of them as it should. Not part of any graded suite:
- * most of these tests are meant to fail.
+ * selftest.c: runner_selftest, a test program whose tests misbehave on
+ * purpose, one way each (a failed assertion, runner_fatalf, a crash, a hang,
+ * an early exit, a leak, a data race), so runner/selftest.sh can check that
+ * the runner reports every one of them as it should. Not part of any
+ * graded suite: most of these tests are meant to fail.
  */
 #include <CUnit/CUnit.h>
 #include <inttypes.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/runner.h"
+#include "runner/runner.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define LEAK_CHECKED 1
@@ -48,7 +48,7 @@ static void test_pass(void)
 static void test_assert_fails(void)
 {
 	printf("Test: a failing assertion ...\n");
-	CU_ASSERT_EQUAL(1 + 1, 3); /* line checked by runner_selftest.sh */
+	CU_ASSERT_EQUAL(1 + 1, 3); /* line checked by selftest.sh */
 	printf("after the assertion\n");
 }
 
@@ -80,7 +80,7 @@ static int *volatile null_target;
 static void *write_through_null(void *arg)
 {
 	(void)arg;
-	*null_target = 1; /* line checked by runner_selftest.sh */
+	*null_target = 1; /* line checked by selftest.sh */
 	return NULL;
 }
 
