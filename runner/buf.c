@@ -25,7 +25,7 @@ static noreturn void out_of_memory(void)
 	_exit(2);
 }
 
-void *xrealloc(void *p, size_t n)
+void *runner_xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p)
@@ -33,7 +33,7 @@ void *xrealloc(void *p, size_t n)
 	return p;
 }
 
-char *xstrdup(const char *s)
+char *runner_xstrdup(const char *s)
 {
 	char *d = strdup(s);
 	if (!d)
@@ -48,11 +48,11 @@ static void buf_reserve(struct buf *b, size_t more)
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < b->len + more + 1)
 		cap *= 2;
-	b->p = xrealloc(b->p, cap);
+	b->p = runner_xrealloc(b->p, cap);
 	b->cap = cap;
 }
 
-void buf_add(struct buf *b, const void *p, size_t n)
+void runner_buf_add(struct buf *b, const void *p, size_t n)
 {
 	buf_reserve(b, n);
 	memcpy(b->p + b->len, p, n);
@@ -60,12 +60,12 @@ void buf_add(struct buf *b, const void *p, size_t n)
 	b->p[b->len] = '\0';
 }
 
-void buf_puts(struct buf *b, const char *s)
+void runner_buf_puts(struct buf *b, const char *s)
 {
-	buf_add(b, s, strlen(s));
+	runner_buf_add(b, s, strlen(s));
 }
 
-void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+void runner_buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
 	va_copy(ap2, ap);
@@ -78,48 +78,48 @@ void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	b->len += (size_t)n;
 }
 
-void buf_printf(struct buf *b, const char *fmt, ...)
+void runner_buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	buf_vprintf(b, fmt, ap);
+	runner_buf_vprintf(b, fmt, ap);
 	va_end(ap);
 }
 
-const char *buf_str(const struct buf *b)
+const char *runner_buf_str(const struct buf *b)
 {
 	return b->p ? b->p : "";
 }
 
-void buf_free(struct buf *b)
+void runner_buf_free(struct buf *b)
 {
 	free(b->p);
 	*b = (struct buf){0};
 }
 
 /* Appends s quoted for a POSIX shell (unquoted when nothing needs it). */
-void buf_add_shell_word(struct buf *b, const char *s)
+void runner_buf_add_shell_word(struct buf *b, const char *s)
 {
 	static const char safe[] =
 	        "abcdefghijklmnopqrstuvwxyz"
 	        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-+=:,@%";
 	if (*s && strspn(s, safe) == strlen(s)) {
-		buf_puts(b, s);
+		runner_buf_puts(b, s);
 		return;
 	}
-	buf_puts(b, "'");
+	runner_buf_puts(b, "'");
 	for (; *s; s++) {
 		if (*s == '\'')
-			buf_puts(b, "'\\''");
+			runner_buf_puts(b, "'\\''");
 		else
-			buf_add(b, s, 1);
+			runner_buf_add(b, s, 1);
 	}
-	buf_puts(b, "'");
+	runner_buf_puts(b, "'");
 }
 
 /* Appends text, its first line after first_indent and every further line
  * after rest_indent, ending with a newline. */
-void buf_add_indented(struct buf *b, const char *text, size_t len,
+void runner_buf_add_indented(struct buf *b, const char *text, size_t len,
                       const char *first_indent, const char *rest_indent)
 {
 	const char *indent = first_indent;
@@ -127,9 +127,9 @@ void buf_add_indented(struct buf *b, const char *text, size_t len,
 		const char *nl = memchr(text, '\n', len);
 		size_t n = nl ? (size_t)(nl - text) : len;
 		if (n > 0)
-			buf_puts(b, indent);
-		buf_add(b, text, n);
-		buf_puts(b, "\n");
+			runner_buf_puts(b, indent);
+		runner_buf_add(b, text, n);
+		runner_buf_puts(b, "\n");
 		indent = rest_indent;
 		if (!nl)
 			break;
@@ -140,14 +140,14 @@ void buf_add_indented(struct buf *b, const char *text, size_t len,
 
 /* ---- small I/O helpers ---- */
 
-const char *base_name(const char *path)
+const char *runner_base_name(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	return slash ? slash + 1 : path;
 }
 
 /* Writes all of p to fd, going on after signals; false on an error. */
-bool write_all(int fd, const void *p, size_t n)
+bool runner_write_all(int fd, const void *p, size_t n)
 {
 	const char *c = p;
 	while (n > 0) {
@@ -163,27 +163,27 @@ bool write_all(int fd, const void *p, size_t n)
 }
 
 /* Writes to our stdout at once, so it interleaves right with children. */
-void out_write(const void *p, size_t n)
+void runner_out_write(const void *p, size_t n)
 {
 	fwrite(p, 1, n, stdout);
 	fflush(stdout);
 }
 
-void close_fd(int *fd)
+void runner_close_fd(int *fd)
 {
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
 }
 
-double seconds_since(int64_t start_ns)
+double runner_seconds_since(int64_t start_ns)
 {
 	return (double)(labtime_now_ns() - start_ns) / 1e9;
 }
 
 /* Makes a pipe whose ends close on exec (gdb must not hold the tests'
  * pipes). Returns 0 or a negative errno. */
-int make_pipe(int fds[2])
+int runner_make_pipe(int fds[2])
 {
 	if (pipe(fds) != 0)
 		return -errno;
@@ -193,7 +193,7 @@ int make_pipe(int fds[2])
 }
 
 /* The path of program name in $PATH (to free), or NULL. */
-char *find_program(const char *name)
+char *runner_find_program(const char *name)
 {
 	const char *path = getenv("PATH");
 	if (!path)
@@ -203,14 +203,14 @@ char *find_program(const char *name)
 		const char *colon = strchr(p, ':');
 		size_t n = colon ? (size_t)(colon - p) : strlen(p);
 		dir.len = 0;
-		buf_add(&dir, n ? p : ".", n ? n : 1);
-		buf_printf(&dir, "/%s", name);
+		runner_buf_add(&dir, n ? p : ".", n ? n : 1);
+		runner_buf_printf(&dir, "/%s", name);
 		if (access(dir.p, X_OK) == 0)
 			return dir.p;
 		if (!colon)
 			break;
 		p = colon + 1;
 	}
-	buf_free(&dir);
+	runner_buf_free(&dir);
 	return NULL;
 }

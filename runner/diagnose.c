@@ -174,7 +174,7 @@ static bool crash_frames_from_gdb(long tid, const char *gdb_out,
 		stop += n + (nl != NULL);
 	}
 	if (first < stop)
-		buf_add(out, first, (size_t)(stop - first));
+		runner_buf_add(out, first, (size_t)(stop - first));
 	return out->len > 0;
 }
 
@@ -207,7 +207,7 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *data)
 static char *run_for_output(char *const argv[])
 {
 	int out[2];
-	if (make_pipe(out) != 0)
+	if (runner_make_pipe(out) != 0)
 		return NULL;
 	fflush(stdout);
 	fflush(stderr);
@@ -236,17 +236,17 @@ static char *run_for_output(char *const argv[])
 			continue;
 		if (n <= 0)
 			break;
-		buf_add(&b, chunk, (size_t)n);
+		runner_buf_add(&b, chunk, (size_t)n);
 	}
 	close(out[0]);
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		buf_free(&b);
+		runner_buf_free(&b);
 		return NULL;
 	}
-	return b.p ? b.p : xstrdup("");
+	return b.p ? b.p : runner_xstrdup("");
 }
 
 /*
@@ -267,7 +267,7 @@ static bool crash_frames_symbolized(const struct crash *c, struct buf *out)
 	char hex[CRASH_FRAMES][24];
 	char *argv[8 + CRASH_FRAMES];
 	int argc = 0, nlookups = 0;
-	char *addr2line = find_program("addr2line");
+	char *addr2line = runner_find_program("addr2line");
 	char exe[PATH_MAX]; /* ours, which is the test process's */
 	ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	exe[exe_len > 0 ? exe_len : 0] = '\0';
@@ -302,13 +302,13 @@ static bool crash_frames_symbolized(const struct crash *c, struct buf *out)
 		if (where[i].main_program && next && *next &&
 		    is_runner_frame(next, strcspn(next, "\n")))
 			break;
-		buf_printf(out, "#%-2d ", i);
+		runner_buf_printf(out, "#%-2d ", i);
 		if (where[i].main_program && next && *next) {
 			const char *nl = strchr(next, '\n');
 			size_t len = nl ? (size_t)(nl - next) : strlen(next);
 			const char *disc = memmem(next, len, " (discriminator",
 			                          15);
-			buf_add(out, next, disc ? (size_t)(disc - next) : len);
+			runner_buf_add(out, next, disc ? (size_t)(disc - next) : len);
 			next = nl ? nl + 1 : "";
 		} else {
 			/* "/lib/.../libc.so.6(abort+0xd3) [0x...]" */
@@ -316,24 +316,24 @@ static bool crash_frames_symbolized(const struct crash *c, struct buf *out)
 			const char *open_paren = strchr(sym, '(');
 			const char *close_paren =
 			        open_paren ? strchr(open_paren, ')') : NULL;
-			buf_printf(out, "0x%" PRIxPTR " in ",
+			runner_buf_printf(out, "0x%" PRIxPTR " in ",
 			           (uintptr_t)addrs[i]);
 			if (close_paren && close_paren > open_paren + 1 &&
 			    open_paren[1] != '+') {
-				buf_add(out, open_paren + 1,
+				runner_buf_add(out, open_paren + 1,
 				        (size_t)(close_paren - open_paren - 1));
-				buf_puts(out, " ");
+				runner_buf_puts(out, " ");
 			} else {
-				buf_puts(out, "?? ");
+				runner_buf_puts(out, "?? ");
 			}
 			const char *obj = open_paren ? open_paren : sym + strlen(sym);
 			const char *slash = obj;
 			while (slash > sym && slash[-1] != '/')
 				slash--;
-			buf_puts(out, "from ");
-			buf_add(out, slash, (size_t)(obj - slash));
+			runner_buf_puts(out, "from ");
+			runner_buf_add(out, slash, (size_t)(obj - slash));
 		}
-		buf_puts(out, "\n");
+		runner_buf_puts(out, "\n");
 	}
 	free(syms);
 	free(lines);
@@ -359,47 +359,47 @@ void runner_format_crash(struct run *r, const struct crash *c,
 	                             ? "its return addresses"
 	                             : NULL;
 	struct frame f;
-	if (source && blame_frame(buf_str(&frames), &f)) {
+	if (source && blame_frame(runner_buf_str(&frames), &f)) {
 		struct buf file = {0}, func = {0};
-		buf_add(&file, f.file, f.file_len);
-		buf_add(&func, f.func, f.func_len);
+		runner_buf_add(&file, f.file, f.file_len);
+		runner_buf_add(&func, f.func, f.func_len);
 		runner_add_failure(r, file.p, f.line,
 		                   "crashed: signal %d (%s) in %s", sig,
 		                   strsignal(sig), func.p);
-		buf_free(&file);
-		buf_free(&func);
+		runner_buf_free(&file);
+		runner_buf_free(&func);
 	} else {
 		runner_add_failure(r, NULL, 0, "crashed: signal %d (%s)", sig,
 		                   strsignal(sig));
 	}
 	if (source) {
-		buf_printf(d, INDENT "the crashing thread (from %s):\n", source);
-		buf_add_indented(d, frames.p, frames.len, INDENT2, INDENT2);
+		runner_buf_printf(d, INDENT "the crashing thread (from %s):\n", source);
+		runner_buf_add_indented(d, frames.p, frames.len, INDENT2, INDENT2);
 	} else {
-		buf_puts(d, INDENT "(install gdb to see where it crashed)\n");
+		runner_buf_puts(d, INDENT "(install gdb to see where it crashed)\n");
 	}
-	buf_free(&frames);
+	runner_buf_free(&frames);
 
 	struct buf cmd = {0}, pattern = {0};
-	buf_printf(&pattern, "^%s$", r->test->name);
-	buf_puts(&cmd, " -run ");
-	buf_add_shell_word(&cmd, pattern.p);
-	buf_printf(&cmd, " -seed 0x%" PRIx64, r->seed);
-	buf_puts(d, INDENT "to stop at the crash in gdb:\n" INDENT2
+	runner_buf_printf(&pattern, "^%s$", r->test->name);
+	runner_buf_puts(&cmd, " -run ");
+	runner_buf_add_shell_word(&cmd, pattern.p);
+	runner_buf_printf(&cmd, " -seed 0x%" PRIx64, r->seed);
+	runner_buf_puts(d, INDENT "to stop at the crash in gdb:\n" INDENT2
 	                   "gdb -ex run --args ");
-	buf_add_shell_word(d, runner_prog);
-	buf_printf(d, " -no-fork%s\n", cmd.p);
+	runner_buf_add_shell_word(d, runner_prog);
+	runner_buf_printf(d, " -no-fork%s\n", cmd.p);
 #ifdef RAFTLAB_SIM
 	const char *asan = "SIM=1 SAN=address", *dir = "build/sim-address";
 #else
 	const char *asan = "SAN=address", *dir = "build/address";
 #endif
-	buf_printf(d,
+	runner_buf_printf(d,
 	           INDENT "AddressSanitizer names bad memory use where it "
 	                  "happens:\n" INDENT2 "make %s && %s/%s%s\n",
 	           asan, dir, runner_prog_name, cmd.p);
-	buf_free(&cmd);
-	buf_free(&pattern);
+	runner_buf_free(&cmd);
+	runner_buf_free(&pattern);
 }
 
 /* ---- hang reports: gdb's dump, grouped by stack, the student's first ---- */
@@ -439,15 +439,15 @@ static void frame_key(const char *line, size_t n, struct buf *key)
 	const char *func = p;
 	while (p < end && *p != ' ' && *p != '(')
 		p++;
-	buf_add(key, func, (size_t)(p - func));
+	runner_buf_add(key, func, (size_t)(p - func));
 	const char *tail = NULL;
 	for (const char *q = p; q + 4 <= end; q++)
 		if (memcmp(q, " at ", 4) == 0 ||
 		    (q + 6 <= end && memcmp(q, " from ", 6) == 0))
 			tail = q;
 	if (tail)
-		buf_add(key, tail, (size_t)(end - tail));
-	buf_puts(key, "\n");
+		runner_buf_add(key, tail, (size_t)(end - tail));
+	runner_buf_puts(key, "\n");
 }
 
 /* A C library function's name without the underscores and aliases gdb
@@ -472,7 +472,7 @@ static void plain_name(const char *func, size_t n, struct buf *out)
 	}
 	if (n > 2 && memcmp(func + n - 2, "64", 2) == 0)
 		n -= 2; /* pthread_cond_timedwait64: the 64-bit time_t one */
-	buf_add(out, func, n);
+	runner_buf_add(out, func, n);
 }
 
 /* Describes where a thread is, from its frames: "blocked in WAIT ← FUNC
@@ -520,32 +520,32 @@ static void describe_place(const char *frames, size_t len, struct buf *out,
 			                    : NULL;
 			if (q2 && q2 > q1 + 1) {
 				wait.len = 0;
-				buf_add(&wait, q1 + 1, (size_t)(q2 - q1 - 1));
+				runner_buf_add(&wait, q1 + 1, (size_t)(q2 - q1 - 1));
 				wait_named = true;
 			} else if (!wait_named && k > 0 &&
 			           !(k == 2 && key.p[0] == '?')) {
 				wait.len = 0;
 				plain_name(key.p, k, &wait);
 			}
-			buf_free(&key);
+			runner_buf_free(&key);
 		}
 		line += n + (nl != NULL);
 	}
 	if (!have_inner) {
-		buf_printf(out, "in %s (no raftlab frames)",
+		runner_buf_printf(out, "in %s (no raftlab frames)",
 		           wait.len ? wait.p : "??");
 		*rank = 2;
 		*state = 2;
 	} else {
 		if (wait.len)
-			buf_printf(out, "blocked in %s \u2190 ", wait.p);
+			runner_buf_printf(out, "blocked in %s \u2190 ", wait.p);
 		else
-			buf_puts(out, "running in ");
-		buf_printf(out, "%.*s (%.*s:%u)", (int)inner.func_len,
+			runner_buf_puts(out, "running in ");
+		runner_buf_printf(out, "%.*s (%.*s:%u)", (int)inner.func_len,
 		           inner.func, (int)inner.file_len, inner.file,
 		           inner.line);
 		if (have_student && student.func != inner.func)
-			buf_printf(out, " \u2190 %.*s (%.*s:%u)",
+			runner_buf_printf(out, " \u2190 %.*s (%.*s:%u)",
 			           (int)student.func_len, student.func,
 			           (int)student.file_len, student.file,
 			           student.line);
@@ -564,7 +564,7 @@ static void describe_place(const char *frames, size_t len, struct buf *out,
 		                 ? 1
 		                 : 2;
 	}
-	buf_free(&wait);
+	runner_buf_free(&wait);
 }
 
 /* The length of the frames (lines) that are above CUnit's and the
@@ -602,7 +602,7 @@ static size_t parse_gdb_threads(const char *text, struct gdb_thread **out)
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 		if (strncmp(line, "Thread ", 7) == 0) {
-			t = xrealloc(t, (n + 1) * sizeof *t);
+			t = runner_xrealloc(t, (n + 1) * sizeof *t);
 			t[n++] = (struct gdb_thread){
 			        .header = line,
 			        .header_len = len,
@@ -628,7 +628,7 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
                               struct buf *full)
 {
 	if (!have_gdb) {
-		buf_puts(d, INDENT "(install gdb to see the threads' "
+		runner_buf_puts(d, INDENT "(install gdb to see the threads' "
 		                   "backtraces)\n");
 		return;
 	}
@@ -640,7 +640,7 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
 	if (!start) {
 		const char *why = killed ? "gdb was too slow"
 		                         : "gdb could not attach";
-		buf_printf(d, INDENT "(no backtraces: %s)\n", why);
+		runner_buf_printf(d, INDENT "(no backtraces: %s)\n", why);
 		return;
 	}
 	if (*start == '\n')
@@ -649,7 +649,7 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
 	struct gdb_thread *threads;
 	size_t nthreads = parse_gdb_threads(start, &threads);
 	struct stack_group *groups =
-	        xrealloc(NULL, (nthreads + 1) * sizeof *groups);
+	        runner_xrealloc(NULL, (nthreads + 1) * sizeof *groups);
 	size_t ngroups = 0;
 	for (size_t i = 0; i < nthreads; i++) {
 		struct gdb_thread *t = &threads[i];
@@ -664,7 +664,7 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
 				frame_key(line, n, &key);
 			line += n + (nl != NULL);
 		}
-		t->key = key.p ? key.p : xstrdup("");
+		t->key = key.p ? key.p : runner_xstrdup("");
 		for (size_t g = 0; g < ngroups; g++)
 			if (strcmp(threads[groups[g].first].key, t->key) == 0) {
 				t->group = (int)g;
@@ -688,8 +688,8 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
 	for (size_t g = 0; g < ngroups; g++)
 		for (size_t h = 0; h < g; h++)
 			if (groups[h].count > 0 &&
-			    strcmp(buf_str(&groups[h].place),
-			           buf_str(&groups[g].place)) == 0) {
+			    strcmp(runner_buf_str(&groups[h].place),
+			           runner_buf_str(&groups[g].place)) == 0) {
 				groups[h].count += groups[g].count;
 				groups[g].count = 0;
 				for (size_t i = 0; i < nthreads; i++)
@@ -700,14 +700,14 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
 	bool any_student = false;
 	for (size_t g = 0; g < ngroups; g++)
 		any_student |= groups[g].rank == 0 && groups[g].count > 0;
-	buf_printf(d,
+	runner_buf_printf(d,
 	           INDENT "where the test's %zu threads are (gdb; %s):\n",
 	           nthreads,
 	           any_student ? "yours first" : "no thread is in your code");
 	/* Yours first; among them a thread running or waiting for a lock
 	 * first, and a lone thread before a crowd: in a deadlock the
 	 * culprit is one thread, its victims pile up. */
-	size_t *order = xrealloc(NULL, (ngroups + 1) * sizeof *order);
+	size_t *order = runner_xrealloc(NULL, (ngroups + 1) * sizeof *order);
 	for (size_t g = 0; g < ngroups; g++)
 		order[g] = g;
 	for (size_t i = 1; i < ngroups; i++)
@@ -722,11 +722,11 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
 		const struct stack_group *grp = &groups[order[k]];
 		if (grp->count == 0)
 			continue; /* merged into another */
-		buf_printf(d, INDENT2 "%d thread%s %s\n", grp->count,
-		           grp->count == 1 ? " " : "s", buf_str(&grp->place));
+		runner_buf_printf(d, INDENT2 "%d thread%s %s\n", grp->count,
+		           grp->count == 1 ? " " : "s", runner_buf_str(&grp->place));
 	}
 	/* The stacks: yours when some are, else every distinct one. */
-	buf_printf(d, INDENT "%s:\n",
+	runner_buf_printf(d, INDENT "%s:\n",
 	           any_student ? "the stacks in your code"
 	                       : "each distinct stack");
 	size_t shown = 0;
@@ -735,43 +735,43 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
 		if (g->count == 0 || (any_student && g->rank != 0))
 			continue;
 		if (shown++ == MAX_STACKS_SHOWN) {
-			buf_printf(d, INDENT2 "(and more: every thread's "
+			runner_buf_printf(d, INDENT2 "(and more: every thread's "
 			                      "backtrace is in the log)\n");
 			break;
 		}
 		const struct gdb_thread *t = &threads[g->first];
 		if (g->count == 1) {
-			buf_printf(d, INDENT2 "%.*s\n", (int)t->header_len,
+			runner_buf_printf(d, INDENT2 "%.*s\n", (int)t->header_len,
 			           t->header);
 		} else {
 			struct buf numbers = {0};
 			for (size_t i = 0; i < nthreads; i++)
 				if (threads[i].group == (int)order[k])
-					buf_printf(&numbers, "%s%d",
+					runner_buf_printf(&numbers, "%s%d",
 					           numbers.len ? ", " : "",
 					           threads[i].number);
-			buf_printf(d, INDENT2 "Threads %s (%d, the same stack):\n",
+			runner_buf_printf(d, INDENT2 "Threads %s (%d, the same stack):\n",
 			           numbers.p, g->count);
-			buf_free(&numbers);
+			runner_buf_free(&numbers);
 		}
-		buf_add_indented(d, t->frames,
+		runner_buf_add_indented(d, t->frames,
 		                 frames_above_runner(t->frames, t->frames_len),
 		                 INDENT2, INDENT2);
 	}
 	if (killed)
-		buf_printf(d, INDENT "(gdb was stopped after %d s)\n",
+		runner_buf_printf(d, INDENT "(gdb was stopped after %d s)\n",
 		           GDB_TIMEOUT_S);
 	if (nthreads > 0 && logged)
-		buf_printf(d, INDENT "every thread's backtrace: at the end of "
+		runner_buf_printf(d, INDENT "every thread's backtrace: at the end of "
 		                     "the log\n");
 
-	buf_puts(full, "\nbacktraces of every thread of the test (gdb):\n");
+	runner_buf_puts(full, "\nbacktraces of every thread of the test (gdb):\n");
 	for (const char *line = start; *line;) {
 		const char *nl = strchr(line, '\n');
 		size_t n = nl ? (size_t)(nl - line) : strlen(line);
 		if (strncmp(line, "[Inferior ", 10) != 0) {
-			buf_add(full, line, n);
-			buf_puts(full, "\n");
+			runner_buf_add(full, line, n);
+			runner_buf_puts(full, "\n");
 		}
 		line += n + (nl != NULL);
 	}
@@ -779,7 +779,7 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
 	for (size_t i = 0; i < nthreads; i++)
 		free(threads[i].key);
 	for (size_t g = 0; g < ngroups; g++)
-		buf_free(&groups[g].place);
+		runner_buf_free(&groups[g].place);
 	free(groups);
 	free(threads);
 }
@@ -790,12 +790,12 @@ void runner_format_last_lines(const struct test_output *out, struct buf *d)
 {
 	off_t len = out->end - out->start;
 	if (len <= 0) {
-		buf_puts(d, INDENT "(the test printed nothing)\n");
+		runner_buf_puts(d, INDENT "(the test printed nothing)\n");
 		return;
 	}
 	size_t want = len < LAST_LINES_WINDOW ? (size_t)len : LAST_LINES_WINDOW;
 	off_t from = out->end - (off_t)want;
-	char *text = xrealloc(NULL, want);
+	char *text = runner_xrealloc(NULL, want);
 	size_t got = 0;
 	while (got < want) {
 		ssize_t n = pread(out->fd, text + got, want - got,
@@ -825,11 +825,11 @@ void runner_format_last_lines(const struct test_output *out, struct buf *d)
 	for (size_t i = begin; i < end; i++)
 		shown += text[i] == '\n';
 	if (whole)
-		buf_printf(d, INDENT "its output (%d line%s):\n", shown,
+		runner_buf_printf(d, INDENT "its output (%d line%s):\n", shown,
 		           shown == 1 ? "" : "s");
 	else
-		buf_printf(d, INDENT "its last %d lines of output:\n", shown);
-	buf_add_indented(d, text + begin, end - begin, INDENT2, INDENT2);
+		runner_buf_printf(d, INDENT "its last %d lines of output:\n", shown);
+	runner_buf_add_indented(d, text + begin, end - begin, INDENT2, INDENT2);
 	free(text);
 }
 
@@ -913,12 +913,12 @@ static bool scan_sanitizer_line(const char *line, size_t len, void *arg)
 			                         ? memmem(line + 2, len - 2, "==", 2)
 			                         : NULL;
 			const char *from = eq ? eq + 2 : line;
-			buf_add(&scan->headline, from,
+			runner_buf_add(&scan->headline, from,
 			        len - (size_t)(from - line));
 		}
 	} else if (starts_with(line, len, "SUMMARY: ")) {
 		if (!scan->summary.len)
-			buf_add(&scan->summary, line + 9, len - 9);
+			runner_buf_add(&scan->summary, line + 9, len - 9);
 		scan->in_first_report = false;
 	} else if (scan->in_first_report && !scan->frame.len) {
 		/* "    #1 0x55d0c3 in FUNC FILE:LINE (...)" */
@@ -940,7 +940,7 @@ static bool scan_sanitizer_line(const char *line, size_t len, void *arg)
 			            "sanitizer", 9) &&
 			    !memmem(func, len - (size_t)(func - line), "libc.so",
 			            7))
-				buf_add(&scan->frame, func,
+				runner_buf_add(&scan->frame, func,
 				        len - (size_t)(func - line));
 		}
 	}
@@ -949,9 +949,9 @@ static bool scan_sanitizer_line(const char *line, size_t len, void *arg)
 
 static void sanitizer_scan_free(struct sanitizer_scan *scan)
 {
-	buf_free(&scan->summary);
-	buf_free(&scan->headline);
-	buf_free(&scan->frame);
+	runner_buf_free(&scan->summary);
+	runner_buf_free(&scan->headline);
+	runner_buf_free(&scan->frame);
 }
 
 /* The length of s[0..len) without its final full stops. */
@@ -973,9 +973,9 @@ static bool split_location(const char *text, struct buf *file,
 		const char *colon = memchr(w, ':', len);
 		if (colon && colon > w && colon + 1 < w + len &&
 		    colon[1] >= '0' && colon[1] <= '9') {
-			buf_add(file, w, (size_t)(colon - w));
+			runner_buf_add(file, w, (size_t)(colon - w));
 			*line = (unsigned)strtoul(colon + 1, NULL, 10);
-			buf_add(rest, text, (size_t)(w - text));
+			runner_buf_add(rest, text, (size_t)(w - text));
 			const char *after = w + len;
 			while (*after == ' ')
 				after++;
@@ -983,8 +983,8 @@ static bool split_location(const char *text, struct buf *file,
 				rest->p[--rest->len] = '\0';
 			if (*after) {
 				if (rest->len)
-					buf_puts(rest, " ");
-				buf_puts(rest, after);
+					runner_buf_puts(rest, " ");
+				runner_buf_puts(rest, after);
 			}
 			return true;
 		}
@@ -1013,33 +1013,33 @@ static void add_sanitizer_failure(struct run *r,
 		return;
 	}
 	const char *text = scan->summary.len ? scan->summary.p
-	                                     : buf_str(&scan->headline);
+	                                     : runner_buf_str(&scan->headline);
 	struct buf file = {0}, rest = {0};
 	unsigned line = 0;
 	bool located = split_location(text, &file, &line, &rest);
 	if (!located && scan->frame.len) { /* a leak: where it was allocated */
 		struct buf ffile = {0}, frest = {0};
 		if (split_location(scan->frame.p, &ffile, &line, &frest)) {
-			buf_free(&file);
+			runner_buf_free(&file);
 			file = ffile;
-			buf_free(&rest);
-			buf_printf(&rest, "%.*s, allocated in %.*s",
+			runner_buf_free(&rest);
+			runner_buf_printf(&rest, "%.*s, allocated in %.*s",
 			           without_final_dots(text, strlen(text)), text,
 			           (int)strcspn(frest.p, " "), frest.p);
 			located = true;
 		} else {
-			buf_free(&ffile);
+			runner_buf_free(&ffile);
 		}
-		buf_free(&frest);
+		runner_buf_free(&frest);
 	}
-	const char *what = located ? buf_str(&rest) : text;
+	const char *what = located ? runner_buf_str(&rest) : text;
 	runner_add_failure(r, located ? file.p : NULL, line,
 	                   "%.*s (%u sanitizer report%s, whole in the log; "
 	                   "exit status %d)",
 	                   without_final_dots(what, strlen(what)), what, n,
 	                   n == 1 ? "" : "s", status);
-	buf_free(&file);
-	buf_free(&rest);
+	runner_buf_free(&file);
+	runner_buf_free(&rest);
 }
 
 /* r's test exited with status, not 0: names the sanitizer report in its

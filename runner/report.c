@@ -25,32 +25,32 @@ void runner_format_report(const struct run *r, const char *details,
 {
 	if (r->passed) {
 		if (runner_opt.verbose)
-			buf_printf(out, "--- PASS: %s (%.2fs)\n", r->test->name,
+			runner_buf_printf(out, "--- PASS: %s (%.2fs)\n", r->test->name,
 			           r->elapsed_s);
 		return;
 	}
-	buf_printf(out, "--- FAIL: %s (%.2fs)\n", r->test->name, r->elapsed_s);
+	runner_buf_printf(out, "--- FAIL: %s (%.2fs)\n", r->test->name, r->elapsed_s);
 	for (size_t i = 0; i < r->nfailures; i++) {
 		const struct failure *f = &r->failures[i];
 		struct buf line = {0};
 		if (f->file)
-			buf_printf(&line, "%s:%u: ", f->file, f->line);
-		buf_puts(&line, f->msg);
-		buf_add_indented(out, line.p, line.len, INDENT, INDENT2);
-		buf_free(&line);
+			runner_buf_printf(&line, "%s:%u: ", f->file, f->line);
+		runner_buf_puts(&line, f->msg);
+		runner_buf_add_indented(out, line.p, line.len, INDENT, INDENT2);
+		runner_buf_free(&line);
 	}
 	if (details)
-		buf_puts(out, details);
-	buf_printf(out, INDENT "seed: 0x%" PRIx64 "  replay: ", r->seed);
-	buf_add_shell_word(out, runner_prog);
-	buf_puts(out, " -run ");
+		runner_buf_puts(out, details);
+	runner_buf_printf(out, INDENT "seed: 0x%" PRIx64 "  replay: ", r->seed);
+	runner_buf_add_shell_word(out, runner_prog);
+	runner_buf_puts(out, " -run ");
 	struct buf pattern = {0};
-	buf_printf(&pattern, "^%s$", r->test->name);
-	buf_add_shell_word(out, pattern.p);
-	buf_free(&pattern);
-	buf_printf(out, " -seed 0x%" PRIx64 "\n", r->seed);
+	runner_buf_printf(&pattern, "^%s$", r->test->name);
+	runner_buf_add_shell_word(out, pattern.p);
+	runner_buf_free(&pattern);
+	runner_buf_printf(out, " -seed 0x%" PRIx64 "\n", r->seed);
 	if (r->log_path)
-		buf_printf(out, INDENT "log: %s\n", r->log_path);
+		runner_buf_printf(out, INDENT "log: %s\n", r->log_path);
 }
 
 /* ---- the results file (-results) ---- */
@@ -68,9 +68,9 @@ static void buf_add_tsv_field(struct buf *out, const char *s)
 		                  : *s == '\r' ? "\\r"
 		                               : NULL;
 		if (esc)
-			buf_puts(out, esc);
+			runner_buf_puts(out, esc);
 		else
-			buf_add(out, s, 1);
+			runner_buf_add(out, s, 1);
 	}
 }
 
@@ -105,30 +105,30 @@ void runner_write_result(const struct run *r)
 		return;
 	struct buf line = {0};
 	buf_add_tsv_field(&line, r->cu_name);
-	buf_printf(&line, "\t%s\t%.3f\t0x%" PRIx64 "\t", r->outcome,
+	runner_buf_printf(&line, "\t%s\t%.3f\t0x%" PRIx64 "\t", r->outcome,
 	           r->elapsed_s, r->seed);
 	if (r->rpcs || r->ops)
-		buf_printf(&line, "%" PRIu64 "\t%" PRIu64 "\t", r->rpcs, r->ops);
+		runner_buf_printf(&line, "%" PRIu64 "\t%" PRIu64 "\t", r->rpcs, r->ops);
 	else
-		buf_puts(&line, "\t\t");
+		runner_buf_puts(&line, "\t\t");
 	if (r->log_path)
 		buf_add_tsv_field(&line, r->log_path);
-	buf_puts(&line, "\t");
+	runner_buf_puts(&line, "\t");
 	for (size_t i = 0; i < r->nfailures; i++) {
 		const struct failure *f = &r->failures[i];
 		struct buf msg = {0};
 		if (i > 0)
-			buf_puts(&msg, "\n");
+			runner_buf_puts(&msg, "\n");
 		if (f->file)
-			buf_printf(&msg, "%s:%u: ", f->file, f->line);
-		buf_puts(&msg, f->msg);
-		buf_add_tsv_field(&line, buf_str(&msg));
-		buf_free(&msg);
+			runner_buf_printf(&msg, "%s:%u: ", f->file, f->line);
+		runner_buf_puts(&msg, f->msg);
+		buf_add_tsv_field(&line, runner_buf_str(&msg));
+		runner_buf_free(&msg);
 	}
-	buf_puts(&line, "\n");
-	fputs(buf_str(&line), results_file);
+	runner_buf_puts(&line, "\n");
+	fputs(runner_buf_str(&line), results_file);
 	fflush(results_file);
-	buf_free(&line);
+	runner_buf_free(&line);
 }
 
 /* Closes the -results file, if there is one. Returns 0, or -1 after saying
@@ -172,15 +172,15 @@ static void proxy_test(void)
 	for (size_t i = 0; i < r->nfailures; i++) {
 		const struct failure *f = &r->failures[i];
 		struct buf msg = {0};
-		buf_printf(&msg, "%s (seed 0x%" PRIx64, f->msg, r->seed);
+		runner_buf_printf(&msg, "%s (seed 0x%" PRIx64, f->msg, r->seed);
 		if (r->log_path)
-			buf_printf(&msg, ", log %s", r->log_path);
-		buf_add(&msg, ")", 1);
+			runner_buf_printf(&msg, ", log %s", r->log_path);
+		runner_buf_add(&msg, ")", 1);
 		/* No file:line when the failure has none (a timeout, say).
 		 * CUnit 2.1-3 copies both strings into its failure record. */
 		CU_assertImplementation(CU_FALSE, f->file ? f->line : 0, msg.p,
 		                        f->file ? f->file : "", "", CU_FALSE);
-		buf_free(&msg);
+		runner_buf_free(&msg);
 	}
 }
 
@@ -224,7 +224,7 @@ int runner_report_through_cunit(struct run *runs, size_t nruns,
 	 * second list of the failures reported as the tests ended. */
 	if (CU_run_all_tests() != CUE_SUCCESS)
 		goto cunit_error;
-	double elapsed = seconds_since(start_ns);
+	double elapsed = runner_seconds_since(start_ns);
 	print_run_summary(elapsed);
 	if (runner_opt.xml) { /* the proxies again, into CUnit's XML file */
 		proxy_next = 0;
@@ -257,7 +257,7 @@ cleanup_registry:
 int runner_check_xml_prefix(void)
 {
 	struct buf path = {0};
-	buf_printf(&path, "%s-Results.xml", runner_opt.xml);
+	runner_buf_printf(&path, "%s-Results.xml", runner_opt.xml);
 	int fd = open(path.p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	int err = errno;
 	if (fd >= 0)
@@ -266,6 +266,6 @@ int runner_check_xml_prefix(void)
 		runner_complain("cannot write the -xml results %s: %s (is "
 		                "its folder there?)",
 		                path.p, strerror(err));
-	buf_free(&path);
+	runner_buf_free(&path);
 	return fd >= 0 ? 0 : -1;
 }

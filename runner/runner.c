@@ -81,14 +81,14 @@ void runner_add_failure(struct run *r, const char *file, unsigned line,
 	struct buf msg = {0};
 	va_list ap;
 	va_start(ap, fmt);
-	buf_vprintf(&msg, fmt, ap);
+	runner_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
 	r->failures =
-	        xrealloc(r->failures, (r->nfailures + 1) * sizeof *r->failures);
+	        runner_xrealloc(r->failures, (r->nfailures + 1) * sizeof *r->failures);
 	r->failures[r->nfailures++] = (struct failure){
-	        .file = file ? xstrdup(base_name(file)) : NULL,
+	        .file = file ? runner_xstrdup(runner_base_name(file)) : NULL,
 	        .line = line,
-	        .msg = msg.p ? msg.p : xstrdup(""),
+	        .msg = msg.p ? msg.p : runner_xstrdup(""),
 	};
 }
 
@@ -244,7 +244,7 @@ static void sim_end(void)
 		        " scheduling points, %" PRIu64 " switches, %" PRIu64
 		        " threads\n",
 		        (double)st.now_ns / 1e9,
-		        seconds_since(sim_real_start_ns), st.points,
+		        runner_seconds_since(sim_real_start_ns), st.points,
 		        st.switches, st.threads);
 	}
 #endif
@@ -299,15 +299,15 @@ cleanup_registry:
 /* Ends r, which ran in this process: times it, judges it, reports it. */
 static void report_in_process(struct run *r)
 {
-	r->elapsed_s = seconds_since(cur_start_ns);
+	r->elapsed_s = runner_seconds_since(cur_start_ns);
 	r->passed = r->nfailures == 0;
 	r->outcome = r->passed ? "pass" : "fail";
 	runner_write_result(r);
 	struct buf report = {0};
 	runner_format_report(r, NULL, &report);
 	fflush(stderr);
-	out_write(buf_str(&report), report.len);
-	buf_free(&report);
+	runner_out_write(runner_buf_str(&report), report.len);
+	runner_buf_free(&report);
 }
 
 /* An exit handler: a test that calls exit() ends the whole program, and
@@ -362,13 +362,13 @@ void runner_channel_send(const char *tag, const char *fmt, ...)
 {
 	struct buf rec = {0};
 	va_list ap;
-	buf_puts(&rec, tag);
+	runner_buf_puts(&rec, tag);
 	va_start(ap, fmt);
-	buf_vprintf(&rec, fmt, ap);
+	runner_buf_vprintf(&rec, fmt, ap);
 	va_end(ap);
 	/* with its NUL */
-	(void)write_all(runner_fail_channel, rec.p, rec.len + 1);
-	buf_free(&rec);
+	(void)runner_write_all(runner_fail_channel, rec.p, rec.len + 1);
+	runner_buf_free(&rec);
 }
 
 void runner_channel_send_failure(const struct failure *f)
@@ -383,7 +383,7 @@ void runner_channel_decode(struct run *r, const struct buf *b, bool *returned,
 {
 	*returned = false;
 	*stuck = false;
-	const char *p = buf_str(b), *end = p + b->len;
+	const char *p = runner_buf_str(b), *end = p + b->len;
 	while (p < end) {
 		const char *rec = p;
 		const char *nul = memchr(p, '\0', (size_t)(end - p));
@@ -411,11 +411,11 @@ void runner_channel_decode(struct run *r, const struct buf *b, bool *returned,
 			if (!tab2)
 				continue;
 			struct buf file = {0};
-			buf_add(&file, rec + 1, (size_t)(tab1 - rec - 1));
+			runner_buf_add(&file, rec + 1, (size_t)(tab1 - rec - 1));
 			unsigned line = (unsigned)strtoul(tab1 + 1, NULL, 10);
 			runner_add_failure(r, file.len ? file.p : NULL, line,
 			                   "%s", tab2 + 1);
-			buf_free(&file);
+			runner_buf_free(&file);
 		}
 	}
 }
@@ -485,15 +485,15 @@ noreturn void runner_fail_at(const char *file, int line, const char *fmt, ...)
 	struct buf msg = {0};
 	va_list ap;
 	va_start(ap, fmt);
-	buf_vprintf(&msg, fmt, ap);
+	runner_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
 	unsigned uline = line > 0 ? (unsigned)line : 0;
 
 	/* a test process: tell the runner, and end */
 	if (runner_fail_channel >= 0) {
-		struct failure f = {.file = (char *)base_name(file),
+		struct failure f = {.file = (char *)runner_base_name(file),
 		                    .line = uline,
-		                    .msg = (char *)buf_str(&msg)};
+		                    .msg = (char *)runner_buf_str(&msg)};
 		runner_channel_send_failure(&f);
 		runner_channel_send("A", "%u",
 		                    CU_get_number_of_successes() +
@@ -506,11 +506,11 @@ noreturn void runner_fail_at(const char *file, int line, const char *fmt, ...)
 	if (cur_run) { /* -no-fork: report the test, and end the program */
 		struct run *r = cur_run;
 		cur_run = NULL;
-		runner_add_failure(r, file, uline, "%s", buf_str(&msg));
+		runner_add_failure(r, file, uline, "%s", runner_buf_str(&msg));
 		report_in_process(r);
 		exit(1);
 	}
-	fprintf(stderr, "%s:%d: %s\n", base_name(file), line, buf_str(&msg));
+	fprintf(stderr, "%s:%d: %s\n", runner_base_name(file), line, runner_buf_str(&msg));
 	exit(1);
 }
 
@@ -570,7 +570,7 @@ int runner_main_beyond_go(int argc, char **argv, const char *suite,
 {
 	int64_t start_ns = labtime_now_ns();
 	runner_prog = argc > 0 && argv[0] ? argv[0] : suite;
-	runner_prog_name = base_name(runner_prog);
+	runner_prog_name = runner_base_name(runner_prog);
 	runner_suite_name = suite;
 	time_scale = read_time_scale();
 	if (time_scale == 0) {
@@ -599,7 +599,7 @@ int runner_main_beyond_go(int argc, char **argv, const char *suite,
 			return 2;
 		}
 	}
-	bool *selected = xrealloc(NULL, ntests * sizeof *selected);
+	bool *selected = runner_xrealloc(NULL, ntests * sizeof *selected);
 	size_t nselected = 0;
 	for (size_t i = 0; i < ntests; i++) {
 		selected[i] = (!runner_opt.run ||
@@ -632,16 +632,16 @@ int runner_main_beyond_go(int argc, char **argv, const char *suite,
 	}
 
 	nruns = nselected * (size_t)runner_opt.count;
-	runs = xrealloc(NULL, nruns * sizeof *runs);
+	runs = runner_xrealloc(NULL, nruns * sizeof *runs);
 	size_t k = 0;
 	for (int it = 1; it <= runner_opt.count; it++) {
 		for (size_t i = 0; i < ntests; i++) {
 			if (!selected[i])
 				continue;
 			struct buf name = {0};
-			buf_puts(&name, tests[i].name);
+			runner_buf_puts(&name, tests[i].name);
 			if (it > 1)
-				buf_printf(&name, "#%d", it);
+				runner_buf_printf(&name, "#%d", it);
 			runs[k++] = (struct run){.test = &tests[i],
 			                         .iteration = it,
 			                         .cu_name = name.p};

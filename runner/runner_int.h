@@ -34,39 +34,39 @@ struct buf {
 };
 
 /* realloc and strdup that end the program (status 2) when out of memory */
-void *xrealloc(void *p, size_t n);
-char *xstrdup(const char *s);
+void *runner_xrealloc(void *p, size_t n);
+char *runner_xstrdup(const char *s);
 
-void buf_add(struct buf *b, const void *p, size_t n);
-void buf_puts(struct buf *b, const char *s);
-void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+void runner_buf_add(struct buf *b, const void *p, size_t n);
+void runner_buf_puts(struct buf *b, const char *s);
+void runner_buf_vprintf(struct buf *b, const char *fmt, va_list ap)
         __attribute__((format(printf, 2, 0)));
-void buf_printf(struct buf *b, const char *fmt, ...)
+void runner_buf_printf(struct buf *b, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 /* The string, "" when nothing was added. */
-const char *buf_str(const struct buf *b);
-void buf_free(struct buf *b);
+const char *runner_buf_str(const struct buf *b);
+void runner_buf_free(struct buf *b);
 /* Appends s quoted for a POSIX shell (unquoted when nothing needs it). */
-void buf_add_shell_word(struct buf *b, const char *s);
+void runner_buf_add_shell_word(struct buf *b, const char *s);
 /* Appends text, its first line after first_indent and every further line
  * after rest_indent, ending with a newline. */
-void buf_add_indented(struct buf *b, const char *text, size_t len,
+void runner_buf_add_indented(struct buf *b, const char *text, size_t len,
                       const char *first_indent, const char *rest_indent);
 
 /* The last component of path. */
-const char *base_name(const char *path);
+const char *runner_base_name(const char *path);
 /* Writes all of p to fd, going on after signals; false on an error. */
-bool write_all(int fd, const void *p, size_t n);
+bool runner_write_all(int fd, const void *p, size_t n);
 /* Writes to our stdout at once, so it interleaves right with children. */
-void out_write(const void *p, size_t n);
+void runner_out_write(const void *p, size_t n);
 /* Closes *fd if it is open, and sets it to -1. */
-void close_fd(int *fd);
-double seconds_since(int64_t start_ns);
+void runner_close_fd(int *fd);
+double runner_seconds_since(int64_t start_ns);
 /* Makes a pipe whose ends close on exec (gdb must not hold the tests'
  * pipes). Returns 0 or a negative errno. */
-int make_pipe(int fds[2]);
+int runner_make_pipe(int fds[2]);
 /* The path of program name in $PATH (to free), or NULL. */
-char *find_program(const char *name);
+char *runner_find_program(const char *name);
 
 /* ---- runner.c: the run, and the test running in this process ---- */
 

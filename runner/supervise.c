@@ -106,7 +106,7 @@ static void on_sigchld(int sig)
  * caller ignores (as nohup does). Returns 0 or a negative errno. */
 static int install_signals(void)
 {
-	int err = make_pipe(wake_pipe);
+	int err = runner_make_pipe(wake_pipe);
 	if (err)
 		return err;
 	fcntl(wake_pipe[0], F_SETFL, O_NONBLOCK);
@@ -144,7 +144,7 @@ static void restore_signals(void)
 
 static void log_write(struct slot *s, const void *p, size_t n)
 {
-	if (s->log_fd >= 0 && write_all(s->log_fd, p, n))
+	if (s->log_fd >= 0 && runner_write_all(s->log_fd, p, n))
 		s->log_len += (off_t)n;
 }
 
@@ -230,7 +230,7 @@ static void on_crash(int sig, siginfo_t *info, void *context)
 		len += put_digits(rec + len, (uintptr_t)frames[i], 16);
 	}
 	rec[len++] = '\0';
-	(void)write_all(runner_fail_channel, rec, len);
+	(void)runner_write_all(runner_fail_channel, rec, len);
 	alarm(CRASH_WAIT_S); /* should the runner never kill us */
 	for (;;) /* not pause(): simulation mode takes that over */
 		syscall(SYS_ppoll, NULL, 0, NULL, NULL, 0);
@@ -282,13 +282,13 @@ static noreturn void test_process(struct run *r, int out_r, int out_w,
 
 	/* Close the runner's descriptors: other tests' pipes would never see
 	 * EOF while we hold them. */
-	close_fd(&wake_pipe[0]);
-	close_fd(&wake_pipe[1]);
+	runner_close_fd(&wake_pipe[0]);
+	runner_close_fd(&wake_pipe[1]);
 	for (int i = 0; i < nslots; i++) {
-		close_fd(&slots[i].out_fd);
-		close_fd(&slots[i].chan_fd);
-		close_fd(&slots[i].log_fd);
-		close_fd(&slots[i].gdb_fd);
+		runner_close_fd(&slots[i].out_fd);
+		runner_close_fd(&slots[i].chan_fd);
+		runner_close_fd(&slots[i].log_fd);
+		runner_close_fd(&slots[i].gdb_fd);
 	}
 	close(out_r);
 	close(chan_r);
@@ -333,11 +333,11 @@ static noreturn void test_process(struct run *r, int out_r, int out_w,
 static char *log_path_for(const struct run *r)
 {
 	struct buf path = {0};
-	buf_printf(&path, "%s/%s-%s-0x%" PRIx64, log_dir, runner_suite_name,
+	runner_buf_printf(&path, "%s/%s-%s-0x%" PRIx64, log_dir, runner_suite_name,
 	           r->test->name, r->seed);
 	if (runner_opt.seed_set && runner_opt.count > 1)
-		buf_printf(&path, "-%d", r->iteration);
-	buf_puts(&path, ".log");
+		runner_buf_printf(&path, "-%d", r->iteration);
+	runner_buf_puts(&path, ".log");
 	return path.p;
 }
 
@@ -375,23 +375,23 @@ static void start_run(struct slot *s, struct run *r)
 		goto not_started;
 	}
 	struct buf header = {0};
-	buf_printf(&header, "=== RUN   %s  seed=0x%" PRIx64 "\n", r->test->name,
+	runner_buf_printf(&header, "=== RUN   %s  seed=0x%" PRIx64 "\n", r->test->name,
 	           r->seed);
 	log_write(s, header.p, header.len);
 	s->out_start = s->log_len;
 	if (runner_opt.verbose && runner_opt.parallel == 1)
-		out_write(header.p, header.len);
-	buf_free(&header);
+		runner_out_write(header.p, header.len);
+	runner_buf_free(&header);
 
 	int out[2], chan[2];
-	int err = make_pipe(out);
+	int err = runner_make_pipe(out);
 	if (err) {
 		runner_add_failure(r, NULL, 0,
 		                   "the runner cannot make a pipe: %s",
 		                   strerror(-err));
 		goto not_started;
 	}
-	err = make_pipe(chan);
+	err = runner_make_pipe(chan);
 	if (err) {
 		runner_add_failure(r, NULL, 0,
 		                   "the runner cannot make a pipe: %s",
@@ -438,7 +438,7 @@ static int start_gdb(struct slot *s)
 	char pid[32];
 	snprintf(pid, sizeof pid, "%d", (int)s->pid);
 	int out[2];
-	int err = make_pipe(out);
+	int err = runner_make_pipe(out);
 	if (err)
 		return err;
 	fflush(stdout);
@@ -529,7 +529,7 @@ static void reap_slot(struct slot *s)
 		while (waitpid(s->pid, &s->status, 0) < 0 && errno == EINTR)
 			;
 		if (!s->timed_out && !s->crash.sig)
-			s->run->elapsed_s = seconds_since(s->start_ns);
+			s->run->elapsed_s = runner_seconds_since(s->start_ns);
 		s->pid = 0;
 		extend_drain(s);
 	}
@@ -546,7 +546,7 @@ static bool slot_done(const struct slot *s)
  * then SIGKILL. */
 static void on_crash_record(struct slot *s)
 {
-	s->run->elapsed_s = seconds_since(s->start_ns);
+	s->run->elapsed_s = runner_seconds_since(s->start_ns);
 	if (!gdb_path || start_gdb(s) != 0)
 		kill(-s->pid, SIGKILL);
 	/* else reap_slot kills it once gdb is done */
@@ -560,17 +560,17 @@ static void read_pipe(struct slot *s, int *fd)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		close_fd(fd);
+		runner_close_fd(fd);
 		return;
 	}
 	if (fd == &s->out_fd) {
 		log_write(s, chunk, (size_t)n);
 		if (runner_opt.parallel == 1)
-			out_write(chunk, (size_t)n);
+			runner_out_write(chunk, (size_t)n);
 		s->out_nl = chunk[n - 1] == '\n';
 	} else if (fd == &s->chan_fd) {
 		if (s->chan.len < CHANNEL_CAP)
-			buf_add(&s->chan, chunk, (size_t)n);
+			runner_buf_add(&s->chan, chunk, (size_t)n);
 		if (s->timed_out || s->crash.sig)
 			return;
 		if (runner_channel_find_crash(&s->chan, &s->crash))
@@ -578,7 +578,7 @@ static void read_pipe(struct slot *s, int *fd)
 		else if (runner_channel_says_stuck(&s->chan))
 			on_timeout(s, labtime_now_ns());
 	} else if (s->gdb_out.len < GDB_OUTPUT_CAP) {
-		buf_add(&s->gdb_out, chunk, (size_t)n);
+		runner_buf_add(&s->gdb_out, chunk, (size_t)n);
 	}
 }
 
@@ -637,7 +637,7 @@ static void finish_slot(struct slot *s)
 			                   "TIMEOUT: killed after %g s", base);
 	} else if (s->crash.sig) {
 		outcome = "crash";
-		runner_format_crash(r, &s->crash, buf_str(&s->gdb_out),
+		runner_format_crash(r, &s->crash, runner_buf_str(&s->gdb_out),
 		                    &crash_details);
 	} else if (WIFSIGNALED(s->status)) {
 		outcome = "crash";
@@ -660,49 +660,49 @@ static void finish_slot(struct slot *s)
 	r->passed = r->nfailures == 0;
 	r->outcome = r->passed ? "pass" : outcome;
 	if (s->not_started)
-		r->elapsed_s = seconds_since(s->start_ns);
+		r->elapsed_s = runner_seconds_since(s->start_ns);
 
 	if (!s->out_nl) { /* start the report on a line of its own */
 		log_write(s, "\n", 1);
 		if (runner_opt.parallel == 1)
-			out_write("\n", 1);
+			runner_out_write("\n", 1);
 	}
 	struct test_output out = {s->log_fd, s->out_start, s->log_len};
 	struct buf details = {0};
 	struct buf full_dump = {0};
 	if (s->timed_out && !s->interrupted && !s->over_budget) {
-		runner_format_backtraces(buf_str(&s->gdb_out), gdb_path != NULL,
+		runner_format_backtraces(runner_buf_str(&s->gdb_out), gdb_path != NULL,
 		                         s->gdb_killed, s->log_fd >= 0,
 		                         &details, &full_dump);
 		runner_format_last_lines(&out, &details);
 	}
 	if (crash_details.len)
-		buf_add(&details, crash_details.p, crash_details.len);
-	buf_free(&crash_details);
+		runner_buf_add(&details, crash_details.p, crash_details.len);
+	runner_buf_free(&crash_details);
 	struct buf report = {0};
 	runner_format_report(r, details.p, &report);
 	log_write(s, report.p, report.len);
 	if (runner_opt.parallel == 1 || s->interrupted || s->log_fd < 0)
-		out_write(buf_str(&report), report.len);
+		runner_out_write(runner_buf_str(&report), report.len);
 	else
 		copy_log_to_stdout(s, runner_opt.verbose ? 0 : s->out_start);
 	log_write(s, full_dump.p, full_dump.len);
-	buf_free(&full_dump);
-	buf_free(&details);
-	buf_free(&report);
+	runner_buf_free(&full_dump);
+	runner_buf_free(&details);
+	runner_buf_free(&report);
 
-	close_fd(&s->log_fd);
+	runner_close_fd(&s->log_fd);
 	if (r->passed && r->log_path) {
 		unlink(r->log_path);
 		free(r->log_path);
 		r->log_path = NULL;
 	}
 	runner_write_result(r);
-	buf_free(&s->chan);
-	buf_free(&s->gdb_out);
-	close_fd(&s->out_fd);
-	close_fd(&s->chan_fd);
-	close_fd(&s->gdb_fd);
+	runner_buf_free(&s->chan);
+	runner_buf_free(&s->gdb_out);
+	runner_close_fd(&s->out_fd);
+	runner_close_fd(&s->chan_fd);
+	runner_close_fd(&s->gdb_fd);
 	s->run = NULL;
 }
 
@@ -747,9 +747,9 @@ static void check_deadlines(int64_t now)
 		}
 		if (!s->pid && !s->gdb_pid && now >= s->drain_ns) {
 			/* Someone outside the process group has them. */
-			close_fd(&s->out_fd);
-			close_fd(&s->chan_fd);
-			close_fd(&s->gdb_fd);
+			runner_close_fd(&s->out_fd);
+			runner_close_fd(&s->chan_fd);
+			runner_close_fd(&s->gdb_fd);
 		}
 	}
 }
@@ -809,7 +809,7 @@ static void wait_for_events(struct watch *w)
 static int run_forked(struct run *runs, size_t nruns)
 {
 	nslots = runner_opt.parallel;
-	slots = xrealloc(NULL, (size_t)nslots * sizeof *slots);
+	slots = runner_xrealloc(NULL, (size_t)nslots * sizeof *slots);
 	for (int i = 0; i < nslots; i++)
 		slots[i] = (struct slot){.out_fd = -1,
 		                         .chan_fd = -1,
@@ -817,9 +817,9 @@ static int run_forked(struct run *runs, size_t nruns)
 		                         .gdb_fd = -1};
 	size_t maxfds = 1 + 3 * (size_t)nslots;
 	struct watch w = {
-	        .pfds = xrealloc(NULL, maxfds * sizeof *w.pfds),
-	        .slot = xrealloc(NULL, maxfds * sizeof *w.slot),
-	        .fd = xrealloc(NULL, maxfds * sizeof *w.fd),
+	        .pfds = runner_xrealloc(NULL, maxfds * sizeof *w.pfds),
+	        .slot = runner_xrealloc(NULL, maxfds * sizeof *w.slot),
+	        .fd = runner_xrealloc(NULL, maxfds * sizeof *w.fd),
 	};
 	runner_pid = getpid();
 	int err = install_signals();
@@ -862,8 +862,8 @@ static int run_forked(struct run *runs, size_t nruns)
 	restore_signals();
 
 free_watch:
-	close_fd(&wake_pipe[0]);
-	close_fd(&wake_pipe[1]);
+	runner_close_fd(&wake_pipe[0]);
+	runner_close_fd(&wake_pipe[1]);
 	free(w.pfds);
 	free(w.slot);
 	free(w.fd);
@@ -879,7 +879,7 @@ static int prepare_log_dir(void)
 {
 	const char *env = getenv("RAFTLAB_LOG_DIR");
 	bool shared = !env || !*env; /* the default, shared by every user */
-	log_dir = xstrdup(shared ? DEFAULT_LOG_DIR : env);
+	log_dir = runner_xstrdup(shared ? DEFAULT_LOG_DIR : env);
 	size_t len = strlen(log_dir);
 	while (len > 1 && log_dir[len - 1] == '/')
 		log_dir[--len] = '\0';
@@ -913,7 +913,7 @@ int runner_run_forked(struct run *runs, size_t nruns, int64_t start_ns)
 	if (prepare_log_dir() == 0) {
 		const char *no_gdb = getenv("RAFTLAB_NO_GDB");
 		if (!no_gdb || !*no_gdb || strcmp(no_gdb, "0") == 0)
-			gdb_path = find_program("gdb");
+			gdb_path = runner_find_program("gdb");
 		status = run_forked(runs, nruns);
 		free(gdb_path);
 		gdb_path = NULL;
