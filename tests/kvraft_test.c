@@ -1207,9 +1207,10 @@ static void TestDuplicateRequestsSnapshots4B(void)
  * log entry, once it has committed an entry of its term and a round of
  * heartbeats has shown that a majority still follows it (raft.h's optional
  * raft_read_index). These tests check the service's reads: that they add
- * nothing to the log, that a deposed leader serves none, and that they stay
- * linearizable through every fault. A service whose Gets go through the log
- * passes the last two and fails the first. */
+ * nothing to the log, that a deposed leader serves none, even one that
+ * still believes it leads, and that they stay linearizable through every
+ * fault. A service whose Gets go through the log passes all but the
+ * first. */
 
 /* Gets of one key, on a reliable 3-server cluster, must not grow the
  * persisted Raft state: not even one byte per Get on average. */
@@ -1331,6 +1332,105 @@ static void TestReadIndexDeposedLeader4A(void)
 	kvcfg_cleanup(cfg);
 }
 
+/*
+ * A leader on a slow network. A correct leader that stops hearing from the
+ * majority does not step down at once: it cannot tell a cut-off network
+ * from slow answers. The reference waits twice the slowest answer of the
+ * last few seconds (leader_has_quorum), so after SLOW_NETWORK_MS of long
+ * reordering it keeps leading for seconds once cut off: long enough for the
+ * majority to elect another leader and write, while it still believes it
+ * leads (the paper's §8). Long reordering is off again when this returns;
+ * replies it held back still arrive for up to 2.2 s.
+ */
+#define SLOW_NETWORK_MS 3000
+
+static void slow_network(struct kvcfg *cfg)
+{
+	kvcfg_set_long_reordering(cfg, true);
+	kvcfg_sleep_ms(cfg, SLOW_NETWORK_MS);
+	kvcfg_set_long_reordering(cfg, false);
+}
+
+/* Cuts server leader off with a clerk that reaches only it, and gives the
+ * other servers a clerk of their own: *ck_old and *ck_new. */
+static void cut_off_leader(struct kvcfg *cfg, int leader,
+                           struct kv_clerk **ck_old, struct kv_clerk **ck_new)
+{
+	int rest[KVCFG_MAX_SERVERS], nrest = 0;
+	for (int i = 0; i < kvcfg_n(cfg); i++)
+		if (i != leader)
+			rest[nrest++] = i;
+	*ck_old = kvcfg_make_client(cfg, &leader, 1);
+	*ck_new = kvcfg_make_client(cfg, rest, nrest);
+	kvcfg_partition(cfg, rest, nrest, &leader, 1);
+}
+
+/*
+ * §8: a leader deposed while it still believes it leads must not serve a
+ * read from its state. As TestReadIndexDeposedLeader4A, but on a network
+ * that was slow, so that the old leader outlives its successor's election
+ * and write: only a round of heartbeats answered by a majority after the
+ * read arrived tells it that it may no longer answer.
+ */
+static void TestReadIndexSlowDeposedLeader4A(void)
+{
+	const int nservers = 5;
+	struct kvcfg *cfg = kvcfg_make(nservers, false, -1);
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
+	kvcfg_begin(cfg, "Test: a deposed leader on a slow network answers no "
+	                 "stale Get (4A)");
+
+	do_put(cfg, ck, "k", "start", NULL, 0);
+	slow_network(cfg);
+	/* An entry of the leader's own term, committed: it may serve reads. */
+	do_put(cfg, ck, "k", "old", NULL, 0);
+	int leader;
+	if (!kvcfg_leader(cfg, &leader))
+		runner_fatalf("no leader after a Put completed");
+	struct kv_clerk *ck_old, *ck_new;
+	cut_off_leader(cfg, leader, &ck_old, &ck_new);
+	do_put(cfg, ck_new, "k", "new", NULL, 1);
+
+	struct deposed_get d = {.cfg = cfg, .ck = ck_old};
+	atomic_init(&d.done, false);
+	pthread_t t;
+	start_thread(&t, deposed_get_main, &d);
+	if (kvcfg_wait(cfg, deposed_get_done, &d, 1000) &&
+	    strcmp(d.value, "new") != 0) {
+		pthread_join(t, NULL);
+		runner_fatalf(
+		        "server %d, leader before a partition cut it off, "
+		        "answered Get(k) with \"%s\" after the majority had "
+		        "elected another leader and written \"new\". The "
+		        "network had been slow, so it still believed it led: a "
+		        "leader must confirm, with a round of heartbeats sent "
+		        "after the read arrived and answered by a majority "
+		        "(raft_read_index, the paper's §8), that it has not "
+		        "been deposed before it serves a read from its state",
+		        leader, d.value);
+	}
+	runner_check_held(1);
+
+	kvcfg_connect_all(cfg);
+	kvcfg_connect_client(cfg, ck_old, all, nservers);
+	if (!kvcfg_wait(cfg, deposed_get_done, &d, 10 * ELECTION_TIMEOUT_MS))
+		runner_fatalf("a Get that began during a partition did not "
+		              "complete within %d s of the partition healing",
+		              10 * ELECTION_TIMEOUT_MS / 1000);
+	pthread_join(t, NULL);
+	if (strcmp(d.value, "new") != 0)
+		runner_fatalf("Get(k) after the partition healed returned "
+		              "\"%s\", expected \"new\"",
+		              d.value);
+	runner_check_held(1);
+	free(d.value);
+
+	kvcfg_end(cfg);
+	kvcfg_cleanup(cfg);
+}
+
 /* GenericTest's hardest form with mostly Gets, and a checker that must
  * reach a verdict: a stale read anywhere shows. */
 static void TestReadIndexLinearizable4A(void)
@@ -1385,6 +1485,8 @@ static const struct runner_test tests[] = {
          0},
         {"TestReadIndexNoLogEntries4A", TestReadIndexNoLogEntries4A, 0},
         {"TestReadIndexDeposedLeader4A", TestReadIndexDeposedLeader4A, 0},
+        {"TestReadIndexSlowDeposedLeader4A", TestReadIndexSlowDeposedLeader4A,
+         0},
         {"TestReadIndexLinearizable4A", TestReadIndexLinearizable4A, 0},
 };
 
