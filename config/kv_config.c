@@ -182,6 +182,24 @@ void kvcfg_partition(struct kvcfg *cfg, const int *p1, int n1, const int *p2,
 	}
 }
 
+void kvcfg_connect_one_way(struct kvcfg *cfg, const int *from, int nfrom,
+                           const int *to, int nto)
+{
+	pthread_mutex_lock(&cfg->tester.mu);
+	for (int k = 0; k < nfrom; k++) {
+		const struct server *s = &cfg->servers[from[k]];
+		for (int m = 0; m < nto && s->endnames != NULL; m++)
+			labrpc_enable(cfg->net, s->endnames[to[m]], true);
+	}
+	pthread_mutex_unlock(&cfg->tester.mu);
+	if (rlog_on(RLOG_TEST, 1)) {
+		char a[4 * KVCFG_MAX_SERVERS], b[4 * KVCFG_MAX_SERVERS];
+		format_group(a, sizeof a, from, nfrom);
+		format_group(b, sizeof b, to, nto);
+		rlog(RLOG_TEST, -1, -1, "connect [%s] -> [%s]", a, b);
+	}
+}
+
 bool kvcfg_leader(struct kvcfg *cfg, int *leader)
 {
 	pthread_mutex_lock(&cfg->tester.mu);
@@ -367,6 +385,12 @@ struct kvcfg *kvcfg_make(int n, bool unreliable, int maxraftstate)
 void kvcfg_set_duplicates(struct kvcfg *cfg, bool duplicates)
 {
 	labrpc_net_duplicates(cfg->net, duplicates);
+}
+
+void kvcfg_set_long_reordering(struct kvcfg *cfg, bool yes)
+{
+	labrpc_net_long_reordering(cfg->net, yes);
+	rlog(RLOG_TEST, -1, -1, "long reordering %s", yes ? "on" : "off");
 }
 
 void kvcfg_check_timeout(struct kvcfg *cfg)

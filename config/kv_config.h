@@ -44,9 +44,9 @@ struct kvcfg;
 /*
  * Makes a world of n servers, started and all connected. Long delays stay
  * off (a call to a missing or unreachable server fails within 100 ms) and
- * long reordering is never used. unreliable: the network drops and delays
- * messages. maxraftstate is passed to every server (-1: no snapshots).
- * Starts the 120-second clock.
+ * long reordering is off (kvcfg_set_long_reordering). unreliable: the
+ * network drops and delays messages. maxraftstate is passed to every server
+ * (-1: no snapshots). Starts the 120-second clock.
  */
 struct kvcfg *kvcfg_make(int n, bool unreliable, int maxraftstate);
 
@@ -97,6 +97,12 @@ void kvcfg_connect_all(struct kvcfg *cfg);
 void kvcfg_partition(struct kvcfg *cfg, const int *p1, int n1, const int *p2,
                      int n2);
 
+/* Enables the calls of the servers in from[] to those in to[], one way:
+ * calls the other way stay as they were (an asymmetric partition, beyond
+ * the Go tester). */
+void kvcfg_connect_one_way(struct kvcfg *cfg, const int *from, int nfrom,
+                           const int *to, int nto);
+
 /*
  * Splits the servers in two (Go: make_partition): p1 gets n/2+1 servers and
  * p2 n/2, the current leader (server 0 when there is none) being the last of
@@ -107,6 +113,11 @@ void kvcfg_make_partition(struct kvcfg *cfg, int *p1, int *p2);
 /* Duplicated and stale requests, among servers and from clerks alike
  * (labrpc_net_duplicates). Beyond the Go tester. */
 void kvcfg_set_duplicates(struct kvcfg *cfg, bool duplicates);
+
+/* Long reordering: 2/3 of the replies held back by 0.2 to 2.2 s
+ * (labrpc_net_long_reordering), for a network whose answers are slow.
+ * Not in the Go kvraft tester. */
+void kvcfg_set_long_reordering(struct kvcfg *cfg, bool yes);
 
 /* Whether some server believes it leads, and which (the first found). */
 bool kvcfg_leader(struct kvcfg *cfg, int *leader);

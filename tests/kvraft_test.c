@@ -1207,9 +1207,10 @@ static void TestDuplicateRequestsSnapshots4B(void)
  * log entry, once it has committed an entry of its term and a round of
  * heartbeats has shown that a majority still follows it (raft.h's optional
  * raft_read_index). These tests check the service's reads: that they add
- * nothing to the log, that a deposed leader serves none, and that they stay
- * linearizable through every fault. A service whose Gets go through the log
- * passes the last two and fails the first. */
+ * nothing to the log, that a deposed leader serves none, even one that
+ * still believes it leads, and that they stay linearizable through every
+ * fault. A service whose Gets go through the log passes all but the
+ * first. */
 
 /* Gets of one key, on a reliable 3-server cluster, must not grow the
  * persisted Raft state: not even one byte per Get on average. */
@@ -1326,6 +1327,274 @@ static void TestReadIndexDeposedLeader4A(void)
 		              d.value);
 	runner_check_held(1);
 	free(d.value);
+
+	kvcfg_end(cfg);
+	kvcfg_cleanup(cfg);
+}
+
+/*
+ * A leader on a slow network. A correct leader that stops hearing from the
+ * majority does not step down at once: it cannot tell a cut-off network
+ * from slow answers. The reference waits twice the slowest answer of the
+ * last few seconds (leader_has_quorum), so after SLOW_NETWORK_MS of long
+ * reordering it keeps leading for seconds once cut off: long enough for the
+ * majority to elect another leader and write, while it still believes it
+ * leads (the paper's §8). Long reordering is off again when this returns;
+ * replies it held back still arrive for up to 2.2 s.
+ */
+#define SLOW_NETWORK_MS 3000
+
+static void slow_network(struct kvcfg *cfg)
+{
+	kvcfg_set_long_reordering(cfg, true);
+	kvcfg_sleep_ms(cfg, SLOW_NETWORK_MS);
+	kvcfg_set_long_reordering(cfg, false);
+}
+
+/* The servers other than leader, in rest[]; returns how many. */
+static int other_servers(struct kvcfg *cfg, int leader, int *rest)
+{
+	int nrest = 0;
+	for (int i = 0; i < kvcfg_n(cfg); i++)
+		if (i != leader)
+			rest[nrest++] = i;
+	return nrest;
+}
+
+/* Cuts server leader off with a clerk that reaches only it, and gives the
+ * other servers a clerk of their own: *ck_old and *ck_new. */
+static void cut_off_leader(struct kvcfg *cfg, int leader,
+                           struct kv_clerk **ck_old, struct kv_clerk **ck_new)
+{
+	int rest[KVCFG_MAX_SERVERS];
+	int nrest = other_servers(cfg, leader, rest);
+	*ck_old = kvcfg_make_client(cfg, &leader, 1);
+	*ck_new = kvcfg_make_client(cfg, rest, nrest);
+	kvcfg_partition(cfg, rest, nrest, &leader, 1);
+}
+
+/*
+ * §8: a leader deposed while it still believes it leads must not serve a
+ * read from its state. As TestReadIndexDeposedLeader4A, but on a network
+ * that was slow, so that the old leader outlives its successor's election
+ * and write: only a round of heartbeats answered by a majority after the
+ * read arrived tells it that it may no longer answer.
+ */
+static void TestReadIndexSlowDeposedLeader4A(void)
+{
+	const int nservers = 5;
+	struct kvcfg *cfg = kvcfg_make(nservers, false, -1);
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
+	kvcfg_begin(cfg, "Test: a deposed leader on a slow network answers no "
+	                 "stale Get (4A)");
+
+	do_put(cfg, ck, "k", "start", NULL, 0);
+	slow_network(cfg);
+	/* An entry of the leader's own term, committed: it may serve reads. */
+	do_put(cfg, ck, "k", "old", NULL, 0);
+	int leader;
+	if (!kvcfg_leader(cfg, &leader))
+		runner_fatalf("no leader after a Put completed");
+	struct kv_clerk *ck_old, *ck_new;
+	cut_off_leader(cfg, leader, &ck_old, &ck_new);
+	do_put(cfg, ck_new, "k", "new", NULL, 1);
+
+	struct deposed_get d = {.cfg = cfg, .ck = ck_old};
+	atomic_init(&d.done, false);
+	pthread_t t;
+	start_thread(&t, deposed_get_main, &d);
+	if (kvcfg_wait(cfg, deposed_get_done, &d, 1000) &&
+	    strcmp(d.value, "new") != 0) {
+		pthread_join(t, NULL);
+		runner_fatalf(
+		        "server %d, leader before a partition cut it off, "
+		        "answered Get(k) with \"%s\" after the majority had "
+		        "elected another leader and written \"new\". The "
+		        "network had been slow, so it still believed it led: a "
+		        "leader must confirm, with a round of heartbeats sent "
+		        "after the read arrived and answered by a majority "
+		        "(raft_read_index, the paper's §8), that it has not "
+		        "been deposed before it serves a read from its state",
+		        leader, d.value);
+	}
+	runner_check_held(1);
+
+	kvcfg_connect_all(cfg);
+	kvcfg_connect_client(cfg, ck_old, all, nservers);
+	if (!kvcfg_wait(cfg, deposed_get_done, &d, 10 * ELECTION_TIMEOUT_MS))
+		runner_fatalf("a Get that began during a partition did not "
+		              "complete within %d s of the partition healing",
+		              10 * ELECTION_TIMEOUT_MS / 1000);
+	pthread_join(t, NULL);
+	if (strcmp(d.value, "new") != 0)
+		runner_fatalf("Get(k) after the partition healed returned "
+		              "\"%s\", expected \"new\"",
+		              d.value);
+	runner_check_held(1);
+	free(d.value);
+
+	kvcfg_end(cfg);
+	kvcfg_cleanup(cfg);
+}
+
+/* ---- a leader deposed between Start and apply (beyond the Go suite) ---- */
+
+/* The clerks of the old leader in TestLeaderLostBeforeApply4A: clerk i
+ * puts "x" into key ki. */
+#define LOST_PUTS 5
+#define LOST_PUT_APART_MS 100
+/* The partition heals this long after it began, first one way only (the
+ * majority's calls reach the old leader), then, LOST_ONE_WAY_MS later,
+ * both ways. */
+#define LOST_HEAL_MS 2000
+#define LOST_ONE_WAY_MS 500
+
+struct lost_puts {
+	struct kvcfg *cfg;
+	struct lost_put {
+		pthread_t thread;
+		struct lost_puts *all;
+		struct kv_clerk *ck;
+		char key[16];
+		atomic_bool done;
+	} put[LOST_PUTS];
+};
+
+static void *lost_put_main(void *arg)
+{
+	struct lost_put *p = arg;
+	do_put(p->all->cfg, p->ck, p->key, "x", NULL, -1);
+	atomic_store(&p->done, true);
+	kvcfg_notify(p->all->cfg);
+	return NULL;
+}
+
+static bool lost_puts_done(void *arg)
+{
+	struct lost_puts *l = arg;
+	for (int i = 0; i < LOST_PUTS; i++)
+		if (!atomic_load(&l->put[i].done))
+			return false;
+	return true;
+}
+
+/* The majority's clerk: appends to key "n", one Append each BUSY_PAUSE_MS
+ * or so, until told to stop: far more entries than the old leader's clerks
+ * make it start (one each per retry, every 0.5 s or more). */
+#define BUSY_PAUSE_MS 10
+
+struct busy_clerk {
+	pthread_t thread;
+	struct kvcfg *cfg;
+	struct kv_clerk *ck;
+	atomic_bool stop;
+};
+
+static void *busy_clerk_main(void *arg)
+{
+	struct busy_clerk *b = arg;
+	while (!atomic_load(&b->stop) && !kvcfg_check_failure(b->cfg)) {
+		do_append(b->cfg, b->ck, "n", ".", NULL, -1);
+		kvcfg_sleep_ms(b->cfg, BUSY_PAUSE_MS);
+	}
+	return NULL;
+}
+
+/*
+ * The lab's rule: a handler whose operation was not the one applied at the
+ * index Start returned must not report success. The leader, on a network
+ * that was slow (slow_network), is cut off with clerks that reach only it;
+ * each puts "x" into a key of its own, which the old leader starts, again
+ * at each retry, and cannot commit. The majority elects another leader,
+ * whose clerk commits other operations through those indices and beyond.
+ * The partition heals while the old leader still believes it leads, so it
+ * applies the new leader's operations at the indices its handlers wait
+ * for. A Put that returns must have been applied.
+ */
+static void TestLeaderLostBeforeApply4A(void)
+{
+	const int nservers = 5;
+	struct kvcfg *cfg = kvcfg_make(nservers, false, -1);
+	int all[KVCFG_MAX_SERVERS];
+	kvcfg_all(cfg, all);
+	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
+	kvcfg_begin(cfg, "Test: a leader that loses leadership between Start "
+	                 "and apply (4A)");
+
+	struct lost_puts lost = {.cfg = cfg};
+	for (int i = 0; i < LOST_PUTS; i++) {
+		snprintf(lost.put[i].key, sizeof lost.put[i].key, "k%d", i);
+		do_put(cfg, ck, lost.put[i].key, "old", NULL, -1);
+	}
+	slow_network(cfg);
+	do_put(cfg, ck, "n", "", NULL, -1); /* through the leader of now */
+	int leader;
+	if (!kvcfg_leader(cfg, &leader))
+		runner_fatalf("no leader after a Put completed");
+	struct kv_clerk *ck_new;
+	cut_off_leader(cfg, leader, &lost.put[0].ck, &ck_new);
+	for (int i = 1; i < LOST_PUTS; i++)
+		lost.put[i].ck = kvcfg_make_client(cfg, &leader, 1);
+
+	struct busy_clerk busy = {.cfg = cfg, .ck = ck_new};
+	atomic_init(&busy.stop, false);
+	start_thread(&busy.thread, busy_clerk_main, &busy);
+	/* Started apart, so that their retries (a wait in the handler, then
+	 * a round of the unreachable servers) do not leave the old leader
+	 * all at once. */
+	for (int i = 0; i < LOST_PUTS; i++) {
+		lost.put[i].all = &lost;
+		atomic_init(&lost.put[i].done, false);
+		start_thread(&lost.put[i].thread, lost_put_main, &lost.put[i]);
+		kvcfg_sleep_ms(cfg, LOST_PUT_APART_MS);
+	}
+
+	/* The partition heals in the majority's direction first: the old
+	 * leader hears of its successor from the successor's AppendEntries,
+	 * which bring the entries at its handlers' indices, rather than from
+	 * the reply to a heartbeat of its own, which a handler could notice
+	 * (a new term) and give up before those entries arrive. */
+	kvcfg_sleep_ms(cfg, LOST_HEAL_MS - LOST_PUTS * LOST_PUT_APART_MS);
+	int rest[KVCFG_MAX_SERVERS];
+	int nrest = other_servers(cfg, leader, rest);
+	kvcfg_connect_one_way(cfg, rest, nrest, &leader, 1);
+	kvcfg_sleep_ms(cfg, LOST_ONE_WAY_MS);
+	kvcfg_connect_all(cfg);
+	atomic_store(&busy.stop, true);
+	pthread_join(busy.thread, NULL);
+	for (int i = 0; i < LOST_PUTS; i++)
+		kvcfg_connect_client(cfg, lost.put[i].ck, all, nservers);
+	if (!kvcfg_wait(cfg, lost_puts_done, &lost, 10 * ELECTION_TIMEOUT_MS))
+		runner_fatalf("a Put that began during a partition did not "
+		              "complete within %d s of the partition healing",
+		              10 * ELECTION_TIMEOUT_MS / 1000);
+	for (int i = 0; i < LOST_PUTS; i++)
+		pthread_join(lost.put[i].thread, NULL);
+
+	for (int i = 0; i < LOST_PUTS; i++) {
+		const char *key = lost.put[i].key;
+		char *v = do_get(cfg, ck, key, NULL, -1);
+		if (strcmp(v, "x") == 0) {
+			runner_check_held(1);
+			free(v);
+			continue;
+		}
+		runner_fatalf(
+		        "Put(%s, \"x\"), sent to server %d while a partition "
+		        "cut it off, returned, but %s is \"%s\": the Put was "
+		        "never applied. The server had led; the majority "
+		        "elected another leader, whose operations took the "
+		        "indices its handlers waited for, and one handler took "
+		        "another leader's operation for its own. The lab's "
+		        "rule: a handler must check that the operation applied "
+		        "at its index is its own (the same clerk and sequence "
+		        "number); if it is not, leadership was lost between "
+		        "Start and apply, and it must answer ErrWrongLeader so "
+		        "that the clerk tries again",
+		        key, leader, key, v);
+	}
 
 	kvcfg_end(cfg);
 	kvcfg_cleanup(cfg);
@@ -1462,7 +1731,10 @@ static const struct runner_test tests[] = {
          0},
         {"TestReadIndexNoLogEntries4A", TestReadIndexNoLogEntries4A, 0},
         {"TestReadIndexDeposedLeader4A", TestReadIndexDeposedLeader4A, 0},
+        {"TestReadIndexSlowDeposedLeader4A", TestReadIndexSlowDeposedLeader4A,
+         0},
         {"TestReadIndexLinearizable4A", TestReadIndexLinearizable4A, 0},
+        {"TestLeaderLostBeforeApply4A", TestLeaderLostBeforeApply4A, 0},
         {"TestLateDuplicateAfterRestart4A", TestLateDuplicateAfterRestart4A,
          0},
 };
