@@ -24,8 +24,8 @@
  * chan_close unlinks it. */
 struct chan_sender {
 	void *item;
-	bool taken;               /* a receiver took item: the send succeeded */
-	pthread_cond_t cond;      /* signalled when taken, or on close */
+	bool taken;          /* a receiver took item: the send succeeded */
+	pthread_cond_t cond; /* signalled when taken, or on close */
 	struct chan_sender *next;
 };
 
@@ -34,14 +34,15 @@ struct chan_sender {
  * unlinks it, or its deadline passes (it unlinks itself). */
 struct chan_receiver {
 	void *item;
-	bool filled;              /* a sender handed item over */
-	pthread_cond_t cond;      /* signalled when filled, or on close */
+	bool filled;         /* a sender handed item over */
+	pthread_cond_t cond; /* signalled when filled, or on close */
 	struct chan_receiver *next;
 };
 
 struct chan {
 	pthread_mutex_t mu;
-	pthread_cond_t recv_cond; /* buffered: something to receive, or closed */
+	pthread_cond_t
+	        recv_cond; /* buffered: something to receive, or closed */
 	pthread_cond_t send_cond; /* buffered: room in the ring, or closed */
 	bool closed;
 
@@ -131,7 +132,7 @@ static int send_unbuffered(struct chan *ch, void *item)
 		return CHAN_OK;
 	}
 
-	struct chan_sender self = { .item = item };
+	struct chan_sender self = {.item = item};
 	waiter_cond_init(&self.cond, false);
 	if (ch->senders_tail)
 		ch->senders_tail->next = &self;
@@ -228,7 +229,7 @@ static void unlink_receiver(struct chan *ch, struct chan_receiver *r)
 static int recv_unbuffered_wait(struct chan *ch, void **item,
                                 int64_t deadline_ns)
 {
-	struct chan_receiver self = { 0 };
+	struct chan_receiver self = {0};
 	waiter_cond_init(&self.cond, deadline_ns >= 0);
 	if (ch->receivers_tail)
 		ch->receivers_tail->next = &self;

@@ -15,7 +15,8 @@ struct chan;
 
 enum {
 	CHAN_OK = 0,
-	CHAN_CLOSED = -1,  /* the channel is closed (and, for receive, drained) */
+	CHAN_CLOSED =
+	        -1, /* the channel is closed (and, for receive, drained) */
 	CHAN_TIMEOUT = -2, /* chan_recv_timeout's deadline passed */
 };
 

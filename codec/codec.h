@@ -22,11 +22,12 @@
 enum {
 	CODEC_OK = 0,
 	CODEC_ETRUNCATED = -1, /* input ended inside a value */
-	CODEC_EOVERFLOW = -2,  /* a varint longer than 10 bytes or above 2^64-1 */
-	CODEC_ERANGE = -3,     /* a value outside the range of the target type */
-	CODEC_ELENGTH = -4,    /* a length or count larger than the input left */
-	CODEC_ETRAILING = -5,  /* bytes left over after the last value */
-	CODEC_EBOOL = -6,      /* a boolean byte other than 0 or 1 */
+	CODEC_EOVERFLOW =
+	        -2,         /* a varint longer than 10 bytes or above 2^64-1 */
+	CODEC_ERANGE = -3,  /* a value outside the range of the target type */
+	CODEC_ELENGTH = -4, /* a length or count larger than the input left */
+	CODEC_ETRAILING = -5, /* bytes left over after the last value */
+	CODEC_EBOOL = -6,     /* a boolean byte other than 0 or 1 */
 };
 
 /* A human-readable message for a CODEC_* code. */

@@ -4,9 +4,9 @@
  * lifecycles (start/shutdown with persister copies), the clerks' ends, the
  * partitions, and the statistics of the Passed line.
  *
- * Locking: cfg->tester.mu guards what several threads touch: the running servers,
- * the endnames (servers' and clerks'), the clerk list, the PRNG and the
- * failure record. Network calls (labrpc_enable) are made under it, as the
+ * Locking: cfg->tester.mu guards what several threads touch: the running
+ * servers, the endnames (servers' and clerks'), the clerk list, the PRNG and
+ * the failure record. Network calls (labrpc_enable) are made under it, as the
  * original does under its mutex: labrpc never calls back into the harness.
  * cfg->tester.mu is never held while killing a server or waiting for handlers.
  */
@@ -27,7 +27,6 @@
 
 /* Length of the random names of the ends (Go: randstring(20)). */
 #define ENDNAME_LEN 20
-
 
 typedef char endname[ENDNAME_LEN + 1];
 
@@ -456,7 +455,8 @@ struct kv_clerk *kvcfg_make_client(struct kvcfg *cfg, const int *to, int nto)
 	pthread_mutex_lock(&cfg->tester.mu);
 	/* a fresh set of ClientEnds. */
 	for (int j = 0; j < cfg->n; j++) {
-		tester_randstring_locked(&cfg->tester, c->endnames[j], ENDNAME_LEN);
+		tester_randstring_locked(&cfg->tester, c->endnames[j],
+		                         ENDNAME_LEN);
 		ends[j] = labrpc_make_end(cfg->net, c->endnames[j]);
 		labrpc_connect(cfg->net, c->endnames[j], cfg->servers[j].name);
 	}
@@ -515,9 +515,8 @@ void kvcfg_disconnect_client(struct kvcfg *cfg, struct kv_clerk *ck,
 }
 
 bool kvcfg_put_append_as(struct kvcfg *cfg, int i, const char *op,
-                         const char *key, const char *value,
-                         uint64_t client_id, uint64_t seq, char *err,
-                         size_t errsize)
+                         const char *key, const char *value, uint64_t client_id,
+                         uint64_t seq, char *err, size_t errsize)
 {
 	endname name;
 	pthread_mutex_lock(&cfg->tester.mu);
@@ -533,11 +532,12 @@ bool kvcfg_put_append_as(struct kvcfg *cfg, int i, const char *op,
 	                                  .client_id = client_id,
 	                                  .seq = seq};
 	struct kv_put_append_reply reply = {0};
-	bool ok = labrpc_call(end, "KVServer.PutAppend",
-	                      &kv_put_append_args_type, &args,
-	                      &kv_put_append_reply_type, &reply);
+	bool ok =
+	        labrpc_call(end, "KVServer.PutAppend", &kv_put_append_args_type,
+	                    &args, &kv_put_append_reply_type, &reply);
 	if (ok) {
-		snprintf(err, errsize, "%s", reply.err != NULL ? reply.err : "");
+		snprintf(err, errsize, "%s",
+		         reply.err != NULL ? reply.err : "");
 		kv_put_append_reply_type.release(&reply);
 	}
 	labrpc_delete_end(cfg->net, name);

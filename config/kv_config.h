@@ -142,9 +142,8 @@ void kvcfg_disconnect_client(struct kvcfg *cfg, struct kv_clerk *ck,
  * otherwise copies the reply's Err into err. For requests a real clerk's
  * could be (a late copy of an old one). Beyond the Go tester. */
 bool kvcfg_put_append_as(struct kvcfg *cfg, int i, const char *op,
-                         const char *key, const char *value,
-                         uint64_t client_id, uint64_t seq, char *err,
-                         size_t errsize);
+                         const char *key, const char *value, uint64_t client_id,
+                         uint64_t seq, char *err, size_t errsize);
 
 /* ---- statistics ---- */
 

@@ -4,11 +4,11 @@
  * (start1/crash1), the appliers that check every applied command, and the
  * checks the tests are made of.
  *
- * Locking: cfg->tester.mu guards what several threads touch: each peer's running
- * instance and connected flag (written only by the test thread), the
+ * Locking: cfg->tester.mu guards what several threads touch: each peer's
+ * running instance and connected flag (written only by the test thread), the
  * tester's copy of each peer's applied log, the failure record and the PRNG.
- * The test thread alone touches endnames and persisters. cfg->tester.mu is never
- * held while calling into Raft or blocking on a channel.
+ * The test thread alone touches endnames and persisters. cfg->tester.mu is
+ * never held while calling into Raft or blocking on a channel.
  */
 #include "config/raft_config.h"
 
@@ -118,7 +118,7 @@ struct monitor {
 #define CRASH_KINDS 8 /* RPC kinds (Service.Method) told apart */
 
 struct crash_plan {
-	pthread_mutex_t mu; /* guards the fields below */
+	pthread_mutex_t mu;    /* guards the fields below */
 	pthread_cond_t marked; /* signalled when a peer is marked */
 	int per_mille;         /* 0: off */
 	struct prng rng;
@@ -138,7 +138,7 @@ struct cfg {
 	struct labrpc_net *net;
 	int n;
 	bool snapshot;
-	bool membership;   /* part 3E: peers made with raft_make_member */
+	bool membership; /* part 3E: peers made with raft_make_member */
 	int initial[RAFT_MAX_SERVERS]; /* the initial configuration */
 	int ninitial;
 	atomic_bool snapshots_forward; /* cfg_check_snapshot_order */
@@ -366,7 +366,8 @@ static bool applied_config_locked(struct cfg *cfg, int i, uint64_t *members)
 {
 	const struct applied_log *l = &cfg->peers[i].log;
 	for (int k = l->cap - 1; k >= 0; k--)
-		if (l->slots[k].present && config_of_value(l->slots[k].v, members))
+		if (l->slots[k].present &&
+		    config_of_value(l->slots[k].v, members))
 			return true;
 	return false;
 }
@@ -469,7 +470,8 @@ static void *applier(void *arg)
 		struct raft_apply_msg *m = item;
 		char err[MSG_SIZE] = "";
 		struct cmdvalue v;
-		int index = m->config_valid ? m->config_index : m->command_index;
+		int index =
+		        m->config_valid ? m->config_index : m->command_index;
 		if ((m->command_valid && decode_command(i, m, &v, err)) ||
 		    (m->config_valid && decode_config(i, m, &v, err))) {
 			pthread_mutex_lock(&cfg->tester.mu);
@@ -520,11 +522,15 @@ static void *applier_snap(void *arg)
 			if (atomic_load(&cfg->snapshots_forward) &&
 			    m->snapshot_index < p->last_applied)
 				snprintf(err, sizeof err,
-				         "server %d got a snapshot through index "
+				         "server %d got a snapshot through "
+				         "index "
 				         "%d after it applied index %d: a peer "
-				         "that already has the entries a snapshot "
-				         "covers keeps its log and its service's "
-				         "state (Figure 13, step 6); entries are "
+				         "that already has the entries a "
+				         "snapshot "
+				         "covers keeps its log and its "
+				         "service's "
+				         "state (Figure 13, step 6); entries "
+				         "are "
 				         "applied once each, in log order",
 				         i, m->snapshot_index, p->last_applied);
 			enum ingest_result rc = ingest_snap(
@@ -716,7 +722,8 @@ static void monitor_saw(struct monitor *m, int i, int term)
 			cap *= 2;
 		int *t = tester_calloc((size_t)cap, sizeof *t);
 		if (m->cap > 0)
-			memcpy(t, m->leader_of_term, (size_t)m->cap * sizeof *t);
+			memcpy(t, m->leader_of_term,
+			       (size_t)m->cap * sizeof *t);
 		free(m->leader_of_term);
 		m->leader_of_term = t;
 		m->cap = cap;
@@ -798,7 +805,8 @@ static void *monitor_main(void *arg)
 		pthread_mutex_lock(&cfg->tester.mu);
 		int64_t deadline = labtime_now_ns() + period_ns;
 		while (!m->stop && labtime_now_ns() < deadline)
-			labtime_cond_wait_until(&m->wake, &cfg->tester.mu, deadline);
+			labtime_cond_wait_until(&m->wake, &cfg->tester.mu,
+			                        deadline);
 	}
 	pthread_mutex_unlock(&cfg->tester.mu);
 	return NULL;
@@ -1020,7 +1028,8 @@ void cfg_crash1(struct cfg *cfg, int i)
 		pthread_mutex_lock(&cfg->tester.mu);
 		p->inst = NULL;
 		while (in->users > 0)
-			pthread_cond_wait(&cfg->tester.changed, &cfg->tester.mu);
+			pthread_cond_wait(&cfg->tester.changed,
+			                  &cfg->tester.mu);
 		pthread_mutex_unlock(&cfg->tester.mu);
 
 		/* raft_kill promised no more sends: stop the applier. */
@@ -1057,7 +1066,8 @@ void cfg_start1(struct cfg *cfg, int i)
 	in->ends = tester_calloc((size_t)cfg->n, sizeof *in->ends);
 	pthread_mutex_lock(&cfg->tester.mu);
 	for (int j = 0; j < cfg->n; j++)
-		tester_randstring_locked(&cfg->tester, p->endnames[j], ENDNAME_LEN);
+		tester_randstring_locked(&cfg->tester, p->endnames[j],
+		                         ENDNAME_LEN);
 	pthread_mutex_unlock(&cfg->tester.mu);
 	for (int j = 0; j < cfg->n; j++) {
 		in->ends[j] = labrpc_make_end(cfg->net, p->endnames[j]);
@@ -1095,9 +1105,9 @@ void cfg_start1(struct cfg *cfg, int i)
 	}
 	rlog(RLOG_TEST, i, -1, "start (last applied %d)", p->last_applied);
 	if (cfg->membership)
-		in->rf = raft_make_member(in->ends, cfg->n, i, in->persister,
-		                          in->apply_ch, cfg->initial,
-		                          p->initial_member ? cfg->ninitial : 0);
+		in->rf = raft_make_member(
+		        in->ends, cfg->n, i, in->persister, in->apply_ch,
+		        cfg->initial, p->initial_member ? cfg->ninitial : 0);
 	else
 		in->rf = raft_make(in->ends, cfg->n, i, in->persister,
 		                   in->apply_ch);
@@ -1182,15 +1192,16 @@ struct cfg *cfg_make_members(int n, int nmembers, bool unreliable,
                              bool snapshot)
 {
 	if (n > RAFT_MAX_SERVERS || nmembers < 1 || nmembers > n)
-		runner_fatalf("cfg_make_members: %d members of %d peers", nmembers,
-		              n);
+		runner_fatalf("cfg_make_members: %d members of %d peers",
+		              nmembers, n);
 	return make_world(n, nmembers, true, unreliable, snapshot);
 }
 
 void cfg_start_new_server(struct cfg *cfg, int i)
 {
 	if (cfg->peers[i].saved != NULL || cfg->peers[i].initial_member)
-		runner_fatalf("cfg_start_new_server: peer %d has run before", i);
+		runner_fatalf("cfg_start_new_server: peer %d has run before",
+		              i);
 	cfg_start1(cfg, i);
 	cfg_connect(cfg, i);
 }
@@ -1230,8 +1241,7 @@ static int applied_by(struct cfg *cfg, uint64_t members)
 
 /* One attempt at a change on every connected peer: the status of the last
  * peer asked, RAFT_CHANGE_STARTED as soon as one started it. */
-static enum raft_change_status try_change(struct cfg *cfg, int server,
-                                          bool add)
+static enum raft_change_status try_change(struct cfg *cfg, int server, bool add)
 {
 	enum raft_change_status st = RAFT_CHANGE_NOT_LEADER;
 	for (int i = 0; i < cfg->n; i++) {
@@ -1274,7 +1284,8 @@ static void change(struct cfg *cfg, int server, bool add, uint64_t from)
 		if (st == RAFT_CHANGE_STARTED || st == RAFT_CHANGE_INVALID) {
 			/* INVALID: an earlier attempt did it already. */
 			int64_t t1 = labtime_now_ns();
-			while (labtime_now_ns() - t1 < CHANGE_ATTEMPT_MS * MS_NS) {
+			while (labtime_now_ns() - t1 <
+			       CHANGE_ATTEMPT_MS * MS_NS) {
 				if (applied_by(cfg, to) >= need)
 					return;
 				if (cfg_sleep_ms(cfg, 20))
@@ -1287,17 +1298,18 @@ static void change(struct cfg *cfg, int server, bool add, uint64_t from)
 	static const char *const names[] = {
 	        "RAFT_CHANGE_STARTED", "RAFT_CHANGE_NOT_LEADER",
 	        "RAFT_CHANGE_BUSY", "RAFT_CHANGE_INVALID"};
-	runner_fatalf("%s server %d (configuration %s -> %s) was not applied "
-	              "by a majority of the new configuration within %d s; "
-	              "the last answer to raft_%s_server was %s%s",
-	              add ? "adding" : "removing", server,
-	              format_members(from, fb, sizeof fb),
-	              format_members(to, tb, sizeof tb), CHANGE_LIMIT_MS / 1000,
-	              add ? "add" : "remove",
-	              (unsigned)st < 4 ? names[st] : "not a status",
-	              st == RAFT_CHANGE_NOT_LEADER
-	                      ? " from every connected peer (is it implemented?)"
-	                      : "");
+	runner_fatalf(
+	        "%s server %d (configuration %s -> %s) was not applied "
+	        "by a majority of the new configuration within %d s; "
+	        "the last answer to raft_%s_server was %s%s",
+	        add ? "adding" : "removing", server,
+	        format_members(from, fb, sizeof fb),
+	        format_members(to, tb, sizeof tb), CHANGE_LIMIT_MS / 1000,
+	        add ? "add" : "remove",
+	        (unsigned)st < 4 ? names[st] : "not a status",
+	        st == RAFT_CHANGE_NOT_LEADER
+	                ? " from every connected peer (is it implemented?)"
+	                : "");
 }
 
 void cfg_add_server(struct cfg *cfg, int server, const int *from, int nfrom)
@@ -1305,8 +1317,7 @@ void cfg_add_server(struct cfg *cfg, int server, const int *from, int nfrom)
 	change(cfg, server, true, cfg_member_set(from, nfrom));
 }
 
-void cfg_remove_server(struct cfg *cfg, int server, const int *from,
-                       int nfrom)
+void cfg_remove_server(struct cfg *cfg, int server, const int *from, int nfrom)
 {
 	change(cfg, server, false, cfg_member_set(from, nfrom));
 }
@@ -1359,9 +1370,8 @@ void cfg_check_config(struct cfg *cfg, const int *members, int n)
 		int got[RAFT_MAX_SERVERS];
 		int ngot = raft_get_config(in->rf, got, RAFT_MAX_SERVERS);
 		put_instance(cfg, in);
-		uint64_t have = cfg_member_set(got, ngot < RAFT_MAX_SERVERS
-		                                            ? ngot
-		                                            : RAFT_MAX_SERVERS);
+		uint64_t have = cfg_member_set(
+		        got, ngot < RAFT_MAX_SERVERS ? ngot : RAFT_MAX_SERVERS);
 		if (ngot > RAFT_MAX_SERVERS || have != want)
 			runner_fatalf("server %d reports the configuration %s, "
 			              "expected %s",

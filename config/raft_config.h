@@ -245,8 +245,7 @@ void cfg_start_new_server(struct cfg *cfg, int i);
  * have applied it. Fails if that has not happened within 30 s.
  */
 void cfg_add_server(struct cfg *cfg, int server, const int *from, int nfrom);
-void cfg_remove_server(struct cfg *cfg, int server, const int *from,
-                       int nfrom);
+void cfg_remove_server(struct cfg *cfg, int server, const int *from, int nfrom);
 
 /* Any thread: raft_add_server / raft_remove_server on peer i alone
  * (RAFT_CHANGE_NOT_LEADER if it is crashed). */

@@ -57,8 +57,7 @@ void tester_record_failure(struct tester *t, const char *file, int line,
 	pthread_mutex_unlock(&t->mu);
 }
 
-void tester_fail(struct tester *t, const char *file, int line,
-                 const char *msg)
+void tester_fail(struct tester *t, const char *file, int line, const char *msg)
 {
 	rlog(RLOG_TEST, -1, -1, "FAIL %s:%d: %s", file, line, msg);
 	if (tester_on_test_thread(t))

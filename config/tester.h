@@ -47,8 +47,7 @@ bool tester_on_test_thread(const struct tester *t);
 /* Fails the test with msg at file:line: at once on the test thread (the
  * call does not return there); from another thread, records it for the
  * test thread to report unless a failure already is. Logged either way. */
-void tester_fail(struct tester *t, const char *file, int line,
-                 const char *msg);
+void tester_fail(struct tester *t, const char *file, int line, const char *msg);
 
 /* Records a failure for the test thread to report, unless one already is;
  * never ends the test, whichever thread calls it. */

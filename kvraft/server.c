@@ -344,10 +344,10 @@ struct kv_server {
 	int last_snapshot;    /* the index of the last snapshot taken */
 	size_t unsnapshotted; /* command bytes applied since then */
 	struct waiter *waiters;
-	int readers;                /* Gets waiting on applied_cond */
+	int readers;                 /* Gets waiting on applied_cond */
 	pthread_cond_t applied_cond; /* last_applied moved (or dead) */
-	int noop_term;              /* the last term a no-op was started in */
-	bool log_reads;             /* Gets go through the log */
+	int noop_term;               /* the last term a no-op was started in */
+	bool log_reads;              /* Gets go through the log */
 };
 
 /* ---- snapshots: last_applied, the map and the duplicate table ---- */
@@ -448,9 +448,9 @@ static void apply_op(struct kv_server *kv, const struct op *op, int index)
 		     index, (unsigned long long)op->client_id,
 		     (unsigned long long)op->seq);
 	}
-	rlog2(RLOG_SERVER, kv->me, -1, "index %d: applied C%016llx #%llu %s(%s)",
-	      index, (unsigned long long)op->client_id,
-	      (unsigned long long)op->seq,
+	rlog2(RLOG_SERVER, kv->me, -1,
+	      "index %d: applied C%016llx #%llu %s(%s)", index,
+	      (unsigned long long)op->client_id, (unsigned long long)op->seq,
 	      op->type == OP_GET      ? "Get"
 	      : op->type == OP_PUT    ? "Put"
 	      : op->type == OP_APPEND ? "Append"
@@ -558,7 +558,8 @@ static void *applier_main(void *arg)
 			snapshot = snapshot_encode(kv, &snapshot_len);
 			snapshot_index = kv->last_applied;
 			rlog(RLOG_SNAP, kv->me, -1,
-			     "snapshot through %d: %zu bytes, raft state %zu bytes",
+			     "snapshot through %d: %zu bytes, raft state %zu "
+			     "bytes",
 			     snapshot_index, snapshot_len,
 			     persister_raft_state_size(kv->persister));
 			kv->last_snapshot = snapshot_index;
@@ -718,8 +719,8 @@ static enum submit_result read_key(struct kv_server *kv, const char *key,
 	int64_t deadline = labtime_now_ns() + WAIT_LIMIT_MS * MS_NS;
 	kv->readers++;
 	while (kv->last_applied < index && !atomic_load(&kv->dead) &&
-	       labtime_cond_wait_until(&kv->applied_cond, &kv->mu,
-	                               deadline) == 0)
+	       labtime_cond_wait_until(&kv->applied_cond, &kv->mu, deadline) ==
+	               0)
 		;
 	kv->readers--;
 	if (kv->last_applied >= index && !atomic_load(&kv->dead)) {
@@ -727,8 +728,9 @@ static enum submit_result read_key(struct kv_server *kv, const char *key,
 		res = p != NULL ? SUBMIT_OK : SUBMIT_NO_KEY;
 		if (p != NULL)
 			*value = xstrdup(p->value);
-		rlog2(RLOG_SERVER, kv->me, -1, "read %s at index %d (applied %d)",
-		      key, index, kv->last_applied);
+		rlog2(RLOG_SERVER, kv->me, -1,
+		      "read %s at index %d (applied %d)", key, index,
+		      kv->last_applied);
 	}
 	pthread_mutex_unlock(&kv->mu);
 	return res;

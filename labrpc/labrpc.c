@@ -155,7 +155,7 @@ struct labrpc_end {
 	struct labrpc_end *next; /* net->all_ends: freed with the network */
 	bool enabled;
 	bool deleted;
-	bool hold_replies; /* labrpc_hold_replies */
+	bool hold_replies;        /* labrpc_hold_replies */
 	struct server_slot *conn; /* NULL while unconnected */
 	/* This end's own stream of the network's choices (delays, drops,
 	 * duplicates, reordering), from the network's seed and the end's
@@ -190,7 +190,7 @@ struct labrpc_req {
 	enum req_stage stage;
 	bool done, ok;
 	bool drop_request; /* unreliable: the request is lost after its delay */
-	bool copy; /* a duplicate (labrpc_net_duplicates): no caller waits */
+	bool copy;   /* a duplicate (labrpc_net_duplicates): no caller waits */
 	sem_t woken; /* posted once, after done, when the caller may return */
 
 	/* The snapshot taken on entry. */
@@ -360,14 +360,15 @@ static void req_enter(struct labrpc_net *net, struct labrpc_req *req,
 		} else if (req->reliable) {
 			req->stage = REQ_DELAYED;
 			timer_arm(net, req,
-			          labtime_now_ns() + req->request_latency_ns, w);
+			          labtime_now_ns() + req->request_latency_ns,
+			          w);
 		} else {
 			int64_t ms = prng_below(&end->prng, SHORT_DELAY_MS);
 			req->drop_request =
 			        prng_below(&end->prng, 1000) < DROP_PER_MILLE;
 			req->stage = REQ_DELAYED;
-			timer_arm(net, req, after_ms(ms) + req->request_latency_ns,
-			          w);
+			timer_arm(net, req,
+			          after_ms(ms) + req->request_latency_ns, w);
 		}
 	} else { /* Case B: no reply, then a timeout */
 		int64_t ms = prng_below(&end->prng, net->long_delays
@@ -445,19 +446,21 @@ static void handler_returned(struct labrpc_net *net, struct labrpc_req *req,
 		/* Drop the reply; the handler ran all the same. */
 		req_complete(net, req, false, w);
 	} else if (req->end->hold_replies) {
-		req->stage = REQ_HELD; /* until labrpc_hold_replies releases it */
+		req->stage =
+		        REQ_HELD; /* until labrpc_hold_replies releases it */
 	} else if (req->long_reordering &&
 	           prng_below(&req->end->prng, REORDER_OUT_OF) <
 	                   REORDER_BELOW) {
 		struct prng *rng = &req->end->prng;
-		int64_t ms = REORDER_BASE_MS +
-		             prng_below(rng,
-		                        1 + prng_below(rng, REORDER_SPREAD_MS));
+		int64_t ms =
+		        REORDER_BASE_MS +
+		        prng_below(rng, 1 + prng_below(rng, REORDER_SPREAD_MS));
 		req->stage = REQ_REPLY_DELAYED;
 		timer_arm(net, req, after_ms(ms) + req->reply_latency_ns, w);
 	} else if (req->reply_latency_ns > 0) {
 		req->stage = REQ_REPLY_DELAYED;
-		timer_arm(net, req, labtime_now_ns() + req->reply_latency_ns, w);
+		timer_arm(net, req, labtime_now_ns() + req->reply_latency_ns,
+		          w);
 	} else {
 		req_complete(net, req, true, w);
 	}
@@ -579,8 +582,7 @@ static void copy_arrives(struct labrpc_net *net, struct labrpc_req *c,
 
 /* ---- held replies (not in Go) ---- */
 
-void labrpc_hold_replies(struct labrpc_net *net, const char *endname,
-                         bool hold)
+void labrpc_hold_replies(struct labrpc_net *net, const char *endname, bool hold)
 {
 	struct wakeups w = {0};
 	pthread_mutex_lock(&net->mu);

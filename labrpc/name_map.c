@@ -44,7 +44,8 @@ void labrpc_name_map_destroy(struct name_map *m)
 	m->nbuckets = m->count = 0;
 }
 
-struct name_node *labrpc_name_map_find(const struct name_map *m, const char *name)
+struct name_node *labrpc_name_map_find(const struct name_map *m,
+                                       const char *name)
 {
 	uint64_t h = name_hash(name);
 	for (struct name_node *n = m->buckets[h & (m->nbuckets - 1)]; n;

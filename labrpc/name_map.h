@@ -26,7 +26,8 @@ void labrpc_name_map_init(struct name_map *m);
 /* Frees the buckets; the nodes belong to their objects. */
 void labrpc_name_map_destroy(struct name_map *m);
 /* The node named name, or NULL. */
-struct name_node *labrpc_name_map_find(const struct name_map *m, const char *name);
+struct name_node *labrpc_name_map_find(const struct name_map *m,
+                                       const char *name);
 /* Inserts node, whose name is set and not yet in m. */
 void labrpc_name_map_insert(struct name_map *m, struct name_node *node);
 /* Unlinks node, which is in m. */

@@ -47,8 +47,8 @@ static void *xrealloc(void *p, size_t size)
 }
 
 void labrpc_pool_init(struct pool *p, pthread_mutex_t *mu, void *owner,
-               bool (*keep)(void *owner, struct pool_job *job),
-               void (*run)(void *owner, struct pool_job *job))
+                      bool (*keep)(void *owner, struct pool_job *job),
+                      void (*run)(void *owner, struct pool_job *job))
 {
 	memset(p, 0, sizeof *p);
 	p->mu = mu;
@@ -74,9 +74,9 @@ static struct pool_job *job_take(struct pool *p)
 
 /*
  * A worker runs jobs until the queue is empty, then goes on the idle stack
- * and sleeps until labrpc_pool_push takes it off (or labrpc_pool_stop does). There are
- * always at least as many workers waking (woken or just started, and not
- * yet at the queue) as jobs queued, and every worker looks at the queue
+ * and sleeps until labrpc_pool_push takes it off (or labrpc_pool_stop does).
+ * There are always at least as many workers waking (woken or just started, and
+ * not yet at the queue) as jobs queued, and every worker looks at the queue
  * before it goes idle, so no job waits for a busy worker's job.
  */
 static void *worker_main(void *arg)
@@ -126,7 +126,8 @@ static void pool_spawn(struct pool *p)
 	p->waking++;
 }
 
-void labrpc_pool_push(struct pool *p, struct pool_job *job, struct pool_worker **wake)
+void labrpc_pool_push(struct pool *p, struct pool_job *job,
+                      struct pool_worker **wake)
 {
 	job->next = NULL;
 	if (p->tail)

@@ -32,7 +32,8 @@ struct pool {
 	int njobs;
 	/* Workers woken or started that have not looked at the jobs yet. */
 	int waking;
-	struct pool_worker **workers; /* every worker, until labrpc_pool_destroy */
+	struct pool_worker *
+	        *workers; /* every worker, until labrpc_pool_destroy */
 	int nworkers, workers_cap;
 	struct pool_worker *idle; /* a stack: the most recently busy first */
 };
@@ -41,12 +42,13 @@ struct pool {
 
 /* An empty pool, with no thread, whose callbacks get owner. Needs no lock. */
 void labrpc_pool_init(struct pool *p, pthread_mutex_t *mu, void *owner,
-               bool (*keep)(void *owner, struct pool_job *job),
-               void (*run)(void *owner, struct pool_job *job));
+                      bool (*keep)(void *owner, struct pool_job *job),
+                      void (*run)(void *owner, struct pool_job *job));
 
 /* Queues job and, unless enough workers are already on their way to the
  * queue, puts an idle worker on *wake or, if none is idle, starts one. */
-void labrpc_pool_push(struct pool *p, struct pool_job *job, struct pool_worker **wake);
+void labrpc_pool_push(struct pool *p, struct pool_job *job,
+                      struct pool_worker **wake);
 
 /* Stops the pool: every idle worker goes on *wake, and every worker exits
  * once it finds the queue empty. */

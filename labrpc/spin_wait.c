@@ -1,6 +1,6 @@
 /*
- * spin_wait.c: labrpc_spin_wait_sem of spin_wait.h, private to labrpc/: a bounded
- * poll of the semaphore, then sem_wait.
+ * spin_wait.c: labrpc_spin_wait_sem of spin_wait.h, private to labrpc/: a
+ * bounded poll of the semaphore, then sem_wait.
  */
 #include "labrpc/spin_wait.h"
 

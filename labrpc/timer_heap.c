@@ -70,7 +70,8 @@ static void heap_sift_down(struct timer_heap *h, size_t i)
 	heap_set(h, i, t);
 }
 
-void labrpc_timer_heap_add(struct timer_heap *h, struct timer_node *t, int64_t due_ns)
+void labrpc_timer_heap_add(struct timer_heap *h, struct timer_node *t,
+                           int64_t due_ns)
 {
 	if (h->len == h->cap) {
 		h->cap = h->cap ? 2 * h->cap : 64;

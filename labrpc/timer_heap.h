@@ -46,7 +46,8 @@ static inline struct timer_node *timer_heap_first(const struct timer_heap *h)
 }
 
 /* Puts t, not armed, in h, due at due_ns. */
-void labrpc_timer_heap_add(struct timer_heap *h, struct timer_node *t, int64_t due_ns);
+void labrpc_timer_heap_add(struct timer_heap *h, struct timer_node *t,
+                           int64_t due_ns);
 /* Takes t, armed, out of h. */
 void labrpc_timer_heap_remove(struct timer_heap *h, struct timer_node *t);
 

@@ -23,7 +23,8 @@ void labtime_sleep_ms(int64_t ms)
 {
 	if (ms <= 0)
 		return;
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 };
+	struct timespec ts = {.tv_sec = ms / 1000,
+	                      .tv_nsec = (ms % 1000) * 1000000};
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
 }
@@ -45,8 +46,8 @@ int labtime_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *mu,
                             int64_t deadline_ns)
 {
 	struct timespec ts = {
-		.tv_sec = deadline_ns / 1000000000,
-		.tv_nsec = deadline_ns % 1000000000,
+	        .tv_sec = deadline_ns / 1000000000,
+	        .tv_nsec = deadline_ns % 1000000000,
 	};
 	int err = pthread_cond_timedwait(cond, mu, &ts);
 	return err == ETIMEDOUT ? ETIMEDOUT : 0;

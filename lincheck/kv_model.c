@@ -207,7 +207,8 @@ static bool kv_equal(const void *a, const void *b)
 	if (x->len != y->len || x->hash != y->hash)
 		return false;
 	/* The same buffer holds the same bytes below both lengths. */
-	return x->buf == y->buf || memcmp(x->buf->data, y->buf->data, x->len) == 0;
+	return x->buf == y->buf ||
+	       memcmp(x->buf->data, y->buf->data, x->len) == 0;
 }
 
 static uint64_t kv_hash(const void *state)
@@ -236,7 +237,8 @@ static char *kv_describe_op(const void *input, const void *output)
 	output_bytes(out, &got, &got_len);
 	switch (in->op) {
 	case LIN_KV_GET:
-		return kv_sprintf("get('%s') -> '%.*s'", key, (int)got_len, got);
+		return kv_sprintf("get('%s') -> '%.*s'", key, (int)got_len,
+		                  got);
 	case LIN_KV_PUT:
 		return kv_sprintf("put('%s', '%s')", key,
 		                  str_or_empty(in->value));

@@ -96,7 +96,7 @@ struct lin_part {
 	enum lin_result result;
 	size_t *longest; /* longest linearizable prefix, caller's indices */
 	size_t nlongest;
-	size_t failed; /* caller's index, or LIN_NO_OP */
+	size_t failed;      /* caller's index, or LIN_NO_OP */
 	enum lin_stop stop; /* why it is LIN_UNKNOWN */
 };
 
@@ -522,10 +522,10 @@ static uint64_t mix64(uint64_t x)
  */
 struct task {
 	struct lin_part *part;
-	struct search *search;  /* NULL before its first turn and when done */
-	atomic_size_t bytes;    /* what its search holds, as last measured */
-	atomic_bool drop;       /* over the memory limit: stop it */
-	bool done;              /* (under the driver's lock) */
+	struct search *search; /* NULL before its first turn and when done */
+	atomic_size_t bytes;   /* what its search holds, as last measured */
+	atomic_bool drop;      /* over the memory limit: stop it */
+	bool done;             /* (under the driver's lock) */
 };
 
 struct driver {
@@ -544,7 +544,8 @@ struct driver {
 	size_t qhead, qlen;
 	size_t busy; /* tasks taken from the queue and not yet back */
 
-	atomic_int stop; /* every search stops, for this reason (enum lin_stop) */
+	atomic_int
+	        stop; /* every search stops, for this reason (enum lin_stop) */
 
 	/* Memory: the process's resident size above rss_base (Linux), else
 	 * the searches' own count, against max_memory. */
@@ -552,7 +553,7 @@ struct driver {
 	int statm_fd; /* /proc/self/statm, or -1 */
 	atomic_size_t rss_base;
 	atomic_size_t peak;
-	atomic_size_t entries;   /* cache entries held, all searches */
+	atomic_size_t entries;    /* cache entries held, all searches */
 	atomic_int drops_pending; /* tasks told to drop, not yet freed */
 };
 
@@ -750,8 +751,8 @@ static enum run poll_turn(struct search *s, int64_t slice_end)
 		return RUN_STOPPED;
 	int64_t now = now_ns();
 	if (d->deadline_ns != 0) {
-		int64_t margin = (int64_t)(entries * FREE_NS_PER_ENTRY /
-		                           d->nthreads);
+		int64_t margin =
+		        (int64_t)(entries * FREE_NS_PER_ENTRY / d->nthreads);
 		if (now >= d->deadline_ns - margin) {
 			driver_stop(d, LIN_STOP_TIME);
 			return RUN_STOPPED;
@@ -1093,7 +1094,8 @@ enum lin_result lin_check_with(const struct lin_model *m,
 {
 	static const struct lin_options defaults;
 	sim_suspend();
-	enum lin_result r = check(m, ops, nops, opt ? opt : &defaults, info_out);
+	enum lin_result r =
+	        check(m, ops, nops, opt ? opt : &defaults, info_out);
 	sim_resume();
 	return r;
 }
@@ -1141,8 +1143,8 @@ static struct lin_op *ops_of_events(const struct lin_event *ev, size_t n,
 		if (ev[i].kind != LIN_CALL)
 			continue;
 		calls[k] = (struct call_at){ev[i].id, k};
-		ops[k] = (struct lin_op){ev[i].client_id, (int64_t)i, (int64_t)n,
-		                         ev[i].value, NULL};
+		ops[k] = (struct lin_op){ev[i].client_id, (int64_t)i,
+		                         (int64_t)n, ev[i].value, NULL};
 		k++;
 	}
 	qsort(calls, ncalls, sizeof *calls, call_at_cmp);
@@ -1181,8 +1183,7 @@ static struct lin_op *ops_of_events(const struct lin_event *ev, size_t n,
 enum lin_result lin_check_events(const struct lin_model *m,
                                  const struct lin_event *events, size_t n,
                                  const struct lin_options *opt,
-                                 struct lin_info **info_out,
-                                 const char **error)
+                                 struct lin_info **info_out, const char **error)
 {
 	const char *why;
 	size_t nops = 0;

@@ -252,8 +252,8 @@ size_t lin_info_max_memory(const struct lin_info *info);
  * each operation as a bar from call to return, the longest linearizable
  * prefix highlighted with the state after each of its steps shown on hover
  * and in a side panel, and the operation that could not be placed named at
- * the top of its partition. The timelines fill the page's width. m must be the model
- * given to lin_check. Returns 0, or a negative errno value.
+ * the top of its partition. The timelines fill the page's width. m must be the
+ * model given to lin_check. Returns 0, or a negative errno value.
  */
 int lin_visualize_html(const struct lin_model *m, const struct lin_info *info,
                        const char *path);

@@ -134,10 +134,10 @@ static char *reg_describe_op(const void *input, const void *output)
 			return reg_printf("cas(%" PRId64 ", %" PRId64
 			                  ") -> ? (unknown)",
 			                  in->from, in->value);
-		return reg_printf(out->ok ? "cas(%" PRId64 ", %" PRId64 ") -> ok"
-		                          : "cas(%" PRId64 ", %" PRId64
-		                            ") -> fail",
-		                  in->from, in->value);
+		return reg_printf(
+		        out->ok ? "cas(%" PRId64 ", %" PRId64 ") -> ok"
+		                : "cas(%" PRId64 ", %" PRId64 ") -> fail",
+		        in->from, in->value);
 	default:
 		return reg_printf("<invalid>");
 	}

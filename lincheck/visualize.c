@@ -46,9 +46,10 @@ static void json_string(FILE *f, const char *s)
 			continue;
 		}
 		unsigned char c = (unsigned char)s[i];
-		size_t seq = c >= 0x80 ? utf8_length((const unsigned char *)s + i,
-		                                     len - i)
-		                       : 1;
+		size_t seq = c >= 0x80
+		                     ? utf8_length((const unsigned char *)s + i,
+		                                   len - i)
+		                     : 1;
 		if (c == '"' || c == '\\') {
 			fprintf(f, "\\%c", c);
 		} else if (c < 0x20 || c == '<' || c == 0x7f) {
@@ -197,8 +198,8 @@ static int json_partition(FILE *f, const struct lin_model *m,
 		        (long long)op->return_ns,
 		        time_rank(times, ntimes, op->call_ns),
 		        time_rank(times, ntimes, ret), from->nth[ops[i]]);
-		char *label = from->label ? from->label(ops[i], from->arg)
-		                          : NULL;
+		char *label =
+		        from->label ? from->label(ops[i], from->arg) : NULL;
 		if (label) {
 			fputs("\"origin\":", f);
 			json_owned(f, label, "");

@@ -63,7 +63,8 @@ int64_t prng_int63(struct prng *p)
 int64_t prng_below(struct prng *p, int64_t n)
 {
 	if (n <= 0) {
-		fprintf(stderr, "prng_below: n must be positive, got %lld\n", (long long)n);
+		fprintf(stderr, "prng_below: n must be positive, got %lld\n",
+		        (long long)n);
 		abort();
 	}
 	/* Rejection sampling: no modulo bias. */

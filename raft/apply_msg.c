@@ -37,25 +37,24 @@ struct raft_apply_msg *raft_apply_msg_command(const void *command, size_t len,
 {
 	struct raft_apply_msg *msg = xmalloc(sizeof *msg);
 	*msg = (struct raft_apply_msg){
-		.command_valid = true,
-		.command = copy_bytes(command, len),
-		.command_len = len,
-		.command_index = index,
+	        .command_valid = true,
+	        .command = copy_bytes(command, len),
+	        .command_len = len,
+	        .command_index = index,
 	};
 	return msg;
 }
 
-struct raft_apply_msg *raft_apply_msg_snapshot(const void *snapshot,
-                                               size_t len, int term,
-                                               int index)
+struct raft_apply_msg *raft_apply_msg_snapshot(const void *snapshot, size_t len,
+                                               int term, int index)
 {
 	struct raft_apply_msg *msg = xmalloc(sizeof *msg);
 	*msg = (struct raft_apply_msg){
-		.snapshot_valid = true,
-		.snapshot = copy_bytes(snapshot, len),
-		.snapshot_len = len,
-		.snapshot_term = term,
-		.snapshot_index = index,
+	        .snapshot_valid = true,
+	        .snapshot = copy_bytes(snapshot, len),
+	        .snapshot_len = len,
+	        .snapshot_term = term,
+	        .snapshot_index = index,
 	};
 	return msg;
 }
@@ -65,10 +64,11 @@ struct raft_apply_msg *raft_apply_msg_config(const int *members, int n,
 {
 	struct raft_apply_msg *msg = xmalloc(sizeof *msg);
 	*msg = (struct raft_apply_msg){
-		.config_valid = true,
-		.config_members = copy_bytes(members, (size_t)n * sizeof *members),
-		.config_nmembers = n,
-		.config_index = index,
+	        .config_valid = true,
+	        .config_members =
+	                copy_bytes(members, (size_t)n * sizeof *members),
+	        .config_nmembers = n,
+	        .config_index = index,
 	};
 	return msg;
 }

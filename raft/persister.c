@@ -17,7 +17,7 @@ struct persister {
 	pthread_mutex_t mu;
 	uint8_t *raftstate; /* NULL when raftstate_len is 0 */
 	size_t raftstate_len;
-	uint8_t *snapshot;  /* NULL when snapshot_len is 0 */
+	uint8_t *snapshot; /* NULL when snapshot_len is 0 */
 	size_t snapshot_len;
 };
 
@@ -55,7 +55,7 @@ static uint8_t *read_copy(const uint8_t *bytes, size_t len)
 struct persister *persister_make(void)
 {
 	struct persister *p = xmalloc(sizeof *p);
-	*p = (struct persister){ .raftstate = NULL };
+	*p = (struct persister){.raftstate = NULL};
 	if (pthread_mutex_init(&p->mu, NULL)) {
 		fprintf(stderr, "persister: pthread_mutex_init failed\n");
 		abort();

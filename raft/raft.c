@@ -86,7 +86,7 @@
 #include "rlog/rlog.h"
 
 enum {
-	HEARTBEAT_MS = 100,            /* the tester allows at most 10 per second */
+	HEARTBEAT_MS = 100, /* the tester allows at most 10 per second */
 	/* A leader that has heard from no majority for this long steps down
 	 * (two heartbeats missed by a majority), or for longer where answers
 	 * have been slow (leader_has_quorum). */
@@ -94,7 +94,7 @@ enum {
 	/* How slow answers are is remembered over the last one or two periods
 	 * of this length (struct raft's slowest). */
 	SLOW_PERIOD_MS = 5000,
-	ELECTION_TIMEOUT_MIN_MS = 300, /* election timeouts are drawn from */
+	ELECTION_TIMEOUT_MIN_MS = 300,  /* election timeouts are drawn from */
 	ELECTION_TIMEOUT_SPAN_MS = 300, /*   [300, 600) ms */
 	/* A call to an unreachable peer can take 7 s to fail, and only a call
 	 * started after the peer is back gets through: with 16 threads, some
@@ -102,9 +102,9 @@ enum {
 	SENDERS_PER_PEER = 16,
 	/* raft_read_index gives up confirming leadership after this long. */
 	READ_LIMIT_MS = 500,
-	NO_VOTE = -1,                  /* votedFor is null */
-	NO_TERM = -1,                  /* a conflict reply: the log is too short */
-	NO_LEARNER = -1,               /* no server is catching up */
+	NO_VOTE = -1,    /* votedFor is null */
+	NO_TERM = -1,    /* a conflict reply: the log is too short */
+	NO_LEARNER = -1, /* no server is catching up */
 	/* A server being added that has not caught up after this long is
 	 * not added (part 3E). */
 	CATCH_UP_LIMIT_MS = 10000,
@@ -121,27 +121,27 @@ struct raft_entry {
 	bool config;
 	uint8_t *command; /* owned; NULL for log[0] */
 	size_t command_len;
-	size_t enc_off;   /* in the log only: where its encoding starts in enc */
+	size_t enc_off; /* in the log only: where its encoding starts in enc */
 };
 
 /* What the leader (or candidate) keeps for one other peer. */
 struct raft_peer {
 	struct raft *rf;
 	int id;
-	int next_index;   /* Figure 2: next log entry to send to this peer */
-	int match_index;  /* Figure 2: highest entry known replicated there */
-	int vote_term;    /* send a RequestVote while this is the current term */
+	int next_index;  /* Figure 2: next log entry to send to this peer */
+	int match_index; /* Figure 2: highest entry known replicated there */
+	int vote_term;   /* send a RequestVote while this is the current term */
 	int granted_term; /* the term in which this peer granted us its vote */
 	bool need_append; /* send an AppendEntries (or InstallSnapshot) */
 	unsigned calls;   /* AppendEntries/InstallSnapshot calls started */
 	bool awaiting;    /* the latest of them has not returned yet */
 	int64_t heartbeat_ns; /* leader: when to send a heartbeat if nothing
 	                       * else has gone to this peer by then */
-	int64_t ack_ns;   /* leader: when this peer last answered, in our term */
+	int64_t ack_ns; /* leader: when this peer last answered, in our term */
 	uint64_t read_acked; /* leader: the latest read round (struct raft's
 	                      * read_round) of a call this peer answered in
 	                      * our term */
-	int idle;         /* sender threads waiting on cond */
+	int idle;            /* sender threads waiting on cond */
 	int nthreads;
 	pthread_t threads[SENDERS_PER_PEER];
 	pthread_cond_t cond;
@@ -163,19 +163,19 @@ struct raft {
 	struct raft_entry *log; /* log[0]: the snapshot's last included entry */
 	size_t log_len;
 	size_t log_cap;
-	int snap_index;         /* index of log[0]; log[0].term is its term */
+	int snap_index; /* index of log[0]; log[0].term is its term */
 	/* log[1..] encoded as persist saves them, kept in step with the log,
 	 * so that a save copies these bytes instead of encoding every entry
 	 * again. */
 	struct codec_buf enc;
-	uint8_t *snapshot;      /* NULL when there is none */
+	uint8_t *snapshot; /* NULL when there is none */
 	size_t snapshot_len;
 
 	/* Volatile state. */
 	enum raft_role role;
 	int commit_index;
-	int last_applied;       /* the last index handed to the applier's send */
-	bool snapshot_pending;  /* an installed snapshot awaits delivery */
+	int last_applied;      /* the last index handed to the applier's send */
+	bool snapshot_pending; /* an installed snapshot awaits delivery */
 	int votes;
 	int64_t election_deadline_ns;
 	struct prng prng;
@@ -297,7 +297,7 @@ struct install_snapshot_args {
 	int last_included_index;
 	int last_included_term;
 	uint64_t members; /* the configuration as of last_included_index */
-	uint8_t *data; /* owned */
+	uint8_t *data;    /* owned */
 	size_t data_len;
 };
 
@@ -425,7 +425,8 @@ static int append_entries_args_decode(struct codec_reader *r, void *value)
 			abort();
 		}
 		a->nentries = n;
-		for (size_t i = 0; i < n && get_entry(r, &a->entries[i]) == CODEC_OK; i++)
+		for (size_t i = 0;
+		     i < n && get_entry(r, &a->entries[i]) == CODEC_OK; i++)
 			;
 	}
 	get_nonneg(r, &a->leader_commit);
@@ -492,7 +493,8 @@ static void install_snapshot_args_release(void *value)
 	a->data_len = 0;
 }
 
-static void install_snapshot_reply_encode(struct codec_buf *b, const void *value)
+static void install_snapshot_reply_encode(struct codec_buf *b,
+                                          const void *value)
 {
 	const struct install_snapshot_reply *a = value;
 	codec_put_varint(b, a->term);
@@ -506,30 +508,42 @@ static int install_snapshot_reply_decode(struct codec_reader *r, void *value)
 }
 
 static const struct codec_type request_vote_args_type = {
-	"RequestVoteArgs", sizeof(struct request_vote_args),
-	request_vote_args_encode, request_vote_args_decode, NULL,
+        "RequestVoteArgs",
+        sizeof(struct request_vote_args),
+        request_vote_args_encode,
+        request_vote_args_decode,
+        NULL,
 };
 static const struct codec_type request_vote_reply_type = {
-	"RequestVoteReply", sizeof(struct request_vote_reply),
-	request_vote_reply_encode, request_vote_reply_decode, NULL,
+        "RequestVoteReply",
+        sizeof(struct request_vote_reply),
+        request_vote_reply_encode,
+        request_vote_reply_decode,
+        NULL,
 };
 static const struct codec_type append_entries_args_type = {
-	"AppendEntriesArgs", sizeof(struct append_entries_args),
-	append_entries_args_encode, append_entries_args_decode,
-	append_entries_args_release,
+        "AppendEntriesArgs",         sizeof(struct append_entries_args),
+        append_entries_args_encode,  append_entries_args_decode,
+        append_entries_args_release,
 };
 static const struct codec_type append_entries_reply_type = {
-	"AppendEntriesReply", sizeof(struct append_entries_reply),
-	append_entries_reply_encode, append_entries_reply_decode, NULL,
+        "AppendEntriesReply",
+        sizeof(struct append_entries_reply),
+        append_entries_reply_encode,
+        append_entries_reply_decode,
+        NULL,
 };
 static const struct codec_type install_snapshot_args_type = {
-	"InstallSnapshotArgs", sizeof(struct install_snapshot_args),
-	install_snapshot_args_encode, install_snapshot_args_decode,
-	install_snapshot_args_release,
+        "InstallSnapshotArgs",         sizeof(struct install_snapshot_args),
+        install_snapshot_args_encode,  install_snapshot_args_decode,
+        install_snapshot_args_release,
 };
 static const struct codec_type install_snapshot_reply_type = {
-	"InstallSnapshotReply", sizeof(struct install_snapshot_reply),
-	install_snapshot_reply_encode, install_snapshot_reply_decode, NULL,
+        "InstallSnapshotReply",
+        sizeof(struct install_snapshot_reply),
+        install_snapshot_reply_encode,
+        install_snapshot_reply_decode,
+        NULL,
 };
 
 /* ---- the log ---- */
@@ -559,7 +573,8 @@ static void log_reserve(struct raft *rf, size_t need)
 		cap *= 2;
 	struct raft_entry *log = realloc(rf->log, cap * sizeof *log);
 	if (!log) {
-		fprintf(stderr, "raft: out of memory (log of %zu entries)\n", cap);
+		fprintf(stderr, "raft: out of memory (log of %zu entries)\n",
+		        cap);
 		abort();
 	}
 	rf->log = log;
@@ -602,10 +617,10 @@ static void log_append(struct raft *rf, int term, const void *command,
                        size_t len)
 {
 	log_push(rf, (struct raft_entry){
-		.term = term,
-		.command = copy_bytes(command, len),
-		.command_len = len,
-	});
+	                     .term = term,
+	                     .command = copy_bytes(command, len),
+	                     .command_len = len,
+	             });
 }
 
 /* ---- the configuration (part 3E) ---- */
@@ -648,9 +663,8 @@ static uint64_t members_at(const struct raft *rf, int index, int *at)
 	for (int i = index; i > rf->snap_index; i--) {
 		const struct raft_entry *e = entry_at(rf, i);
 		uint64_t members;
-		if (e->config &&
-		    decode_members(e->command, e->command_len, &members) ==
-		            CODEC_OK) {
+		if (e->config && decode_members(e->command, e->command_len,
+		                                &members) == CODEC_OK) {
 			if (at != NULL)
 				*at = i;
 			return members;
@@ -696,8 +710,8 @@ static void log_compact(struct raft *rf, int index, int term)
 		rf->log_len = 1;
 	} else {
 		size_t cut = (size_t)(index - rf->snap_index);
-		size_t gone = cut + 1 < rf->log_len ? rf->log[cut + 1].enc_off :
-		                                      rf->enc.len;
+		size_t gone = cut + 1 < rf->log_len ? rf->log[cut + 1].enc_off
+		                                    : rf->enc.len;
 		for (size_t i = 1; i <= cut; i++)
 			free(rf->log[i].command);
 		memmove(&rf->log[1], &rf->log[cut + 1],
@@ -711,7 +725,7 @@ static void log_compact(struct raft *rf, int index, int term)
 		for (size_t i = 1; i < rf->log_len; i++)
 			rf->log[i].enc_off -= gone;
 	}
-	rf->log[0] = (struct raft_entry){ .term = term };
+	rf->log[0] = (struct raft_entry){.term = term};
 	rf->snap_index = index;
 	log_shrink(rf);
 }
@@ -743,7 +757,8 @@ static void persist(struct raft *rf)
 	               rf->snapshot_len);
 	free(state);
 	rlog2(RLOG_PERSIST, rf->me, rf->current_term,
-	      "saved: voted for %d, log (%d, %d], %zu state bytes, %zu snapshot bytes",
+	      "saved: voted for %d, log (%d, %d], %zu state bytes, %zu "
+	      "snapshot bytes",
 	      rf->voted_for, rf->snap_index, last_index(rf), len,
 	      rf->snapshot_len);
 	codec_buf_free(&head);
@@ -765,7 +780,8 @@ static int restore(struct raft *rf, const uint8_t *data, size_t len)
 	get_nonneg(&r, &snap_term);
 	codec_get_uvarint(&r, &rf->base_members);
 	codec_get_seq(&r, &n, ENTRY_MIN_BYTES);
-	if (r.err == CODEC_OK && (rf->voted_for < NO_VOTE || rf->voted_for >= rf->npeers))
+	if (r.err == CODEC_OK &&
+	    (rf->voted_for < NO_VOTE || rf->voted_for >= rf->npeers))
 		r.err = CODEC_ERANGE;
 	if (r.err == CODEC_OK && rf->npeers < 64 &&
 	    (rf->base_members >> rf->npeers) != 0)
@@ -775,7 +791,7 @@ static int restore(struct raft *rf, const uint8_t *data, size_t len)
 	log_reserve(rf, n + 1);
 	rf->log[0].term = snap_term;
 	for (size_t i = 0; i < n; i++) {
-		struct raft_entry e = { 0 };
+		struct raft_entry e = {0};
 		if (get_entry(&r, &e) != CODEC_OK) {
 			free(e.command);
 			break;
@@ -869,10 +885,12 @@ static void wake_sender(struct raft *rf, struct raft_peer *p)
 		else
 			pthread_cond_signal(&p->cond);
 	} else if (p->nthreads < SENDERS_PER_PEER &&
-	           pthread_create(&p->threads[p->nthreads], NULL, sender_main, p) == 0) {
+	           pthread_create(&p->threads[p->nthreads], NULL, sender_main,
+	                          p) == 0) {
 		p->nthreads++;
 	}
-	/* Otherwise every thread is busy; the first to finish takes the work. */
+	/* Otherwise every thread is busy; the first to finish takes the work.
+	 */
 }
 
 /*
@@ -1018,8 +1036,8 @@ static void leader_advance_commit(struct raft *rf)
 		    rf->commit_index >= rf->config_index &&
 		    rf->step_down_round == 0) {
 			rf->step_down_round = ++rf->read_round;
-			rf->step_down_ns = labtime_now_ns() +
-			                   rf->election_min_ns;
+			rf->step_down_ns =
+			        labtime_now_ns() + rf->election_min_ns;
 			rf->wake_ticker = true;
 		}
 		return;
@@ -1132,12 +1150,12 @@ static void handle_vote_reply(struct raft *rf, struct raft_peer *p,
 static void send_request_vote(struct raft *rf, struct raft_peer *p)
 {
 	struct request_vote_args args = {
-		.term = rf->current_term,
-		.candidate = rf->me,
-		.last_log_index = last_index(rf),
-		.last_log_term = term_at(rf, last_index(rf)),
+	        .term = rf->current_term,
+	        .candidate = rf->me,
+	        .last_log_index = last_index(rf),
+	        .last_log_term = term_at(rf, last_index(rf)),
 	};
-	struct request_vote_reply reply = { 0 };
+	struct request_vote_reply reply = {0};
 
 	rlog2(RLOG_VOTE, rf->me, rf->current_term, "-> S%d: RequestVote",
 	      p->id);
@@ -1229,17 +1247,20 @@ static void append_entries_handler(void *receiver, const void *vargs,
 	}
 	/* Entries up to snap_index are committed and covered by the snapshot,
 	 * so they match the leader's; only later ones need checking. */
-	if (prev >= rf->snap_index && term_at(rf, prev) != args->prev_log_term) {
+	if (prev >= rf->snap_index &&
+	    term_at(rf, prev) != args->prev_log_term) {
 		int term = term_at(rf, prev);
 		int first = prev;
-		while (first - 1 > rf->snap_index && term_at(rf, first - 1) == term)
+		while (first - 1 > rf->snap_index &&
+		       term_at(rf, first - 1) == term)
 			first--;
 		reply->conflict_term = term;
 		reply->conflict_index = first;
 		rlog(RLOG_APPEND, rf->me, rf->current_term,
 		     "rejected S%d: entry %d has term %d, not %d (term %d "
 		     "starts at %d)",
-		     args->leader, prev, term, args->prev_log_term, term, first);
+		     args->leader, prev, term, args->prev_log_term, term,
+		     first);
 		goto out;
 	}
 	size_t i = 0;
@@ -1260,13 +1281,15 @@ static void append_entries_handler(void *receiver, const void *vargs,
 	if (i < args->nentries)
 		dirty = true;
 	for (; i < args->nentries; i++)
-		log_push(rf, (struct raft_entry){
-			.term = args->entries[i].term,
-			.config = args->entries[i].config,
-			.command = copy_bytes(args->entries[i].command,
-			                      args->entries[i].command_len),
-			.command_len = args->entries[i].command_len,
-		});
+		log_push(rf,
+		         (struct raft_entry){
+		                 .term = args->entries[i].term,
+		                 .config = args->entries[i].config,
+		                 .command = copy_bytes(
+		                         args->entries[i].command,
+		                         args->entries[i].command_len),
+		                 .command_len = args->entries[i].command_len,
+		         });
 	if (dirty)
 		config_refresh(rf);
 	if (args->nentries > 0)
@@ -1278,8 +1301,9 @@ static void append_entries_handler(void *receiver, const void *vargs,
 	reply->log_len = last_index(rf) + 1;
 	if (args->leader_commit > rf->commit_index) {
 		int last_new = prev + (int)args->nentries;
-		set_commit_index(rf, args->leader_commit < last_new ?
-		                 args->leader_commit : last_new);
+		set_commit_index(rf, args->leader_commit < last_new
+		                             ? args->leader_commit
+		                             : last_new);
 	}
 out:
 	if (dirty)
@@ -1293,11 +1317,11 @@ static void append_config(struct raft *rf, uint64_t members)
 	size_t len;
 	uint8_t *bytes = encode_members(members, &len);
 	log_push(rf, (struct raft_entry){
-		.term = rf->current_term,
-		.config = true,
-		.command = bytes,
-		.command_len = len,
-	});
+	                     .term = rf->current_term,
+	                     .config = true,
+	                     .command = bytes,
+	                     .command_len = len,
+	             });
 	rf->members = members;
 	rf->config_index = last_index(rf);
 	rlog(RLOG_LEADER, rf->me, rf->current_term,
@@ -1342,8 +1366,8 @@ static int backed_up_next_index(const struct raft *rf,
 {
 	if (reply->conflict_term == NO_TERM)
 		return reply->log_len;
-	int i = args->prev_log_index < last_index(rf) ? args->prev_log_index :
-	                                                last_index(rf);
+	int i = args->prev_log_index < last_index(rf) ? args->prev_log_index
+	                                              : last_index(rf);
 	while (i > rf->snap_index && term_at(rf, i) > reply->conflict_term)
 		i--;
 	if (i >= rf->snap_index && term_at(rf, i) == reply->conflict_term)
@@ -1416,24 +1440,26 @@ static void send_append_entries(struct raft *rf, struct raft_peer *p)
 	if (prev > last)
 		prev = last;
 	struct append_entries_args args = {
-		.term = rf->current_term,
-		.leader = rf->me,
-		.prev_log_index = prev,
-		.prev_log_term = term_at(rf, prev),
-		.nentries = (size_t)(last - prev),
-		.leader_commit = rf->commit_index,
+	        .term = rf->current_term,
+	        .leader = rf->me,
+	        .prev_log_index = prev,
+	        .prev_log_term = term_at(rf, prev),
+	        .nentries = (size_t)(last - prev),
+	        .leader_commit = rf->commit_index,
 	};
-	struct append_entries_reply reply = { 0 };
+	struct append_entries_reply reply = {0};
 
 	if (args.nentries > 0) {
 		args.entries = xmalloc(args.nentries * sizeof *args.entries);
 		for (size_t i = 0; i < args.nentries; i++) {
-			const struct raft_entry *e = entry_at(rf, prev + 1 + (int)i);
+			const struct raft_entry *e =
+			        entry_at(rf, prev + 1 + (int)i);
 			args.entries[i] = (struct raft_entry){
-				.term = e->term,
-				.config = e->config,
-				.command = copy_bytes(e->command, e->command_len),
-				.command_len = e->command_len,
+			        .term = e->term,
+			        .config = e->config,
+			        .command =
+			                copy_bytes(e->command, e->command_len),
+			        .command_len = e->command_len,
 			};
 		}
 	}
@@ -1536,15 +1562,15 @@ static void handle_snapshot_reply(struct raft *rf, struct raft_peer *p,
 static void send_install_snapshot(struct raft *rf, struct raft_peer *p)
 {
 	struct install_snapshot_args args = {
-		.term = rf->current_term,
-		.leader = rf->me,
-		.last_included_index = rf->snap_index,
-		.last_included_term = rf->log[0].term,
-		.members = rf->base_members,
-		.data = copy_bytes(rf->snapshot, rf->snapshot_len),
-		.data_len = rf->snapshot_len,
+	        .term = rf->current_term,
+	        .leader = rf->me,
+	        .last_included_index = rf->snap_index,
+	        .last_included_term = rf->log[0].term,
+	        .members = rf->base_members,
+	        .data = copy_bytes(rf->snapshot, rf->snapshot_len),
+	        .data_len = rf->snapshot_len,
 	};
-	struct install_snapshot_reply reply = { 0 };
+	struct install_snapshot_reply reply = {0};
 
 	rlog(RLOG_SNAP, rf->me, rf->current_term,
 	     "sending S%d the snapshot through %d (its next index is %d)",
@@ -1674,8 +1700,10 @@ static void *ticker_main(void *arg)
 				if (!sends_to(rf, j))
 					continue;
 				if (now >= p->heartbeat_ns) {
-					/* once per interval, even if no sender is free */
-					p->heartbeat_ns = now + rf->heartbeat_interval_ns;
+					/* once per interval, even if no sender
+					 * is free */
+					p->heartbeat_ns =
+					        now + rf->heartbeat_interval_ns;
 					send_append_now(rf, j);
 				} else if (p->heartbeat_ns < wake) {
 					wake = p->heartbeat_ns;
@@ -1727,10 +1755,12 @@ static void *applier_main(void *arg)
 			rf->snapshot_pending = false;
 			if (rf->snap_index <= rf->last_applied)
 				continue;
-			msg = raft_apply_msg_snapshot(rf->snapshot, rf->snapshot_len,
-			                              rf->log[0].term, rf->snap_index);
+			msg = raft_apply_msg_snapshot(
+			        rf->snapshot, rf->snapshot_len, rf->log[0].term,
+			        rf->snap_index);
 			rlog(RLOG_APPLY, rf->me, rf->current_term,
-			     "delivering the snapshot through %d", rf->snap_index);
+			     "delivering the snapshot through %d",
+			     rf->snap_index);
 			rf->last_applied = rf->snap_index;
 		} else if (rf->last_applied < rf->commit_index) {
 			int index = ++rf->last_applied;
@@ -1738,8 +1768,8 @@ static void *applier_main(void *arg)
 			if (e->config)
 				msg = config_message(e, index);
 			else
-				msg = raft_apply_msg_command(e->command,
-				                             e->command_len, index);
+				msg = raft_apply_msg_command(
+				        e->command, e->command_len, index);
 			rlog2(RLOG_APPLY, rf->me, rf->current_term,
 			      "delivering entry %d", index);
 		} else {
@@ -1761,9 +1791,12 @@ static void *applier_main(void *arg)
 /* ---- the API ---- */
 
 /* raft_timing_set's settings, which raft_make copies into each peer. */
-#define DEFAULT_TIMING                                                        \
-	{ ELECTION_TIMEOUT_MIN_MS,                                            \
-	  ELECTION_TIMEOUT_MIN_MS + ELECTION_TIMEOUT_SPAN_MS, HEARTBEAT_MS }
+#define DEFAULT_TIMING                                                         \
+	{                                                                      \
+		ELECTION_TIMEOUT_MIN_MS,                                       \
+		        ELECTION_TIMEOUT_MIN_MS + ELECTION_TIMEOUT_SPAN_MS,    \
+		        HEARTBEAT_MS                                           \
+	}
 static struct raft_timing timing = DEFAULT_TIMING;
 static bool timing_is_default = true;
 
@@ -1775,10 +1808,11 @@ int raft_timing_set(const struct raft_timing *t)
 	          t->heartbeat_ms < 1))
 		return -EINVAL;
 	timing = t ? *t : defaults;
-	timing_is_default =
-	        timing.election_timeout_min_ms == defaults.election_timeout_min_ms &&
-	        timing.election_timeout_max_ms == defaults.election_timeout_max_ms &&
-	        timing.heartbeat_ms == defaults.heartbeat_ms;
+	timing_is_default = timing.election_timeout_min_ms ==
+	                            defaults.election_timeout_min_ms &&
+	                    timing.election_timeout_max_ms ==
+	                            defaults.election_timeout_max_ms &&
+	                    timing.heartbeat_ms == defaults.heartbeat_ms;
 	return 0;
 }
 
@@ -1788,13 +1822,13 @@ static void timing_copy(struct raft *rf)
 {
 	rf->election_min_ns = timing.election_timeout_min_ms * MS_NS;
 	rf->election_span_ns = (timing.election_timeout_max_ms -
-	                        timing.election_timeout_min_ms) * MS_NS;
+	                        timing.election_timeout_min_ms) *
+	                       MS_NS;
 	rf->election_step_ns = timing_is_default ? MS_NS : MS_NS / 1000;
 	rf->heartbeat_interval_ns = timing.heartbeat_ms * MS_NS;
 	rf->quorum_window_ns =
 	        QUORUM_MS * rf->heartbeat_interval_ns / HEARTBEAT_MS;
 }
-
 
 /* A peer whose configuration, unless its persister holds one, is members. */
 static struct raft *make_peer(struct labrpc_end **peers, int npeers, int me,
@@ -1820,8 +1854,9 @@ static struct raft *make_peer(struct labrpc_end **peers, int npeers, int me,
 	timing_copy(rf);
 	/* The test's seed, when it gives one, so that a replay draws the
 	 * same timeouts; each peer its own stream. */
-	prng_seed(&rf->prng, labrpc_seed_from_env() ^
-	                             (UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)(me + 1)));
+	prng_seed(&rf->prng,
+	          labrpc_seed_from_env() ^
+	                  (UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)(me + 1)));
 
 	if (pthread_mutex_init(&rf->mu, NULL) != 0)
 		goto free_rf;
@@ -1844,7 +1879,7 @@ static struct raft *make_peer(struct labrpc_end **peers, int npeers, int me,
 	/* Restart from the persisted state; the service has already restored
 	 * the snapshot, so it is not delivered again. */
 	log_reserve(rf, 16);
-	rf->log[0] = (struct raft_entry){ 0 };
+	rf->log[0] = (struct raft_entry){0};
 	rf->log_len = 1;
 	uint8_t *state = persister_read_raft_state(persister, &len);
 	int err = restore(rf, state, len);
@@ -1949,7 +1984,7 @@ struct raft *raft_make_member(struct labrpc_end **peers, int npeers, int me,
 struct raft_start_result raft_start(struct raft *rf, const void *command,
                                     size_t len)
 {
-	struct raft_start_result res = { .index = -1, .term = 0 };
+	struct raft_start_result res = {.index = -1, .term = 0};
 
 	pthread_mutex_lock(&rf->mu);
 	res.term = rf->current_term;
@@ -2014,7 +2049,8 @@ enum raft_read_status raft_read_index(struct raft *rf, int *index)
 	uint64_t round = 0; /* 0 until the round of heartbeats is asked for */
 	const char *why = NULL;
 	for (;;) {
-		if (rf->dead || rf->role != LEADER || rf->current_term != term) {
+		if (rf->dead || rf->role != LEADER ||
+		    rf->current_term != term) {
 			why = "leadership lost";
 			break;
 		}
@@ -2053,8 +2089,7 @@ out:
 /* Why a leader cannot start a change now, or RAFT_CHANGE_STARTED if it
  * can: one change at a time, each once the last is committed and the
  * leader has committed an entry of its term (thesis §4.1). */
-static enum raft_change_status change_allowed(const struct raft *rf,
-                                              int server)
+static enum raft_change_status change_allowed(const struct raft *rf, int server)
 {
 	if (rf->dead || rf->role != LEADER)
 		return RAFT_CHANGE_NOT_LEADER;
@@ -2127,8 +2162,7 @@ int raft_get_config(struct raft *rf, int *members, int max)
  * to it and save the snapshot with the state. An index the snapshot already
  * covers, or one not yet applied, is ignored.
  */
-void raft_snapshot(struct raft *rf, int index, const void *snapshot,
-                   size_t len)
+void raft_snapshot(struct raft *rf, int index, const void *snapshot, size_t len)
 {
 	pthread_mutex_lock(&rf->mu);
 	if (!rf->dead && index > rf->snap_index && index <= rf->last_applied &&
@@ -2191,12 +2225,12 @@ void raft_free(struct raft *rf)
 }
 
 static const struct labrpc_method raft_methods[] = {
-	{ "RequestVote", &request_vote_args_type, &request_vote_reply_type,
-	  request_vote_handler },
-	{ "AppendEntries", &append_entries_args_type, &append_entries_reply_type,
-	  append_entries_handler },
-	{ "InstallSnapshot", &install_snapshot_args_type,
-	  &install_snapshot_reply_type, install_snapshot_handler },
+        {"RequestVote", &request_vote_args_type, &request_vote_reply_type,
+         request_vote_handler},
+        {"AppendEntries", &append_entries_args_type, &append_entries_reply_type,
+         append_entries_handler},
+        {"InstallSnapshot", &install_snapshot_args_type,
+         &install_snapshot_reply_type, install_snapshot_handler},
 };
 
-const struct labrpc_service_def raft_service = { "Raft", raft_methods, 3 };
+const struct labrpc_service_def raft_service = {"Raft", raft_methods, 3};

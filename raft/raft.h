@@ -30,15 +30,15 @@ struct raft;
  */
 struct raft_apply_msg {
 	bool command_valid;
-	void *command;       /* the bytes given to raft_start */
+	void *command; /* the bytes given to raft_start */
 	size_t command_len;
-	int command_index;   /* the log index of the command, from 1 */
+	int command_index; /* the log index of the command, from 1 */
 
 	bool snapshot_valid;
-	void *snapshot;      /* the bytes given to raft_snapshot on the leader */
+	void *snapshot; /* the bytes given to raft_snapshot on the leader */
 	size_t snapshot_len;
-	int snapshot_term;   /* term of the last entry the snapshot covers */
-	int snapshot_index;  /* index of the last entry the snapshot covers */
+	int snapshot_term;  /* term of the last entry the snapshot covers */
+	int snapshot_index; /* index of the last entry the snapshot covers */
 
 	/* Part 3E only (membership changes, below): a committed change of the
 	 * configuration, which took log index config_index. */
@@ -52,9 +52,8 @@ struct raft_apply_msg {
 /* A new message owning a copy of the command bytes / snapshot bytes. */
 struct raft_apply_msg *raft_apply_msg_command(const void *command, size_t len,
                                               int index);
-struct raft_apply_msg *raft_apply_msg_snapshot(const void *snapshot,
-                                               size_t len, int term,
-                                               int index);
+struct raft_apply_msg *raft_apply_msg_snapshot(const void *snapshot, size_t len,
+                                               int term, int index);
 /* Part 3E: a new message owning a copy of members[0..n-1]. */
 struct raft_apply_msg *raft_apply_msg_config(const int *members, int n,
                                              int index);

@@ -1,8 +1,8 @@
 /*
  * timing.h: settings of the reference Raft (raft/raft.c) that only
  * benchmarks change; the graded suites use the defaults. The benchmark of
- * the Raft paper's Figure 16 (tests/bench/figure16.c) varies them. Not part of the
- * student API (raft.h): a student's raft.c has no such settings.
+ * the Raft paper's Figure 16 (tests/bench/figure16.c) varies them. Not part of
+ * the student API (raft.h): a student's raft.c has no such settings.
  */
 #ifndef RAFTLAB_RAFT_TIMING_H
 #define RAFTLAB_RAFT_TIMING_H

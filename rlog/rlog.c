@@ -23,10 +23,12 @@ enum { LINE_MAX_BYTES = 512 };
 atomic_uint rlog_masks_[2] = {RLOG_UNREAD_, RLOG_UNREAD_};
 
 static const char *const topic_names[RLOG_NTOPICS] = {
-        [RLOG_TIMER] = "TIMER",   [RLOG_VOTE] = "VOTE",     [RLOG_LEADER] = "LEADER",
-        [RLOG_APPEND] = "APPEND", [RLOG_COMMIT] = "COMMIT", [RLOG_PERSIST] = "PERSIST",
-        [RLOG_SNAP] = "SNAP",     [RLOG_APPLY] = "APPLY",   [RLOG_CLIENT] = "CLIENT",
-        [RLOG_SERVER] = "SERVER", [RLOG_TEST] = "TEST",     [RLOG_WARN] = "WARN",
+        [RLOG_TIMER] = "TIMER",   [RLOG_VOTE] = "VOTE",
+        [RLOG_LEADER] = "LEADER", [RLOG_APPEND] = "APPEND",
+        [RLOG_COMMIT] = "COMMIT", [RLOG_PERSIST] = "PERSIST",
+        [RLOG_SNAP] = "SNAP",     [RLOG_APPLY] = "APPLY",
+        [RLOG_CLIENT] = "CLIENT", [RLOG_SERVER] = "SERVER",
+        [RLOG_TEST] = "TEST",     [RLOG_WARN] = "WARN",
         [RLOG_INFO] = "INFO",
 };
 
@@ -38,7 +40,8 @@ const char *rlog_topic_name(enum rlog_topic topic)
 	return (unsigned)topic < RLOG_NTOPICS ? topic_names[topic] : NULL;
 }
 
-static void complain(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void complain(const char *fmt, ...)
+        __attribute__((format(printf, 1, 2)));
 static void complain(const char *fmt, ...)
 {
 	va_list ap;
@@ -59,8 +62,9 @@ static unsigned topics_from_env(void)
 	for (const char *p = env; *p;) {
 		size_t len = strcspn(p, ", ");
 		int t = 0;
-		while (t < RLOG_NTOPICS && !(strlen(topic_names[t]) == len &&
-		                             strncasecmp(p, topic_names[t], len) == 0))
+		while (t < RLOG_NTOPICS &&
+		       !(strlen(topic_names[t]) == len &&
+		         strncasecmp(p, topic_names[t], len) == 0))
 			t++;
 		if (t < RLOG_NTOPICS) {
 			mask |= 1u << t;
@@ -85,7 +89,8 @@ static void read_env(void)
 		errno = 0;
 		level = strtol(env, &end, 10);
 		if (errno || *end || level < 0) {
-			complain("RAFTLAB_DEBUG must be 0, 1 or 2, not '%s'", env);
+			complain("RAFTLAB_DEBUG must be 0, 1 or 2, not '%s'",
+			         env);
 			level = 0;
 		} else if (level > 2) {
 			complain("RAFTLAB_DEBUG must be 0, 1 or 2, not '%s' "
@@ -105,15 +110,17 @@ unsigned rlog_read_env_(int level)
 	return atomic_load(&rlog_masks_[level - 1]);
 }
 
-void rlog_write_(enum rlog_topic topic, int peer, int term, const char *fmt, ...)
+void rlog_write_(enum rlog_topic topic, int peer, int term, const char *fmt,
+                 ...)
 {
 	char line[LINE_MAX_BYTES];
 	const char *name = rlog_topic_name(topic);
-	int n = snprintf(line, sizeof line, "%06" PRId64 " %s S", labtime_now_ms() - start_ms,
-	                 name ? name : "INFO");
+	int n = snprintf(line, sizeof line, "%06" PRId64 " %s S",
+	                 labtime_now_ms() - start_ms, name ? name : "INFO");
 	n += peer >= 0 ? snprintf(line + n, sizeof line - (size_t)n, "%d", peer)
 	               : snprintf(line + n, sizeof line - (size_t)n, "-");
-	n += term >= 0 ? snprintf(line + n, sizeof line - (size_t)n, " T%d ", term)
+	n += term >= 0 ? snprintf(line + n, sizeof line - (size_t)n, " T%d ",
+	                          term)
 	               : snprintf(line + n, sizeof line - (size_t)n, " T- ");
 
 	va_list ap;

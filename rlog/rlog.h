@@ -52,7 +52,8 @@ enum rlog_topic {
  * for what is too frequent to read at level 1. The arguments are not
  * evaluated when the line is off. */
 #define rlog(topic, peer, term, ...) RLOG_AT_(1, topic, peer, term, __VA_ARGS__)
-#define rlog2(topic, peer, term, ...) RLOG_AT_(2, topic, peer, term, __VA_ARGS__)
+#define rlog2(topic, peer, term, ...)                                          \
+	RLOG_AT_(2, topic, peer, term, __VA_ARGS__)
 
 /* True if a line of topic at level (1 or 2) would be written. */
 static inline bool rlog_on(enum rlog_topic topic, int level);
@@ -67,21 +68,22 @@ const char *rlog_topic_name(enum rlog_topic topic);
 #define RLOG_UNREAD_ 0x80000000u
 extern atomic_uint rlog_masks_[2];
 unsigned rlog_read_env_(int level);
-void rlog_write_(enum rlog_topic topic, int peer, int term, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+void rlog_write_(enum rlog_topic topic, int peer, int term, const char *fmt,
+                 ...) __attribute__((format(printf, 4, 5)));
 
 static inline bool rlog_on(enum rlog_topic topic, int level)
 {
-	unsigned m = atomic_load_explicit(&rlog_masks_[level - 1], memory_order_relaxed);
+	unsigned m = atomic_load_explicit(&rlog_masks_[level - 1],
+	                                  memory_order_relaxed);
 	if (m & RLOG_UNREAD_)
 		m = rlog_read_env_(level);
 	return (m >> topic) & 1u;
 }
 
-#define RLOG_AT_(level, topic, peer, term, ...)                          \
-	do {                                                             \
-		if (rlog_on((topic), (level)))                           \
-			rlog_write_((topic), (peer), (term), __VA_ARGS__); \
+#define RLOG_AT_(level, topic, peer, term, ...)                                \
+	do {                                                                   \
+		if (rlog_on((topic), (level)))                                 \
+			rlog_write_((topic), (peer), (term), __VA_ARGS__);     \
 	} while (0)
 
 #endif

@@ -120,7 +120,7 @@ void runner_buf_add_shell_word(struct buf *b, const char *s)
 /* Appends text, its first line after first_indent and every further line
  * after rest_indent, ending with a newline. */
 void runner_buf_add_indented(struct buf *b, const char *text, size_t len,
-                      const char *first_indent, const char *rest_indent)
+                             const char *first_indent, const char *rest_indent)
 {
 	const char *indent = first_indent;
 	while (len > 0) {

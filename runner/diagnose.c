@@ -25,7 +25,7 @@
 
 enum {
 	LAST_LINES_WINDOW = 1 << 16, /* bytes of the log searched for those */
-	MAX_STACKS_SHOWN = 6, /* distinct stacks a hang report prints */
+	MAX_STACKS_SHOWN = 6,        /* distinct stacks a hang report prints */
 };
 
 /* ---- crash reports: the runner's side ---- */
@@ -306,9 +306,10 @@ static bool crash_frames_symbolized(const struct crash *c, struct buf *out)
 		if (where[i].main_program && next && *next) {
 			const char *nl = strchr(next, '\n');
 			size_t len = nl ? (size_t)(nl - next) : strlen(next);
-			const char *disc = memmem(next, len, " (discriminator",
-			                          15);
-			runner_buf_add(out, next, disc ? (size_t)(disc - next) : len);
+			const char *disc =
+			        memmem(next, len, " (discriminator", 15);
+			runner_buf_add(out, next,
+			               disc ? (size_t)(disc - next) : len);
 			next = nl ? nl + 1 : "";
 		} else {
 			/* "/lib/.../libc.so.6(abort+0xd3) [0x...]" */
@@ -317,16 +318,18 @@ static bool crash_frames_symbolized(const struct crash *c, struct buf *out)
 			const char *close_paren =
 			        open_paren ? strchr(open_paren, ')') : NULL;
 			runner_buf_printf(out, "0x%" PRIxPTR " in ",
-			           (uintptr_t)addrs[i]);
+			                  (uintptr_t)addrs[i]);
 			if (close_paren && close_paren > open_paren + 1 &&
 			    open_paren[1] != '+') {
-				runner_buf_add(out, open_paren + 1,
+				runner_buf_add(
+				        out, open_paren + 1,
 				        (size_t)(close_paren - open_paren - 1));
 				runner_buf_puts(out, " ");
 			} else {
 				runner_buf_puts(out, "?? ");
 			}
-			const char *obj = open_paren ? open_paren : sym + strlen(sym);
+			const char *obj =
+			        open_paren ? open_paren : sym + strlen(sym);
 			const char *slash = obj;
 			while (slash > sym && slash[-1] != '/')
 				slash--;
@@ -353,11 +356,10 @@ void runner_format_crash(struct run *r, const struct crash *c,
 {
 	int sig = c->sig;
 	struct buf frames = {0};
-	const char *source = crash_frames_from_gdb(c->tid, gdb_out, &frames)
-	                             ? "gdb"
-	                     : crash_frames_symbolized(c, &frames)
-	                             ? "its return addresses"
-	                             : NULL;
+	const char *source =
+	        crash_frames_from_gdb(c->tid, gdb_out, &frames) ? "gdb"
+	        : crash_frames_symbolized(c, &frames) ? "its return addresses"
+	                                              : NULL;
 	struct frame f;
 	if (source && blame_frame(runner_buf_str(&frames), &f)) {
 		struct buf file = {0}, func = {0};
@@ -373,10 +375,13 @@ void runner_format_crash(struct run *r, const struct crash *c,
 		                   strsignal(sig));
 	}
 	if (source) {
-		runner_buf_printf(d, INDENT "the crashing thread (from %s):\n", source);
-		runner_buf_add_indented(d, frames.p, frames.len, INDENT2, INDENT2);
+		runner_buf_printf(d, INDENT "the crashing thread (from %s):\n",
+		                  source);
+		runner_buf_add_indented(d, frames.p, frames.len, INDENT2,
+		                        INDENT2);
 	} else {
-		runner_buf_puts(d, INDENT "(install gdb to see where it crashed)\n");
+		runner_buf_puts(d, INDENT
+		                "(install gdb to see where it crashed)\n");
 	}
 	runner_buf_free(&frames);
 
@@ -386,7 +391,7 @@ void runner_format_crash(struct run *r, const struct crash *c,
 	runner_buf_add_shell_word(&cmd, pattern.p);
 	runner_buf_printf(&cmd, " -seed 0x%" PRIx64, r->seed);
 	runner_buf_puts(d, INDENT "to stop at the crash in gdb:\n" INDENT2
-	                   "gdb -ex run --args ");
+	                          "gdb -ex run --args ");
 	runner_buf_add_shell_word(d, runner_prog);
 	runner_buf_printf(d, " -no-fork%s\n", cmd.p);
 #ifdef RAFTLAB_SIM
@@ -395,9 +400,10 @@ void runner_format_crash(struct run *r, const struct crash *c,
 	const char *asan = "SAN=address", *dir = "build/address";
 #endif
 	runner_buf_printf(d,
-	           INDENT "AddressSanitizer names bad memory use where it "
+	                  INDENT
+	                  "AddressSanitizer names bad memory use where it "
 	                  "happens:\n" INDENT2 "make %s && %s/%s%s\n",
-	           asan, dir, runner_prog_name, cmd.p);
+	                  asan, dir, runner_prog_name, cmd.p);
 	runner_buf_free(&cmd);
 	runner_buf_free(&pattern);
 }
@@ -417,7 +423,8 @@ struct gdb_thread {
 struct stack_group {
 	int first; /* its first thread, in gdb's order */
 	int count;
-	int rank;  /* 0: student code in the stack, 1: tests or config, 2: rest */
+	int rank;  /* 0: student code in the stack, 1: tests or config, 2: rest
+	            */
 	int state; /* 0: running, 1: waiting for a lock, 2: waiting otherwise */
 	struct buf place; /* "blocked in pthread_mutex_lock ← raft_start" */
 };
@@ -493,10 +500,12 @@ static void describe_place(const char *frames, size_t len, struct buf *out,
 		bool parsed = parse_frame(line, n, &f);
 		/* simulation mode's wrappers, and the runner's handlers,
 		 * count as the C library's */
-		bool sim_frame = parsed && ((f.file_len > 4 &&
-		                             memcmp(f.file, "sim/", 4) == 0) ||
-		                            is_runner_file(f.file, f.file_len));
-		if (parsed && !sim_frame && is_project_file(f.file, f.file_len)) {
+		bool sim_frame =
+		        parsed &&
+		        ((f.file_len > 4 && memcmp(f.file, "sim/", 4) == 0) ||
+		         is_runner_file(f.file, f.file_len));
+		if (parsed && !sim_frame &&
+		    is_project_file(f.file, f.file_len)) {
 			if (!have_inner)
 				inner = f, have_inner = true;
 			if (is_student_file(f.file, f.file_len)) {
@@ -512,15 +521,18 @@ static void describe_place(const char *frames, size_t len, struct buf *out,
 			/* simulation mode's wait names the call it stands
 			 * for: call=0x... "pthread_mutex_lock" */
 			const char *call = memmem(line, n, "call=", 5);
-			const char *q1 = call ? memchr(call, '"',
-			                               (size_t)(line + n - call))
-			                      : NULL;
-			const char *q2 = q1 ? memchr(q1 + 1, '"',
-			                             (size_t)(line + n - q1 - 1))
-			                    : NULL;
+			const char *q1 =
+			        call ? memchr(call, '"',
+			                      (size_t)(line + n - call))
+			             : NULL;
+			const char *q2 =
+			        q1 ? memchr(q1 + 1, '"',
+			                    (size_t)(line + n - q1 - 1))
+			           : NULL;
 			if (q2 && q2 > q1 + 1) {
 				wait.len = 0;
-				runner_buf_add(&wait, q1 + 1, (size_t)(q2 - q1 - 1));
+				runner_buf_add(&wait, q1 + 1,
+				               (size_t)(q2 - q1 - 1));
 				wait_named = true;
 			} else if (!wait_named && k > 0 &&
 			           !(k == 2 && key.p[0] == '?')) {
@@ -533,7 +545,7 @@ static void describe_place(const char *frames, size_t len, struct buf *out,
 	}
 	if (!have_inner) {
 		runner_buf_printf(out, "in %s (no raftlab frames)",
-		           wait.len ? wait.p : "??");
+		                  wait.len ? wait.p : "??");
 		*rank = 2;
 		*state = 2;
 	} else {
@@ -542,13 +554,13 @@ static void describe_place(const char *frames, size_t len, struct buf *out,
 		else
 			runner_buf_puts(out, "running in ");
 		runner_buf_printf(out, "%.*s (%.*s:%u)", (int)inner.func_len,
-		           inner.func, (int)inner.file_len, inner.file,
-		           inner.line);
+		                  inner.func, (int)inner.file_len, inner.file,
+		                  inner.line);
 		if (have_student && student.func != inner.func)
 			runner_buf_printf(out, " \u2190 %.*s (%.*s:%u)",
-			           (int)student.func_len, student.func,
-			           (int)student.file_len, student.file,
-			           student.line);
+			                  (int)student.func_len, student.func,
+			                  (int)student.file_len, student.file,
+			                  student.line);
 		/* (runner/ here is the runner's self-test: its own frames
 		 * were passed over) */
 		bool harness = (inner.file_len > 6 &&
@@ -557,10 +569,10 @@ static void describe_place(const char *frames, size_t len, struct buf *out,
 		                (memcmp(inner.file, "config/", 7) == 0 ||
 		                 memcmp(inner.file, "runner/", 7) == 0));
 		*rank = have_student ? 0 : harness ? 1 : 2;
-		*state = !wait.len                      ? 0
+		*state = !wait.len ? 0
 		         : strstr(wait.p, "mutex") ||
-		                   strstr(wait.p, "rwlock") ||
-		                   strstr(wait.p, "spin_lock")
+		                         strstr(wait.p, "rwlock") ||
+		                         strstr(wait.p, "spin_lock")
 		                 ? 1
 		                 : 2;
 	}
@@ -603,12 +615,12 @@ static size_t parse_gdb_threads(const char *text, struct gdb_thread **out)
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 		if (strncmp(line, "Thread ", 7) == 0) {
 			t = runner_xrealloc(t, (n + 1) * sizeof *t);
-			t[n++] = (struct gdb_thread){
-			        .header = line,
-			        .header_len = len,
-			        .frames = line + len + (nl != NULL),
-			        .number = atoi(line + 7),
-			        .group = -1};
+			t[n++] = (struct gdb_thread){.header = line,
+			                             .header_len = len,
+			                             .frames = line + len +
+			                                       (nl != NULL),
+			                             .number = atoi(line + 7),
+			                             .group = -1};
 		} else if (n > 0 && len > 0 && line[0] == '#') {
 			struct gdb_thread *cur = &t[n - 1];
 			cur->frames_len = (size_t)(line + len - cur->frames) +
@@ -623,13 +635,12 @@ static size_t parse_gdb_threads(const char *text, struct gdb_thread **out)
 /* Appends where a hung test's threads are, from gdb: a line per distinct
  * stack (the student's first), then those stacks; *full gets the whole
  * dump, for the log. */
-void runner_format_backtraces(const char *gdb_out, bool have_gdb,
-                              bool killed, bool logged, struct buf *d,
-                              struct buf *full)
+void runner_format_backtraces(const char *gdb_out, bool have_gdb, bool killed,
+                              bool logged, struct buf *d, struct buf *full)
 {
 	if (!have_gdb) {
 		runner_buf_puts(d, INDENT "(install gdb to see the threads' "
-		                   "backtraces)\n");
+		                          "backtraces)\n");
 		return;
 	}
 	/* Skip gdb's preamble (symbol loading, the current frame): the
@@ -638,8 +649,8 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
 	const char *start =
 	        strncmp(text, "Thread ", 7) ? strstr(text, "\nThread ") : text;
 	if (!start) {
-		const char *why = killed ? "gdb was too slow"
-		                         : "gdb could not attach";
+		const char *why =
+		        killed ? "gdb was too slow" : "gdb could not attach";
 		runner_buf_printf(d, INDENT "(no backtraces: %s)\n", why);
 		return;
 	}
@@ -656,8 +667,10 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
 		struct buf key = {0};
 		const char *end = t->frames + t->frames_len;
 		for (const char *line = t->frames; line < end;) {
-			const char *nl = memchr(line, '\n', (size_t)(end - line));
-			size_t n = nl ? (size_t)(nl - line) : (size_t)(end - line);
+			const char *nl =
+			        memchr(line, '\n', (size_t)(end - line));
+			size_t n =
+			        nl ? (size_t)(nl - line) : (size_t)(end - line);
 			if (is_runner_frame(line, n))
 				break;
 			if (n > 0 && line[0] == '#')
@@ -700,10 +713,10 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
 	bool any_student = false;
 	for (size_t g = 0; g < ngroups; g++)
 		any_student |= groups[g].rank == 0 && groups[g].count > 0;
-	runner_buf_printf(d,
-	           INDENT "where the test's %zu threads are (gdb; %s):\n",
-	           nthreads,
-	           any_student ? "yours first" : "no thread is in your code");
+	runner_buf_printf(
+	        d, INDENT "where the test's %zu threads are (gdb; %s):\n",
+	        nthreads,
+	        any_student ? "yours first" : "no thread is in your code");
 	/* Yours first; among them a thread running or waiting for a lock
 	 * first, and a lone thread before a crowd: in a deadlock the
 	 * culprit is one thread, its victims pile up. */
@@ -723,49 +736,56 @@ void runner_format_backtraces(const char *gdb_out, bool have_gdb,
 		if (grp->count == 0)
 			continue; /* merged into another */
 		runner_buf_printf(d, INDENT2 "%d thread%s %s\n", grp->count,
-		           grp->count == 1 ? " " : "s", runner_buf_str(&grp->place));
+		                  grp->count == 1 ? " " : "s",
+		                  runner_buf_str(&grp->place));
 	}
 	/* The stacks: yours when some are, else every distinct one. */
 	runner_buf_printf(d, INDENT "%s:\n",
-	           any_student ? "the stacks in your code"
-	                       : "each distinct stack");
+	                  any_student ? "the stacks in your code"
+	                              : "each distinct stack");
 	size_t shown = 0;
 	for (size_t k = 0; k < ngroups; k++) {
 		const struct stack_group *g = &groups[order[k]];
 		if (g->count == 0 || (any_student && g->rank != 0))
 			continue;
 		if (shown++ == MAX_STACKS_SHOWN) {
-			runner_buf_printf(d, INDENT2 "(and more: every thread's "
-			                      "backtrace is in the log)\n");
+			runner_buf_printf(d,
+			                  INDENT2 "(and more: every thread's "
+			                          "backtrace is in the log)\n");
 			break;
 		}
 		const struct gdb_thread *t = &threads[g->first];
 		if (g->count == 1) {
-			runner_buf_printf(d, INDENT2 "%.*s\n", (int)t->header_len,
-			           t->header);
+			runner_buf_printf(d, INDENT2 "%.*s\n",
+			                  (int)t->header_len, t->header);
 		} else {
 			struct buf numbers = {0};
 			for (size_t i = 0; i < nthreads; i++)
 				if (threads[i].group == (int)order[k])
 					runner_buf_printf(&numbers, "%s%d",
-					           numbers.len ? ", " : "",
-					           threads[i].number);
-			runner_buf_printf(d, INDENT2 "Threads %s (%d, the same stack):\n",
-			           numbers.p, g->count);
+					                  numbers.len ? ", "
+					                              : "",
+					                  threads[i].number);
+			runner_buf_printf(
+			        d, INDENT2 "Threads %s (%d, the same stack):\n",
+			        numbers.p, g->count);
 			runner_buf_free(&numbers);
 		}
-		runner_buf_add_indented(d, t->frames,
-		                 frames_above_runner(t->frames, t->frames_len),
-		                 INDENT2, INDENT2);
+		runner_buf_add_indented(
+		        d, t->frames,
+		        frames_above_runner(t->frames, t->frames_len), INDENT2,
+		        INDENT2);
 	}
 	if (killed)
 		runner_buf_printf(d, INDENT "(gdb was stopped after %d s)\n",
-		           GDB_TIMEOUT_S);
+		                  GDB_TIMEOUT_S);
 	if (nthreads > 0 && logged)
-		runner_buf_printf(d, INDENT "every thread's backtrace: at the end of "
-		                     "the log\n");
+		runner_buf_printf(d, INDENT
+		                  "every thread's backtrace: at the end of "
+		                  "the log\n");
 
-	runner_buf_puts(full, "\nbacktraces of every thread of the test (gdb):\n");
+	runner_buf_puts(full,
+	                "\nbacktraces of every thread of the test (gdb):\n");
 	for (const char *line = start; *line;) {
 		const char *nl = strchr(line, '\n');
 		size_t n = nl ? (size_t)(nl - line) : strlen(line);
@@ -826,9 +846,10 @@ void runner_format_last_lines(const struct test_output *out, struct buf *d)
 		shown += text[i] == '\n';
 	if (whole)
 		runner_buf_printf(d, INDENT "its output (%d line%s):\n", shown,
-		           shown == 1 ? "" : "s");
+		                  shown == 1 ? "" : "s");
 	else
-		runner_buf_printf(d, INDENT "its last %d lines of output:\n", shown);
+		runner_buf_printf(d, INDENT "its last %d lines of output:\n",
+		                  shown);
 	runner_buf_add_indented(d, text + begin, end - begin, INDENT2, INDENT2);
 	free(text);
 }
@@ -848,10 +869,9 @@ static void for_each_output_line(const struct test_output *out,
 	if (out->fd < 0)
 		return;
 	for (;;) {
-		ssize_t n = at < out->end
-		                    ? pread(out->fd, chunk + have,
-		                            sizeof chunk - have, at)
-		                    : 0;
+		ssize_t n = at < out->end ? pread(out->fd, chunk + have,
+		                                  sizeof chunk - have, at)
+		                          : 0;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -909,12 +929,13 @@ static bool scan_sanitizer_line(const char *line, size_t len, void *arg)
 		scan->in_first_report = scan->reports == 0;
 		scan->reports++;
 		if (scan->in_first_report) {
-			const char *eq = len > 2 && line[0] == '=' && line[1] == '='
-			                         ? memmem(line + 2, len - 2, "==", 2)
-			                         : NULL;
+			const char *eq =
+			        len > 2 && line[0] == '=' && line[1] == '='
+			                ? memmem(line + 2, len - 2, "==", 2)
+			                : NULL;
 			const char *from = eq ? eq + 2 : line;
 			runner_buf_add(&scan->headline, from,
-			        len - (size_t)(from - line));
+			               len - (size_t)(from - line));
 		}
 	} else if (starts_with(line, len, "SUMMARY: ")) {
 		if (!scan->summary.len)
@@ -938,10 +959,10 @@ static bool scan_sanitizer_line(const char *line, size_t len, void *arg)
 			if (!runtime && func + flen < line + len &&
 			    !memmem(func, len - (size_t)(func - line),
 			            "sanitizer", 9) &&
-			    !memmem(func, len - (size_t)(func - line), "libc.so",
-			            7))
+			    !memmem(func, len - (size_t)(func - line),
+			            "libc.so", 7))
 				runner_buf_add(&scan->frame, func,
-				        len - (size_t)(func - line));
+				               len - (size_t)(func - line));
 		}
 	}
 	return true;
@@ -965,8 +986,8 @@ static int without_final_dots(const char *s, size_t len)
 /* Splits "... PATH:LINE[:COL] ..." text into the file and line of its first
  * FILE:LINE word, and the text without that word. Returns false if it has
  * none. */
-static bool split_location(const char *text, struct buf *file,
-                           unsigned *line, struct buf *rest)
+static bool split_location(const char *text, struct buf *file, unsigned *line,
+                           struct buf *rest)
 {
 	for (const char *w = text; *w;) {
 		size_t len = strcspn(w, " ");
@@ -1000,8 +1021,7 @@ static bool split_location(const char *text, struct buf *file,
  * ThreadSanitizer: data race in raft_tick (1 sanitizer report, whole in
  * the log; exit status 66)". */
 static void add_sanitizer_failure(struct run *r,
-                                  const struct sanitizer_scan *scan,
-                                  int status)
+                                  const struct sanitizer_scan *scan, int status)
 {
 	unsigned n = scan->reports;
 	if (n == 0) {
@@ -1023,9 +1043,10 @@ static void add_sanitizer_failure(struct run *r,
 			runner_buf_free(&file);
 			file = ffile;
 			runner_buf_free(&rest);
-			runner_buf_printf(&rest, "%.*s, allocated in %.*s",
-			           without_final_dots(text, strlen(text)), text,
-			           (int)strcspn(frest.p, " "), frest.p);
+			runner_buf_printf(
+			        &rest, "%.*s, allocated in %.*s",
+			        without_final_dots(text, strlen(text)), text,
+			        (int)strcspn(frest.p, " "), frest.p);
 			located = true;
 		} else {
 			runner_buf_free(&ffile);

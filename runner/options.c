@@ -21,7 +21,7 @@
 #endif
 #define USAGE_FLAGS                                                            \
 	"[-run REGEX] [-list] [-seed N] [-timeout SEC] [-parallel N] "         \
-	"[-count N] [-go-only] [-v] [-xml PREFIX] [-results FILE] "          \
+	"[-count N] [-go-only] [-v] [-xml PREFIX] [-results FILE] "            \
 	"[-budget SEC] [-no-fork] " SIM_FLAGS "[-h]"
 
 enum {
@@ -64,7 +64,8 @@ static void print_help(void)
 	       "                test's output is printed whole when it ends\n"
 	       "  -count N      run each selected test N times\n"
 	       "  -go-only      run only the tests of the Go suite, leaving\n"
-	       "                out those beyond it (-list -go-only shows them)\n"
+	       "                out those beyond it (-list -go-only shows "
+	       "them)\n"
 	       "  -v            verbose: print === RUN and --- PASS lines,\n"
 	       "                as go test -v does\n"
 	       "  -xml PREFIX   also write CUnit's XML results to\n"
@@ -85,13 +86,18 @@ static void print_help(void)
 	       "                A crash or runner_fatalf ends the program.\n",
 	       runner_prog);
 	if (sim_enabled())
-		printf("  -sched S      how the scheduler picks the next thread:\n"
-		       "                random (the default) or pct[:D], PCT with\n"
-		       "                D-1 priority changes (D is 3 unless given)\n");
+		printf("  -sched S      how the scheduler picks the next "
+		       "thread:\n"
+		       "                random (the default) or pct[:D], PCT "
+		       "with\n"
+		       "                D-1 priority changes (D is 3 unless "
+		       "given)\n");
 	printf("  -h            print this help\n\n");
 	if (sim_enabled())
-		printf("This is the sim build: each test runs its threads one at\n"
-		       "a time on virtual time, its limit is in virtual seconds,\n"
+		printf("This is the sim build: each test runs its threads one "
+		       "at\n"
+		       "a time on virtual time, its limit is in virtual "
+		       "seconds,\n"
 		       "and its seed replays it exactly, thread interleaving\n"
 		       "included.\n\n");
 	printf("A failed test's report ends with its seed, the command that\n"
@@ -122,17 +128,21 @@ static void print_help(void)
 	       "                      passing tests are deleted\n"
 	       "  RAFTLAB_SEED        set in each test process to its seed\n"
 	       "  RAFTLAB_DEBUG       1 or 2: the debug log (rlog) on stderr,\n"
-	       "                      2 adding the detailed lines; each test's\n"
-	       "                      log keeps it (tools/logview lays it out)\n"
+	       "                      2 adding the detailed lines; each "
+	       "test's\n"
+	       "                      log keeps it (tools/logview lays it "
+	       "out)\n"
 	       "  RAFTLAB_TOPICS      the debug log's topics, comma-separated\n"
 	       "                      (default all): TIMER VOTE LEADER APPEND\n"
 	       "                      COMMIT PERSIST SNAP APPLY CLIENT SERVER\n"
 	       "                      TEST WARN INFO\n"
 	       "  RAFTLAB_NO_GDB      1: crash and hang reports without gdb\n"
-	       "                      (a crash is then located from its return\n"
+	       "                      (a crash is then located from its "
+	       "return\n"
 	       "                      addresses, by binutils' addr2line)\n"
 	       "  RAFTLAB_STUDENT_FILES  the files whose frames hang reports\n"
-	       "                      list first, colon-separated path endings\n"
+	       "                      list first, colon-separated path "
+	       "endings\n"
 	       "                      (default raft/raft.c:kvraft/client.c:\n"
 	       "                      kvraft/server.c and the skeletons')\n"
 	       "  RAFTLAB_SIM_STATS   sim build: 1 prints each test's virtual\n"
@@ -194,8 +204,7 @@ static bool parse_seconds(const char *s, double *out)
 	char *end;
 	errno = 0;
 	double v = strtod(s, &end);
-	if (!*s || errno || *end || !isfinite(v) || v < 0 ||
-	    v > MAX_TIMEOUT_S)
+	if (!*s || errno || *end || !isfinite(v) || v < 0 || v > MAX_TIMEOUT_S)
 		return false;
 	*out = v;
 	return true;
@@ -354,9 +363,10 @@ int runner_parse_args(int argc, char **argv)
 				                 runner_prog_name);
 #ifdef RAFTLAB_SIM
 			if (!sim_parse_policy(val, &runner_opt.sched))
-				return bad_usage("bad -sched '%s': want random, "
-				                 "pct or pct:D (D from 1 to 64)",
-				                 val);
+				return bad_usage(
+				        "bad -sched '%s': want random, "
+				        "pct or pct:D (D from 1 to 64)",
+				        val);
 #endif
 			break;
 		case F_HELP:

@@ -25,11 +25,12 @@ void runner_format_report(const struct run *r, const char *details,
 {
 	if (r->passed) {
 		if (runner_opt.verbose)
-			runner_buf_printf(out, "--- PASS: %s (%.2fs)\n", r->test->name,
-			           r->elapsed_s);
+			runner_buf_printf(out, "--- PASS: %s (%.2fs)\n",
+			                  r->test->name, r->elapsed_s);
 		return;
 	}
-	runner_buf_printf(out, "--- FAIL: %s (%.2fs)\n", r->test->name, r->elapsed_s);
+	runner_buf_printf(out, "--- FAIL: %s (%.2fs)\n", r->test->name,
+	                  r->elapsed_s);
 	for (size_t i = 0; i < r->nfailures; i++) {
 		const struct failure *f = &r->failures[i];
 		struct buf line = {0};
@@ -62,7 +63,7 @@ static FILE *results_file;
 static void buf_add_tsv_field(struct buf *out, const char *s)
 {
 	for (; *s; s++) {
-		const char *esc = *s == '\\' ? "\\\\"
+		const char *esc = *s == '\\'   ? "\\\\"
 		                  : *s == '\t' ? "\\t"
 		                  : *s == '\n' ? "\\n"
 		                  : *s == '\r' ? "\\r"
@@ -106,9 +107,10 @@ void runner_write_result(const struct run *r)
 	struct buf line = {0};
 	buf_add_tsv_field(&line, r->cu_name);
 	runner_buf_printf(&line, "\t%s\t%.3f\t0x%" PRIx64 "\t", r->outcome,
-	           r->elapsed_s, r->seed);
+	                  r->elapsed_s, r->seed);
 	if (r->rpcs || r->ops)
-		runner_buf_printf(&line, "%" PRIu64 "\t%" PRIu64 "\t", r->rpcs, r->ops);
+		runner_buf_printf(&line, "%" PRIu64 "\t%" PRIu64 "\t", r->rpcs,
+		                  r->ops);
 	else
 		runner_buf_puts(&line, "\t\t");
 	if (r->log_path)

@@ -61,7 +61,7 @@ static size_t nruns;
 static struct run *cur_run;
 static uint64_t cur_seed;
 static int64_t cur_start_ns;
-int runner_fail_channel = -1; /* set in a forked test process */
+int runner_fail_channel = -1;   /* set in a forked test process */
 static atomic_uint checks_held; /* runner_check_held's count, this test */
 
 void runner_complain(const char *fmt, ...)
@@ -83,8 +83,8 @@ void runner_add_failure(struct run *r, const char *file, unsigned line,
 	va_start(ap, fmt);
 	runner_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	r->failures =
-	        runner_xrealloc(r->failures, (r->nfailures + 1) * sizeof *r->failures);
+	r->failures = runner_xrealloc(r->failures,
+	                              (r->nfailures + 1) * sizeof *r->failures);
 	r->failures[r->nfailures++] = (struct failure){
 	        .file = file ? runner_xstrdup(runner_base_name(file)) : NULL,
 	        .line = line,
@@ -288,8 +288,8 @@ void runner_execute_test(struct run *r)
 		                   f->uiLineNumber, "%s",
 		                   f->strCondition ? f->strCondition : "");
 	}
-	r->asserts_passed = CU_get_number_of_successes() +
-	                    atomic_load(&checks_held);
+	r->asserts_passed =
+	        CU_get_number_of_successes() + atomic_load(&checks_held);
 cleanup_registry:
 	CU_cleanup_registry();
 }
@@ -411,7 +411,8 @@ void runner_channel_decode(struct run *r, const struct buf *b, bool *returned,
 			if (!tab2)
 				continue;
 			struct buf file = {0};
-			runner_buf_add(&file, rec + 1, (size_t)(tab1 - rec - 1));
+			runner_buf_add(&file, rec + 1,
+			               (size_t)(tab1 - rec - 1));
 			unsigned line = (unsigned)strtoul(tab1 + 1, NULL, 10);
 			runner_add_failure(r, file.len ? file.p : NULL, line,
 			                   "%s", tab2 + 1);
@@ -448,8 +449,8 @@ bool runner_channel_find_crash(const struct buf *b, struct crash *c)
 			c->tid = *q == '\t' ? strtol(q + 1, &q, 10) : 0;
 			while (*q && c->nframes < CRASH_FRAMES) {
 				char *next;
-				uintptr_t a = (uintptr_t)strtoull(q + 1, &next,
-				                                  16);
+				uintptr_t a =
+				        (uintptr_t)strtoull(q + 1, &next, 16);
 				if (next == q + 1)
 					break;
 				c->frames[c->nframes++] = a;
@@ -463,7 +464,6 @@ bool runner_channel_find_crash(const struct buf *b, struct crash *c)
 	}
 	return false;
 }
-
 
 void runner_report_counts(uint64_t rpcs, uint64_t ops)
 {
@@ -497,7 +497,7 @@ noreturn void runner_fail_at(const char *file, int line, const char *fmt, ...)
 		runner_channel_send_failure(&f);
 		runner_channel_send("A", "%u",
 		                    CU_get_number_of_successes() +
-		                     atomic_load(&checks_held));
+		                            atomic_load(&checks_held));
 		runner_send_sim_seconds();
 		fflush(stdout);
 		fflush(stderr);
@@ -510,7 +510,8 @@ noreturn void runner_fail_at(const char *file, int line, const char *fmt, ...)
 		report_in_process(r);
 		exit(1);
 	}
-	fprintf(stderr, "%s:%d: %s\n", runner_base_name(file), line, runner_buf_str(&msg));
+	fprintf(stderr, "%s:%d: %s\n", runner_base_name(file), line,
+	        runner_buf_str(&msg));
 	exit(1);
 }
 
@@ -589,8 +590,8 @@ int runner_main_beyond_go(int argc, char **argv, const char *suite,
 
 	regex_t re;
 	if (runner_opt.run) {
-		int err = regcomp(&re, runner_opt.run,
-		                  REG_EXTENDED | REG_NOSUB);
+		int err =
+		        regcomp(&re, runner_opt.run, REG_EXTENDED | REG_NOSUB);
 		if (err) {
 			char why[256];
 			regerror(err, &re, why, sizeof why);

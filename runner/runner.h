@@ -21,7 +21,7 @@
 struct runner_test {
 	const char *name; /* "TestInitialElection3A" */
 	void (*fn)(void);
-	int timeout_s;    /* watchdog limit; 0 means RUNNER_DEFAULT_TIMEOUT_S */
+	int timeout_s; /* watchdog limit; 0 means RUNNER_DEFAULT_TIMEOUT_S */
 };
 
 /* Parses the command line (run with -h for the options), runs the selected
@@ -40,7 +40,7 @@ int runner_main_beyond_go(int argc, char **argv, const char *suite,
  * thread; helper threads record failures for the test thread to report. */
 #define runner_fatalf(...) runner_fail_at(__FILE__, __LINE__, __VA_ARGS__)
 noreturn void runner_fail_at(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* Counts n checks of the running test that held (a harness's checks that
  * are not CU_ASSERTs), so that CUnit's "asserts" total is real. Safe from

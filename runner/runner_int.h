@@ -20,8 +20,8 @@
 #define INDENT2 "            " /* ...and what we quote under them by 12 */
 
 enum {
-	LAST_LINES = 40, /* lines of a hung test's output we repeat */
-	GDB_TIMEOUT_S = 30,     /* how long gdb may take to print backtraces */
+	LAST_LINES = 40,    /* lines of a hung test's output we repeat */
+	GDB_TIMEOUT_S = 30, /* how long gdb may take to print backtraces */
 	CRASH_FRAMES = 48,  /* return addresses a crashing test sends */
 };
 
@@ -51,7 +51,7 @@ void runner_buf_add_shell_word(struct buf *b, const char *s);
 /* Appends text, its first line after first_indent and every further line
  * after rest_indent, ending with a newline. */
 void runner_buf_add_indented(struct buf *b, const char *text, size_t len,
-                      const char *first_indent, const char *rest_indent);
+                             const char *first_indent, const char *rest_indent);
 
 /* The last component of path. */
 const char *runner_base_name(const char *path);
@@ -88,9 +88,9 @@ struct run {
 	char *log_path; /* NULL in -no-fork mode */
 	double elapsed_s;
 	bool passed;
-	const char *outcome; /* pass fail timeout crash sanitizer budget
-	                        not-run interrupted: see runner_write_result */
-	uint64_t rpcs, ops;  /* runner_report_counts's sums */
+	const char *outcome;     /* pass fail timeout crash sanitizer budget
+	                            not-run interrupted: see runner_write_result */
+	uint64_t rpcs, ops;      /* runner_report_counts's sums */
 	unsigned asserts_passed; /* CUnit assertions that held */
 	struct failure *failures;
 	size_t nfailures;
@@ -151,13 +151,13 @@ struct runner_options {
 	uint64_t seed;
 	bool timeout_set; /* -timeout SEC; 0 means no watchdog */
 	double timeout_s;
-	int parallel; /* -parallel N */
-	int count;    /* -count N */
-	bool verbose; /* -v */
-	const char *xml; /* -xml PREFIX: CUnit's XML results too */
+	int parallel;        /* -parallel N */
+	int count;           /* -count N */
+	bool verbose;        /* -v */
+	const char *xml;     /* -xml PREFIX: CUnit's XML results too */
 	const char *results; /* -results FILE: a line per run, for scripts */
 	double budget_s;     /* -budget SEC: the whole run's; 0 for none */
-	bool no_fork; /* -no-fork */
+	bool no_fork;        /* -no-fork */
 	struct sim_options sched; /* -sched: the policy and its depth, sim
 	                             build only */
 };
@@ -198,9 +198,8 @@ void runner_format_crash(struct run *r, const struct crash *c,
  * false when gdb is not installed, killed when it was stopped): a line per
  * distinct stack (the student's first), then those stacks; *full gets the
  * whole dump, for the log (logged: the test has one). */
-void runner_format_backtraces(const char *gdb_out, bool have_gdb,
-                              bool killed, bool logged, struct buf *d,
-                              struct buf *full);
+void runner_format_backtraces(const char *gdb_out, bool have_gdb, bool killed,
+                              bool logged, struct buf *d, struct buf *full);
 /* Appends the last LAST_LINES lines of a test's output. */
 void runner_format_last_lines(const struct test_output *out, struct buf *d);
 /* r's test exited with status, not 0. If its output holds a sanitizer's

@@ -182,11 +182,15 @@ static void test_time_scale(void)
 }
 
 static const struct runner_test tests[] = {
-        {"TestPass", test_pass, 0},   {"TestAssertFails", test_assert_fails, 0},
-        {"TestFatal", test_fatal, 0}, {"TestCrash", test_crash, 0},
-        {"TestHang", test_hang, 2},   {"TestFlaky", test_flaky, 0},
+        {"TestPass", test_pass, 0},
+        {"TestAssertFails", test_assert_fails, 0},
+        {"TestFatal", test_fatal, 0},
+        {"TestCrash", test_crash, 0},
+        {"TestHang", test_hang, 2},
+        {"TestFlaky", test_flaky, 0},
         {"TestEarlyExit", test_early_exit, 0},
-        {"TestLeak", test_leak, 0},   {"TestTimeScale", test_time_scale, 0},
+        {"TestLeak", test_leak, 0},
+        {"TestTimeScale", test_time_scale, 0},
         {"TestDataRace", test_data_race, 0},
         {"TestSegfault", test_segfault, 0},
         {"TestLongMessage", test_long_message, 0},

@@ -32,9 +32,9 @@
 #include "prng/prng.h"
 
 enum {
-	DRAIN_TIMEOUT_S = 5,    /* how long pipes may outlive their writer */
-	MAX_SENT_FAILURES = 50, /* failure messages a test process sends */
-	CHANNEL_CAP = 1 << 20,  /* bytes kept from a failure channel */
+	DRAIN_TIMEOUT_S = 5,      /* how long pipes may outlive their writer */
+	MAX_SENT_FAILURES = 50,   /* failure messages a test process sends */
+	CHANNEL_CAP = 1 << 20,    /* bytes kept from a failure channel */
 	GDB_OUTPUT_CAP = 4 << 20, /* bytes kept of gdb's output */
 	CRASH_WAIT_S = GDB_TIMEOUT_S + 10, /* how long it waits for gdb */
 };
@@ -72,8 +72,8 @@ static struct slot *slots;
 static int nslots;
 static pid_t runner_pid;
 static int64_t budget_end_ns; /* when -budget runs out; 0 for never */
-static char *log_dir;  /* where test logs go; NULL in -no-fork mode */
-static char *gdb_path; /* NULL when gdb is not installed */
+static char *log_dir;         /* where test logs go; NULL in -no-fork mode */
+static char *gdb_path;        /* NULL when gdb is not installed */
 
 /* SIGCHLD and the stop signals wake the poll loop through this pipe. */
 static int wake_pipe[2] = {-1, -1};
@@ -232,7 +232,7 @@ static void on_crash(int sig, siginfo_t *info, void *context)
 	rec[len++] = '\0';
 	(void)runner_write_all(runner_fail_channel, rec, len);
 	alarm(CRASH_WAIT_S); /* should the runner never kill us */
-	for (;;) /* not pause(): simulation mode takes that over */
+	for (;;)             /* not pause(): simulation mode takes that over */
 		syscall(SYS_ppoll, NULL, 0, NULL, NULL, 0);
 }
 #endif
@@ -333,8 +333,8 @@ static noreturn void test_process(struct run *r, int out_r, int out_w,
 static char *log_path_for(const struct run *r)
 {
 	struct buf path = {0};
-	runner_buf_printf(&path, "%s/%s-%s-0x%" PRIx64, log_dir, runner_suite_name,
-	           r->test->name, r->seed);
+	runner_buf_printf(&path, "%s/%s-%s-0x%" PRIx64, log_dir,
+	                  runner_suite_name, r->test->name, r->seed);
 	if (runner_opt.seed_set && runner_opt.count > 1)
 		runner_buf_printf(&path, "-%d", r->iteration);
 	runner_buf_puts(&path, ".log");
@@ -375,8 +375,8 @@ static void start_run(struct slot *s, struct run *r)
 		goto not_started;
 	}
 	struct buf header = {0};
-	runner_buf_printf(&header, "=== RUN   %s  seed=0x%" PRIx64 "\n", r->test->name,
-	           r->seed);
+	runner_buf_printf(&header, "=== RUN   %s  seed=0x%" PRIx64 "\n",
+	                  r->test->name, r->seed);
 	log_write(s, header.p, header.len);
 	s->out_start = s->log_len;
 	if (runner_opt.verbose && runner_opt.parallel == 1)
@@ -417,7 +417,8 @@ static void start_run(struct slot *s, struct run *r)
 	double limit = runner_base_limit_s(r) * runner_time_scale();
 	if (limit > 0)
 		s->deadline_ns = s->start_ns + (int64_t)(limit * 1e9);
-	if (budget_end_ns && (!s->deadline_ns || budget_end_ns < s->deadline_ns))
+	if (budget_end_ns &&
+	    (!s->deadline_ns || budget_end_ns < s->deadline_ns))
 		s->deadline_ns = budget_end_ns;
 	return;
 
@@ -461,8 +462,7 @@ static int start_gdb(struct slot *s)
 		unsetenv("DEBUGINFOD_URLS");
 		execl(gdb_path, "gdb", "-p", pid, "-batch", "-nx", "-ex",
 		      "set pagination off", "-ex", "set width 0", "-ex",
-		      "thread apply all bt",
-		      (char *)NULL);
+		      "thread apply all bt", (char *)NULL);
 		_exit(127);
 	}
 	setpgid(gdb, gdb);
@@ -671,9 +671,9 @@ static void finish_slot(struct slot *s)
 	struct buf details = {0};
 	struct buf full_dump = {0};
 	if (s->timed_out && !s->interrupted && !s->over_budget) {
-		runner_format_backtraces(runner_buf_str(&s->gdb_out), gdb_path != NULL,
-		                         s->gdb_killed, s->log_fd >= 0,
-		                         &details, &full_dump);
+		runner_format_backtraces(runner_buf_str(&s->gdb_out),
+		                         gdb_path != NULL, s->gdb_killed,
+		                         s->log_fd >= 0, &details, &full_dump);
 		runner_format_last_lines(&out, &details);
 	}
 	if (crash_details.len)

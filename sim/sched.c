@@ -71,13 +71,13 @@ enum { RANDOM_SWITCH_ONE_IN = 16 };
 
 static struct {
 	struct sim_options opt;
-	struct prng sched_rng;   /* scheduling choices */
-	struct prng entropy_rng; /* sim_random */
+	struct prng sched_rng;       /* scheduling choices */
+	struct prng entropy_rng;     /* sim_random */
 	struct sim_thread **threads; /* live threads, in creation order */
 	size_t nthreads, cap;
 	struct sim_thread **scratch; /* runnable threads, per pick */
 	int next_id;
-	int64_t now;             /* virtual ns since sim_start */
+	int64_t now; /* virtual ns since sim_start */
 	uint64_t switches;
 	uint64_t pct_change[PCT_MAX_DEPTH]; /* step numbers, ascending */
 	int pct_nchanges, pct_next;
@@ -223,7 +223,8 @@ struct sim_thread *sim_thread_new(void *(*fn)(void *), void *arg)
 struct sim_thread *sim_thread_find(pthread_t pt)
 {
 	for (size_t i = 0; i < S.nthreads; i++)
-		if (S.threads[i]->id != 0 && pthread_equal(S.threads[i]->pthread, pt))
+		if (S.threads[i]->id != 0 &&
+		    pthread_equal(S.threads[i]->pthread, pt))
 			return S.threads[i];
 	return NULL;
 }
@@ -252,8 +253,8 @@ static void describe_thread(const struct sim_thread *t, char *out, size_t n)
 	case W_MUTEX: {
 		int owner = sim_mutex_owner_tag(t->obj);
 		if (owner > 0)
-			snprintf(out, n, "%s(%p), held by thread %d%s",
-			         t->call, t->obj, owner - 1, until);
+			snprintf(out, n, "%s(%p), held by thread %d%s", t->call,
+			         t->obj, owner - 1, until);
 		else
 			snprintf(out, n, "%s(%p)%s", t->call, t->obj, until);
 		break;
@@ -279,12 +280,11 @@ static char *thread_table(void)
 {
 	size_t cap = 256 + S.nthreads * 160, len = 0;
 	char *s = xmalloc(cap);
-	len += (size_t)snprintf(s + len, cap - len,
-	                        "virtual time %.3f s, %" PRIuFAST64
-	                        " scheduling points, %" PRIu64
-	                        " switches; threads:\n",
-	                        (double)S.now / 1e9, atomic_load(&points),
-	                        S.switches);
+	len += (size_t)snprintf(
+	        s + len, cap - len,
+	        "virtual time %.3f s, %" PRIuFAST64
+	        " scheduling points, %" PRIu64 " switches; threads:\n",
+	        (double)S.now / 1e9, atomic_load(&points), S.switches);
 	for (size_t i = 0; i < S.nthreads && len < cap; i++) {
 		const struct sim_thread *t = S.threads[i];
 		char what[128];
@@ -312,8 +312,8 @@ void sim_on_trouble(sim_trouble_fn fn)
 
 /* Ends the simulation and hands the trouble to the handler; from the baton
  * holder or from the watchdog. */
-static _Noreturn void deliver_trouble(enum sim_trouble kind,
-                                      const char *reason, const char *details)
+static _Noreturn void deliver_trouble(enum sim_trouble kind, const char *reason,
+                                      const char *details)
 {
 	atomic_store(&watching, false);
 	atomic_store(&running, false); /* the handler's calls are real ones */
@@ -328,7 +328,8 @@ void sim_trouble(enum sim_trouble kind, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof reason, fmt, ap);
 	va_end(ap);
-	deliver_trouble(kind, reason, kind == SIM_STUCK ? thread_table() : NULL);
+	deliver_trouble(kind, reason,
+	                kind == SIM_STUCK ? thread_table() : NULL);
 }
 
 /* ---- picking the next thread ---- */
@@ -336,7 +337,8 @@ void sim_trouble(enum sim_trouble kind, const char *fmt, ...)
 static void check_limit(void)
 {
 	if (S.opt.limit_ns > 0 && S.now > S.opt.limit_ns)
-		sim_trouble(SIM_STUCK, "TIMEOUT: killed after %g s of virtual time",
+		sim_trouble(SIM_STUCK,
+		            "TIMEOUT: killed after %g s of virtual time",
 		            (double)S.opt.limit_ns / 1e9);
 }
 
@@ -354,7 +356,8 @@ static void advance_time(void)
 		            "deadlock: every thread waits, and none has a "
 		            "deadline that could wake it");
 	if (S.opt.limit_ns > 0 && earliest > S.opt.limit_ns)
-		earliest = S.opt.limit_ns + 1; /* stop at the limit, not beyond */
+		earliest =
+		        S.opt.limit_ns + 1; /* stop at the limit, not beyond */
 	if (earliest > S.now)
 		S.now = earliest;
 	check_limit();
@@ -524,8 +527,8 @@ void sim_point(struct sim_thread *self)
 		observe_abandon("a call that is a scheduling point");
 	run_observer();
 	S.now += SIM_POINT_COST_NS;
-	uint64_t step = atomic_fetch_add_explicit(&points, 1,
-	                                          memory_order_relaxed) + 1;
+	uint64_t step =
+	        atomic_fetch_add_explicit(&points, 1, memory_order_relaxed) + 1;
 	check_limit();
 	if (S.opt.policy == SIM_PCT && S.pct_next < S.pct_nchanges &&
 	    step >= S.pct_change[S.pct_next]) {
@@ -672,7 +675,8 @@ static void *watchdog_main(void *arg)
 		size_t n = strlen(table) + 1024;
 		char *details = xmalloc(n);
 		snprintf(details, n,
-		         "  Only one thread runs at a time in simulation mode, so "
+		         "  Only one thread runs at a time in simulation mode, "
+		         "so "
 		         "a loop that waits\n"
 		         "  for another thread without sleeping, waiting on a "
 		         "condition variable or\n"
@@ -764,8 +768,9 @@ static void pin_to_one_cpu(int which)
 void sim_start(const struct sim_options *opt)
 {
 	if (S.nthreads) { /* an earlier simulation's threads: keep them */
-		S.graveyard = xrealloc(S.graveyard, (S.ngraveyard + S.nthreads) *
-		                                            sizeof *S.graveyard);
+		S.graveyard =
+		        xrealloc(S.graveyard, (S.ngraveyard + S.nthreads) *
+		                                      sizeof *S.graveyard);
 		memcpy(S.graveyard + S.ngraveyard, S.threads,
 		       S.nthreads * sizeof *S.threads);
 		S.ngraveyard += S.nthreads;
@@ -781,7 +786,8 @@ void sim_start(const struct sim_options *opt)
 	S.pct_nchanges = 0;
 	S.pct_next = 0;
 	if (opt->policy == SIM_PCT) {
-		int d = opt->pct_depth > 0 ? opt->pct_depth : SIM_PCT_DEFAULT_DEPTH;
+		int d = opt->pct_depth > 0 ? opt->pct_depth
+		                           : SIM_PCT_DEFAULT_DEPTH;
 		S.pct_nchanges = d - 1;
 		for (int i = 0; i < S.pct_nchanges; i++) {
 			int64_t e = prng_below(&S.sched_rng, PCT_LOG2_STEPS);

@@ -38,15 +38,15 @@ struct sim_thread {
 	bool detached;
 
 	enum sim_wait wait;
-	const void *obj;      /* what it waits on */
-	const char *call;     /* the call it waits in, for reports */
-	int64_t deadline;     /* virtual ns; INT64_MAX for none */
-	bool timed_out;       /* the last block ended at its deadline */
+	const void *obj;  /* what it waits on */
+	const char *call; /* the call it waits in, for reports */
+	int64_t deadline; /* virtual ns; INT64_MAX for none */
+	bool timed_out;   /* the last block ended at its deadline */
 
-	uint64_t prio;         /* PCT priority: higher runs first */
-	uint64_t run_streak;   /* points in a row it was picked */
-	uint64_t ready_at;     /* the point at which it last became ready to
-	                          run, or last ran */
+	uint64_t prio;       /* PCT priority: higher runs first */
+	uint64_t run_streak; /* points in a row it was picked */
+	uint64_t ready_at;   /* the point at which it last became ready to
+	                        run, or last ran */
 
 	void *(*fn)(void *);
 	void *arg;
@@ -109,7 +109,7 @@ static inline int sim_owner_tag(const struct sim_thread *t)
 /* Reports trouble through the runner's handler; never returns. fmt makes
  * the reason; with SIM_STUCK the thread table is appended as details. */
 _Noreturn void sim_trouble(enum sim_trouble kind, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 /* For the thread table: the owner tag of the mutex a thread waits on. */
 int sim_mutex_owner_tag(const void *mutex);

@@ -26,13 +26,13 @@ enum sim_policy {
 };
 
 struct sim_options {
-	uint64_t seed;        /* the test's seed */
-	int64_t limit_ns;     /* virtual time limit of the test; 0 for none */
+	uint64_t seed;    /* the test's seed */
+	int64_t limit_ns; /* virtual time limit of the test; 0 for none */
 	enum sim_policy policy;
-	int pct_depth;        /* PCT's d; 0 means SIM_PCT_DEFAULT_DEPTH */
-	int cpu;              /* which of the allowed CPUs to keep the threads
-	                         on (modulo their number); -1: the one the
-	                         caller runs on */
+	int pct_depth; /* PCT's d; 0 means SIM_PCT_DEFAULT_DEPTH */
+	int cpu;       /* which of the allowed CPUs to keep the threads
+	                  on (modulo their number); -1: the one the
+	                  caller runs on */
 };
 
 #define SIM_PCT_DEFAULT_DEPTH 3
@@ -76,7 +76,10 @@ struct sim_stats {
 #ifdef RAFTLAB_SIM
 
 /* True in the sim build (compiled with RAFTLAB_SIM). */
-static inline bool sim_enabled(void) { return true; }
+static inline bool sim_enabled(void)
+{
+	return true;
+}
 
 /* Installs the handler for trouble; the default prints and aborts. */
 void sim_on_trouble(sim_trouble_fn fn);
@@ -139,12 +142,28 @@ bool sim_observe_try(void (*fn)(void *), void *arg);
 
 #else /* the real build: no simulation */
 
-static inline bool sim_enabled(void) { return false; }
-static inline bool sim_active(void) { return false; }
-static inline void sim_charge(int64_t ns) { (void)ns; }
-static inline void sim_suspend(void) {}
-static inline void sim_resume(void) {}
-static inline uint64_t sim_random(void) { return 0; }
+static inline bool sim_enabled(void)
+{
+	return false;
+}
+static inline bool sim_active(void)
+{
+	return false;
+}
+static inline void sim_charge(int64_t ns)
+{
+	(void)ns;
+}
+static inline void sim_suspend(void)
+{
+}
+static inline void sim_resume(void)
+{
+}
+static inline uint64_t sim_random(void)
+{
+	return 0;
+}
 typedef void (*sim_observer_fn)(void *arg);
 static inline void sim_observe(sim_observer_fn fn, void *arg)
 {

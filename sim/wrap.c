@@ -199,8 +199,8 @@ REAL(int, nanosleep, const struct timespec *req, struct timespec *rem)
 	return 0;
 }
 
-REAL(int, clock_nanosleep, clockid_t clk, int flags,
-     const struct timespec *req, struct timespec *rem)
+REAL(int, clock_nanosleep, clockid_t clk, int flags, const struct timespec *req,
+     struct timespec *rem)
 {
 	struct sim_thread *self = sim_self();
 	if (!self || !clock_known(clk))
@@ -267,8 +267,8 @@ REAL(int, pthread_create, pthread_t *pt, const pthread_attr_t *attr,
 	return 0;
 }
 
-static int join(struct sim_thread *self, pthread_t pt, void **ret,
-                bool wait, const struct timespec *abs)
+static int join(struct sim_thread *self, pthread_t pt, void **ret, bool wait,
+                const struct timespec *abs)
 {
 	struct sim_thread *t = sim_thread_find(pt);
 	if (!t)
@@ -337,9 +337,10 @@ REAL(_Noreturn void, pthread_exit, void *ret)
 	struct sim_thread *self = sim_self();
 	if (self) {
 		if (self->id == 0)
-			sim_trouble(SIM_FAILED,
-			            "pthread_exit() on the test's own thread: the "
-			            "test would never end");
+			sim_trouble(
+			        SIM_FAILED,
+			        "pthread_exit() on the test's own thread: the "
+			        "test would never end");
 		sim_thread_exit(self, ret);
 	}
 	__real_pthread_exit(ret);
@@ -364,12 +365,13 @@ int sim_mutex_owner_tag(const void *mutex)
 
 static int mutex_kind(const pthread_mutex_t *m)
 {
-	return m->__data.__kind & 3; /* NORMAL, RECURSIVE, ERRORCHECK, ADAPTIVE */
+	return m->__data.__kind &
+	       3; /* NORMAL, RECURSIVE, ERRORCHECK, ADAPTIVE */
 }
 
 /* Takes m for self, waiting until deadline; no scheduling point first. */
-static int mutex_acquire(struct sim_thread *self, pthread_mutex_t *m,
-                         bool wait, int64_t deadline, const char *call)
+static int mutex_acquire(struct sim_thread *self, pthread_mutex_t *m, bool wait,
+                         int64_t deadline, const char *call)
 {
 	int me = sim_owner_tag(self);
 	while (m->__data.__lock != 0) {
@@ -379,7 +381,8 @@ static int mutex_acquire(struct sim_thread *self, pthread_mutex_t *m,
 				return 0;
 			}
 			if (!wait)
-				return EBUSY; /* trylock: busy, even for its owner */
+				return EBUSY; /* trylock: busy, even for its
+				                 owner */
 			if (mutex_kind(m) == PTHREAD_MUTEX_ERRORCHECK)
 				return EDEADLK;
 			if (wait)
@@ -407,10 +410,11 @@ static int mutex_release(struct sim_thread *self, pthread_mutex_t *m,
 		if (mutex_kind(m) != PTHREAD_MUTEX_NORMAL)
 			return EPERM;
 		if (m->__data.__lock == 0)
-			sim_trouble(SIM_FAILED,
-			            "thread %d calls %s on a mutex (%p) that is "
-			            "not locked",
-			            self->id, call, (void *)m);
+			sim_trouble(
+			        SIM_FAILED,
+			        "thread %d calls %s on a mutex (%p) that is "
+			        "not locked",
+			        self->id, call, (void *)m);
 		sim_trouble(SIM_FAILED,
 		            "thread %d calls %s on a mutex (%p) that thread "
 		            "%d holds",
@@ -614,9 +618,8 @@ REAL(int, pthread_cond_broadcast, pthread_cond_t *c)
 /* ---- read-write locks: readers in __readers, the writer's tag in
  * __cur_writer ---- */
 
-static int rw_acquire(struct sim_thread *self, pthread_rwlock_t *rw,
-                      bool write, bool wait, int64_t deadline,
-                      const char *call)
+static int rw_acquire(struct sim_thread *self, pthread_rwlock_t *rw, bool write,
+                      bool wait, int64_t deadline, const char *call)
 {
 	int me = sim_owner_tag(self);
 	sim_point(self);
@@ -699,7 +702,8 @@ REAL(int, pthread_rwlock_timedrdlock, pthread_rwlock_t *rw,
 	struct sim_thread *self = sim_self();
 	if (!self)
 		return __real_pthread_rwlock_timedrdlock(rw, abs);
-	return rw_acquire(self, rw, false, true, deadline_on(CLOCK_REALTIME, abs),
+	return rw_acquire(self, rw, false, true,
+	                  deadline_on(CLOCK_REALTIME, abs),
 	                  "pthread_rwlock_timedrdlock");
 }
 
@@ -709,7 +713,8 @@ REAL(int, pthread_rwlock_timedwrlock, pthread_rwlock_t *rw,
 	struct sim_thread *self = sim_self();
 	if (!self)
 		return __real_pthread_rwlock_timedwrlock(rw, abs);
-	return rw_acquire(self, rw, true, true, deadline_on(CLOCK_REALTIME, abs),
+	return rw_acquire(self, rw, true, true,
+	                  deadline_on(CLOCK_REALTIME, abs),
 	                  "pthread_rwlock_timedwrlock");
 }
 
@@ -825,7 +830,8 @@ REAL(int, pthread_barrier_wait, pthread_barrier_t *b)
 	unsigned gen = st.generation;
 	memcpy(b, &st, sizeof st);
 	do {
-		sim_block(self, W_BARRIER, b, "pthread_barrier_wait", INT64_MAX);
+		sim_block(self, W_BARRIER, b, "pthread_barrier_wait",
+		          INT64_MAX);
 		memcpy(&st, b, sizeof st);
 	} while (st.generation == gen);
 	return 0;

@@ -1303,14 +1303,15 @@ static void TestReadIndexDeposedLeader4A(void)
 	if (kvcfg_wait(cfg, deposed_get_done, &d, 2000) &&
 	    strcmp(d.value, "new") != 0) {
 		pthread_join(t, NULL);
-		runner_fatalf("server %d, leader before a partition cut it off, "
-		              "answered Get(k) with \"%s\" after the majority "
-		              "had elected another leader and written \"new\": "
-		              "a leader must confirm that a majority still "
-		              "follows it (a round of heartbeats, raft_read_index, "
-		              "the paper's §8) before it serves a read from its "
-		              "state",
-		              leader, d.value);
+		runner_fatalf(
+		        "server %d, leader before a partition cut it off, "
+		        "answered Get(k) with \"%s\" after the majority "
+		        "had elected another leader and written \"new\": "
+		        "a leader must confirm that a majority still "
+		        "follows it (a round of heartbeats, raft_read_index, "
+		        "the paper's §8) before it serves a read from its "
+		        "state",
+		        leader, d.value);
 	}
 	runner_check_held(1);
 
@@ -1623,8 +1624,9 @@ static void put_append_as_until_ok(struct kvcfg *cfg, const char *op,
 	for (int round = 0; round < 1000; round++) {
 		for (int i = 0; i < n; i++) {
 			char err[64];
-			if (kvcfg_put_append_as(cfg, i, op, key, value, client_id,
-			                        seq, err, sizeof err) &&
+			if (kvcfg_put_append_as(cfg, i, op, key, value,
+			                        client_id, seq, err,
+			                        sizeof err) &&
 			    strcmp(err, KV_OK) == 0)
 				return;
 		}
@@ -1673,16 +1675,17 @@ static void TestLateDuplicateAfterRestart4A(void)
 	struct kv_clerk *ck = kvcfg_make_client(cfg, all, nservers);
 	char *v = do_get(cfg, ck, "k", NULL, 0);
 	if (strcmp(v, "ab") != 0)
-		runner_fatalf("Get(k) returned \"%s\", expected \"ab\": a "
-		              "clerk appended \"a\" (call 1), then \"b\" (call "
-		              "2), and a late copy of call 1 reached a new leader "
-		              "after a restart; it was executed again. The apply "
-		              "loop must skip every call whose number is at most "
-		              "the highest its clerk had executed (not only one "
-		              "equal to it), and a check before Start is not "
-		              "enough: the service may not have applied the "
-		              "original yet",
-		              v);
+		runner_fatalf(
+		        "Get(k) returned \"%s\", expected \"ab\": a "
+		        "clerk appended \"a\" (call 1), then \"b\" (call "
+		        "2), and a late copy of call 1 reached a new leader "
+		        "after a restart; it was executed again. The apply "
+		        "loop must skip every call whose number is at most "
+		        "the highest its clerk had executed (not only one "
+		        "equal to it), and a check before Start is not "
+		        "enough: the service may not have applied the "
+		        "original yet",
+		        v);
 	runner_check_held(1);
 	free(v);
 
@@ -1735,13 +1738,11 @@ static const struct runner_test tests[] = {
          0},
         {"TestReadIndexLinearizable4A", TestReadIndexLinearizable4A, 0},
         {"TestLeaderLostBeforeApply4A", TestLeaderLostBeforeApply4A, 0},
-        {"TestLateDuplicateAfterRestart4A", TestLateDuplicateAfterRestart4A,
-         0},
+        {"TestLateDuplicateAfterRestart4A", TestLateDuplicateAfterRestart4A, 0},
 };
 
 int main(int argc, char **argv)
 {
 	return runner_main_beyond_go(argc, argv, "kvraft", tests,
-	                             sizeof tests / sizeof tests[0],
-	                             GO_TESTS);
+	                             sizeof tests / sizeof tests[0], GO_TESTS);
 }

@@ -82,14 +82,13 @@ static void load_stop(struct load *l, int min, const char *during)
 
 /* Sleeps until the peers have had time to apply what they will apply,
  * then fails unless exactly n peers applied index. */
-static void check_applied_by(struct cfg *cfg, int index, int n,
-                             const char *why)
+static void check_applied_by(struct cfg *cfg, int index, int n, const char *why)
 {
 	cfg_sleep_ms(cfg, RAFT_ELECTION_TIMEOUT_MS);
 	int nd = cfg_n_committed(cfg, index, NULL);
 	if (nd != n)
-		runner_fatalf("%d servers applied index %d, expected %d: %s", nd,
-		              index, n, why);
+		runner_fatalf("%d servers applied index %d, expected %d: %s",
+		              nd, index, n, why);
 }
 
 /* Starts c at leader, which must take it, and returns its index. */
@@ -114,7 +113,8 @@ static int start_on_leader(struct cfg *cfg, int leader, struct cmdvalue c)
 static void TestAddServer3E(void)
 {
 	struct cfg *cfg = cfg_make_members(4, 3, false, true);
-	cfg_begin(cfg, "Test (3E): add a server under load, through a snapshot");
+	cfg_begin(cfg,
+	          "Test (3E): add a server under load, through a snapshot");
 
 	for (int i = 0; i < 2 * CFG_SNAPSHOT_INTERVAL + 5; i++)
 		cfg_one(cfg, random_cmd(cfg), 3, true);
@@ -221,10 +221,11 @@ static void TestRemoveLeader3E(void)
 
 	int next = cfg_check_one_leader(cfg);
 	if (next == leader)
-		runner_fatalf("server %d still leads after removing itself: a "
-		              "leader outside the configuration steps down once "
-		              "the change is committed (thesis §4.2.2)",
-		              leader);
+		runner_fatalf(
+		        "server %d still leads after removing itself: a "
+		        "leader outside the configuration steps down once "
+		        "the change is committed (thesis §4.2.2)",
+		        leader);
 	cfg_one(cfg, random_cmd(cfg), 2, true);
 	for (int t = 0; t < 20; t++) {
 		int term;
@@ -303,12 +304,13 @@ static void TestChangeInMinority3E(void)
 	for (int i = 0; i < 5; i++) {
 		uint64_t m;
 		if (cfg_applied_config(cfg, i, &m))
-			runner_fatalf("server %d applied a configuration change "
-			              "(%s by the leader cut off with one "
-			              "follower): a minority must never commit",
-			              i,
-			              st == RAFT_CHANGE_STARTED ? "started"
-			                                        : "not started");
+			runner_fatalf(
+			        "server %d applied a configuration change "
+			        "(%s by the leader cut off with one "
+			        "follower): a minority must never commit",
+			        i,
+			        st == RAFT_CHANGE_STARTED ? "started"
+			                                  : "not started");
 	}
 	/* The majority side commits without the two. */
 	int majority_leader = -1;
@@ -438,16 +440,17 @@ static void TestRemovedServerNoDisruption3E(void)
 	int term;
 	cfg_get_state(cfg, leader, &term, &is_leader);
 	if (!is_leader || term != term0)
-		runner_fatalf("server %d, removed while cut off, came back and "
-		              "the cluster's leader %d %s (term %d, then %d): a "
-		              "server ignores RequestVote from a candidate "
-		              "outside its configuration (or, as §6 says, within "
-		              "the minimum election timeout of hearing from a "
-		              "leader)",
-		              gone, leader,
-		              is_leader ? "moved to a newer term"
-		                        : "lost its leadership",
-		              term0, term);
+		runner_fatalf(
+		        "server %d, removed while cut off, came back and "
+		        "the cluster's leader %d %s (term %d, then %d): a "
+		        "server ignores RequestVote from a candidate "
+		        "outside its configuration (or, as §6 says, within "
+		        "the minimum election timeout of hearing from a "
+		        "leader)",
+		        gone, leader,
+		        is_leader ? "moved to a newer term"
+		                  : "lost its leadership",
+		        term0, term);
 	cfg_check_config(cfg, rest, 4);
 
 	cfg_end(cfg);
@@ -492,12 +495,16 @@ static void TestCatchUpAvailability3E(void)
 			    2 * RAFT_ELECTION_TIMEOUT_MS * INT64_C(1000000))
 				runner_fatalf(
 				        "index %d was not committed in %d s by "
-				        "the two connected servers of three while "
-				        "server 3 was being added and could not "
-				        "catch up: a server being added must not "
+				        "the two connected servers of three "
+				        "while "
+				        "server 3 was being added and could "
+				        "not "
+				        "catch up: a server being added must "
+				        "not "
 				        "count toward majorities until it has "
 				        "caught up (§6)",
-				        index, 2 * RAFT_ELECTION_TIMEOUT_MS / 1000);
+				        index,
+				        2 * RAFT_ELECTION_TIMEOUT_MS / 1000);
 			cfg_sleep_ms(cfg, 10);
 		}
 	}
@@ -550,8 +557,7 @@ static const struct runner_test tests[] = {
         {"TestReplaceAll3E", TestReplaceAll3E, 0},
         {"TestChangeInMinority3E", TestChangeInMinority3E, 0},
         {"TestChangeCrashRestart3E", TestChangeCrashRestart3E, 0},
-        {"TestRemovedServerNoDisruption3E", TestRemovedServerNoDisruption3E,
-         0},
+        {"TestRemovedServerNoDisruption3E", TestRemovedServerNoDisruption3E, 0},
         {"TestCatchUpAvailability3E", TestCatchUpAvailability3E, 0},
         {"TestUnreliableChanges3E", TestUnreliableChanges3E, 0},
 };

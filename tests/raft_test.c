@@ -1460,11 +1460,12 @@ static void TestStepDownOnNewerTerm3A(void)
 			break;
 	}
 	if (cterm <= term)
-		runner_fatalf("disconnected peer %d stayed in term %d while the "
-		              "leader is in term %d: a follower that hears from "
-		              "no leader must start elections, each in a new "
-		              "term",
-		              c, cterm, term);
+		runner_fatalf(
+		        "disconnected peer %d stayed in term %d while the "
+		        "leader is in term %d: a follower that hears from "
+		        "no leader must start elections, each in a new "
+		        "term",
+		        c, cterm, term);
 
 	/* The leader can now reach c, and hears its answers; c still
 	 * reaches no one. The leader's majority answers it in its own term. */
@@ -1597,11 +1598,15 @@ static void TestStaleAppendReplies3B(void)
 		if (r.is_leader && nc > 0)
 			runner_fatalf(
 			        "index %d (term %d) was committed, though only "
-			        "peers %d and %d of %d could hold it. Peer %d led "
-			        "before, in term %d, and peer %d's answers to its "
+			        "peers %d and %d of %d could hold it. Peer %d "
+			        "led "
+			        "before, in term %d, and peer %d's answers to "
+			        "its "
 			        "calls of that term arrived only now: a reply "
-			        "counts only if the call it answers was made in "
-			        "the leader's current term (§5.1; Figure 2, Rules "
+			        "counts only if the call it answers was made "
+			        "in "
+			        "the leader's current term (§5.1; Figure 2, "
+			        "Rules "
 			        "for Leaders: matchIndex)",
 			        r.index, r.term, old, a, servers, old, old_term,
 			        f);
@@ -1718,7 +1723,6 @@ static void TestVoterRestart3C(void)
 	cfg_cleanup(cfg);
 }
 
-
 /* Like the snapshot-install tests, with snapshots that arrive twice, late,
  * and peers that crash right after installing one. */
 static void TestStaleSnapshots3D(void)
@@ -1759,7 +1763,6 @@ static void TestStaleSnapshots3D(void)
 	cfg_end(cfg);
 	cfg_cleanup(cfg);
 }
-
 
 /* The first GO_TESTS tests are the original's. */
 #define GO_TESTS 28
@@ -1807,6 +1810,5 @@ static const struct runner_test tests[] = {
 int main(int argc, char **argv)
 {
 	return runner_main_beyond_go(argc, argv, "raft", tests,
-	                             sizeof tests / sizeof tests[0],
-	                             GO_TESTS);
+	                             sizeof tests / sizeof tests[0], GO_TESTS);
 }

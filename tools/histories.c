@@ -455,7 +455,8 @@ static bool read_lines(const char *path, FILE *f,
 		if (bad >= 0) {
 			fprintf(stderr,
 			        "lincheck: %s:%zu: column %ld: invalid UTF-8 "
-			        "(byte 0x%02x): the history must be UTF-8 text\n",
+			        "(byte 0x%02x): the history must be UTF-8 "
+			        "text\n",
 			        path, lineno, bad + 1,
 			        (unsigned char)line[bad]);
 			ok = false;
@@ -581,8 +582,9 @@ static bool edn_skip(struct parser *ps, int depth)
 				return true;
 			}
 			if (!*ps->p)
-				return fail(ps, "expected '%c', found the end "
-				                "of the line",
+				return fail(ps,
+				            "expected '%c', found the end "
+				            "of the line",
 				            close);
 			if (!edn_skip(ps, depth + 1))
 				return false;
@@ -725,8 +727,9 @@ static bool parse_edn_line(void *ctx, struct parser *ps, size_t lineno)
 				l.type = T_INFO;
 			else {
 				ps->p = at;
-				return fail(ps, "unknown :type :%.*s (want "
-				                ":invoke, :ok, :fail or :info)",
+				return fail(ps,
+				            "unknown :type :%.*s (want "
+				            ":invoke, :ok, :fail or :info)",
 				            (int)len, t);
 			}
 		} else if (edn_token_is(key, klen, "f")) {
@@ -772,8 +775,9 @@ static bool parse_edn_line(void *ctx, struct parser *ps, size_t lineno)
 		return fail(ps, ":f must be :read, :write or :cas");
 	if (l.client && f_at) {
 		ps->p = f_at;
-		return fail(ps, "unknown :f :%.*s (the register models know "
-		                ":read, :write and :cas)",
+		return fail(ps,
+		            "unknown :f :%.*s (the register models know "
+		            ":read, :write and :cas)",
 		            (int)f_len, f_name);
 	}
 	if (h->n == h->cap) {

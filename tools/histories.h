@@ -27,8 +27,8 @@ struct history {
 	enum history_format format;
 	struct lin_op *ops; /* point into the history's own storage */
 	size_t n;
-	size_t *line; /* each operation's line (an EDN one's :invoke) */
-	bool has_cas; /* an EDN history with a :cas */
+	size_t *line;  /* each operation's line (an EDN one's :invoke) */
+	bool has_cas;  /* an EDN history with a :cas */
 	void *storage; /* (the inputs and outputs) */
 };
 

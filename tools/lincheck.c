@@ -27,7 +27,8 @@ enum {
 
 static void usage(FILE *f)
 {
-	fputs("usage: lincheck [--timeout MS] [--max-memory SIZE] [--full-report]\n"
+	fputs("usage: lincheck [--timeout MS] [--max-memory SIZE] "
+	      "[--full-report]\n"
 	      "                [--allow-empty] [--html PATH] FILE\n"
 	      "\n"
 	      "Checks that the key/value history in FILE ('-' for standard\n"
@@ -144,8 +145,7 @@ static char *input_line(size_t i, void *arg)
 static void report_unknown(const struct subject *s, const struct lin_info *info,
                            int64_t timeout_ms, size_t limit)
 {
-	static const enum lin_stop reasons[] = {LIN_STOP_TIME,
-	                                        LIN_STOP_MEMORY};
+	static const enum lin_stop reasons[] = {LIN_STOP_TIME, LIN_STOP_MEMORY};
 	for (size_t k = 0; k < 2; k++) {
 		size_t n = 0;
 		for (size_t p = 0; p < lin_info_npartitions(info); p++) {
@@ -214,8 +214,8 @@ static int check(const char *path, const struct subject *s,
 			         (long)getpid());
 			html = fallback;
 		}
-		int rc = lin_visualize_html_from(s->m, info, html,
-		                                 input_line, (void *)h);
+		int rc = lin_visualize_html_from(s->m, info, html, input_line,
+		                                 (void *)h);
 		if (rc == 0)
 			printf("wrote the history visualization to %s\n", html);
 		else
@@ -297,20 +297,23 @@ static bool choose(const char *path, const char *model, const char *format,
                    struct subject *s, enum history_format *fmt)
 {
 	if (format && strcmp(format, "jsonl") && strcmp(format, "edn")) {
-		fprintf(stderr, "lincheck: --format must be jsonl or edn, not "
-		                "'%s'\n",
+		fprintf(stderr,
+		        "lincheck: --format must be jsonl or edn, not "
+		        "'%s'\n",
 		        format);
 		return false;
 	}
 	if (model && strcmp(model, "kv") && strcmp(model, "register") &&
 	    strcmp(model, "cas")) {
-		fprintf(stderr, "lincheck: --model must be kv, register or cas, "
-		                "not '%s'\n",
+		fprintf(stderr,
+		        "lincheck: --model must be kv, register or cas, "
+		        "not '%s'\n",
 		        model);
 		return false;
 	}
 	if (!format)
-		format = (model && strcmp(model, "kv")) || ends_with(path, ".edn")
+		format = (model && strcmp(model, "kv")) ||
+		                         ends_with(path, ".edn")
 		                 ? "edn"
 		                 : "jsonl";
 	*fmt = strcmp(format, "edn") == 0 ? HISTORY_EDN : HISTORY_JSONL;
@@ -326,9 +329,9 @@ static bool choose(const char *path, const char *model, const char *format,
 		        model, format);
 		return false;
 	}
-	s->m = kv ? &lin_kv_model
-	          : strcmp(model, "cas") == 0 ? &lin_cas_register_model
-	                                      : &lin_register_model;
+	s->m = kv                          ? &lin_kv_model
+	       : strcmp(model, "cas") == 0 ? &lin_cas_register_model
+	                                   : &lin_register_model;
 	s->partition = kv ? "key" : "register";
 	return true;
 }
@@ -366,7 +369,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "--max-memory") == 0) {
 			if (!parse_size(argv[++i], &opt.max_memory)) {
 				fprintf(stderr,
-				        "lincheck: --max-memory needs a size in "
+				        "lincheck: --max-memory needs a size "
+				        "in "
 				        "bytes, or with a K, M or G suffix, of "
 				        "at least 1M, not '%s'\n",
 				        argv[i]);
@@ -411,8 +415,8 @@ int main(int argc, char **argv)
 	}
 	struct history h = {0};
 	int status = EXIT_LIN_USAGE;
-	size_t limit = opt.max_memory ? opt.max_memory
-	                              : lin_default_max_memory();
+	size_t limit =
+	        opt.max_memory ? opt.max_memory : lin_default_max_memory();
 	bool read = history_read(path, f, fmt, &h);
 	if (read && h.has_cas && subject.m == &lin_register_model) {
 		fprintf(stderr,

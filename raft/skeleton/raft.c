@@ -21,15 +21,15 @@
 
 /* A Go-style "server state"; extend it as you need. */
 struct raft {
-	pthread_mutex_t mu;     /* guards the fields below that threads share */
-	pthread_cond_t wakeup;  /* made with labtime_cond_init: timed waits */
+	pthread_mutex_t mu;    /* guards the fields below that threads share */
+	pthread_cond_t wakeup; /* made with labtime_cond_init: timed waits */
 	struct labrpc_end **peers;
 	int npeers;
-	int me;                 /* this peer's index into peers[] */
+	int me; /* this peer's index into peers[] */
 	struct persister *persister;
 	struct chan *apply_ch;
-	atomic_bool dead;       /* set by raft_kill */
-	struct prng rng;        /* this peer's random numbers (guarded by mu) */
+	atomic_bool dead; /* set by raft_kill */
+	struct prng rng;  /* this peer's random numbers (guarded by mu) */
 	pthread_t ticker;
 
 	/* Your data here (3A, 3B, 3C).
@@ -86,12 +86,18 @@ static int request_vote_reply_decode(struct codec_reader *r, void *value)
 }
 
 static const struct codec_type request_vote_args_type = {
-	"RequestVoteArgs", sizeof(struct request_vote_args),
-	request_vote_args_encode, request_vote_args_decode, NULL,
+        "RequestVoteArgs",
+        sizeof(struct request_vote_args),
+        request_vote_args_encode,
+        request_vote_args_decode,
+        NULL,
 };
 static const struct codec_type request_vote_reply_type = {
-	"RequestVoteReply", sizeof(struct request_vote_reply),
-	request_vote_reply_encode, request_vote_reply_decode, NULL,
+        "RequestVoteReply",
+        sizeof(struct request_vote_reply),
+        request_vote_reply_encode,
+        request_vote_reply_decode,
+        NULL,
 };
 
 /* Example RequestVote RPC handler. It runs on a network thread with a private
@@ -117,9 +123,10 @@ static void request_vote(void *receiver, const void *args, void *reply)
  * hold rf->mu while calling it. Never add your own timeout around it.
  */
 __attribute__((unused)) /* remove once you call it */
-static bool send_request_vote(struct raft *rf, int server,
-                              const struct request_vote_args *args,
-                              struct request_vote_reply *reply)
+static bool
+send_request_vote(struct raft *rf, int server,
+                  const struct request_vote_args *args,
+                  struct request_vote_reply *reply)
 {
 	return labrpc_call(rf->peers[server], "Raft.RequestVote",
 	                   &request_vote_args_type, args,
@@ -129,12 +136,14 @@ static bool send_request_vote(struct raft *rf, int server,
 /* The RPC methods the tester registers for every peer. Add AppendEntries
  * (3B) and InstallSnapshot (3D) here. */
 static const struct labrpc_method raft_methods[] = {
-	{ "RequestVote", &request_vote_args_type, &request_vote_reply_type,
-	  request_vote },
+        {"RequestVote", &request_vote_args_type, &request_vote_reply_type,
+         request_vote},
 };
 
 const struct labrpc_service_def raft_service = {
-	"Raft", raft_methods, sizeof raft_methods / sizeof raft_methods[0],
+        "Raft",
+        raft_methods,
+        sizeof raft_methods / sizeof raft_methods[0],
 };
 
 /* ---- persistence ---- */
@@ -147,7 +156,8 @@ const struct labrpc_service_def raft_service = {
  * snapshot ERASES the saved one).
  */
 __attribute__((unused)) /* remove once you call it */
-static void persist(struct raft *rf)
+static void
+persist(struct raft *rf)
 {
 	/* Your code here (3C). Example:
 	 * struct codec_buf b = { 0 };
@@ -207,8 +217,7 @@ enum raft_read_status raft_read_index(struct raft *rf, int *index)
  * (and including) that index. Raft should now trim its log as much as
  * possible.
  */
-void raft_snapshot(struct raft *rf, int index, const void *snapshot,
-                   size_t len)
+void raft_snapshot(struct raft *rf, int index, const void *snapshot, size_t len)
 {
 	/* Your code here (3D). */
 	(void)rf;
@@ -232,7 +241,8 @@ void raft_snapshot(struct raft *rf, int index, const void *snapshot,
 struct raft_start_result raft_start(struct raft *rf, const void *command,
                                     size_t len)
 {
-	struct raft_start_result res = { .index = -1, .term = -1, .is_leader = true };
+	struct raft_start_result res = {
+	        .index = -1, .term = -1, .is_leader = true};
 	/* Your code here (3B). */
 	(void)rf;
 	(void)command;

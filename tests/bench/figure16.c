@@ -112,8 +112,8 @@ struct options {
 /* ---- one cluster ---- */
 
 struct peer {
-	char name[16];             /* its server's name */
-	char endnames[PEERS][32];  /* its ends, to each peer */
+	char name[16];            /* its server's name */
+	char endnames[PEERS][32]; /* its ends, to each peer */
 	struct labrpc_end *ends[PEERS];
 	struct labrpc_server *srv;
 	struct persister *persister;
@@ -455,14 +455,16 @@ static void usage(FILE *f)
 	fprintf(f,
 	        "usage: figure16 [--trials N] [--lines LIST] [--seed S] "
 	        "[--csv FILE]\n"
-	        "                [--latency-us REQUEST[,REPLY]] [--limit-ms MS]\n"
+	        "                [--latency-us REQUEST[,REPLY]] [--limit-ms "
+	        "MS]\n"
 	        "\n"
 	        "The Raft paper's Figure 16: the time a cluster of five "
 	        "reference peers is\n"
 	        "without a leader after its leader crashes, for each election "
 	        "timeout range.\n"
 	        "\n"
-	        "  --trials N      trials per line (default %d; the 150-150 line "
+	        "  --trials N      trials per line (default %d; the 150-150 "
+	        "line "
 	        "gets a\n"
 	        "                  tenth, at least 1, as in the paper)\n"
 	        "  --lines LIST    the lines to run, by range, comma-separated "
@@ -473,12 +475,14 @@ static void usage(FILE *f)
 		fprintf(f, "%s%s", i ? "," : "", lines[i].name);
 	fprintf(f,
 	        "\n"
-	        "  --seed S        the run's seed, decimal or 0x-hex (default 1); "
+	        "  --seed S        the run's seed, decimal or 0x-hex (default "
+	        "1); "
 	        "each trial's\n"
 	        "                  comes from it, the line and the trial\n"
 	        "  --csv FILE      every sample, one line each (default "
 	        "figure16.csv):\n"
-	        "                  line,min_ms,max_ms,request_ms,reply_ms,trial,"
+	        "                  "
+	        "line,min_ms,max_ms,request_ms,reply_ms,trial,"
 	        "seed,\n"
 	        "                  downtime_ms,censored\n"
 	        "  --latency-us REQUEST[,REPLY]\n"
@@ -514,9 +518,10 @@ static bool parse_number(const char *s, bool hex, uint64_t lo, uint64_t hi,
 		base = 16;
 		s += 2;
 	}
-	if (!(base == 16 ? (s[0] >= '0' && s[0] <= '9') ||
-	                           ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'f')
-	                 : s[0] >= '0' && s[0] <= '9'))
+	if (!(base == 16
+	              ? (s[0] >= '0' && s[0] <= '9') ||
+	                        ((s[0] | 0x20) >= 'a' && (s[0] | 0x20) <= 'f')
+	              : s[0] >= '0' && s[0] <= '9'))
 		return false;
 	char *end;
 	errno = 0;
@@ -583,11 +588,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		}
-		bool takes_value =
-		        strcmp(a, "--trials") == 0 || strcmp(a, "--lines") == 0 ||
-		        strcmp(a, "--seed") == 0 || strcmp(a, "--csv") == 0 ||
-		        strcmp(a, "--latency-us") == 0 ||
-		        strcmp(a, "--limit-ms") == 0;
+		bool takes_value = strcmp(a, "--trials") == 0 ||
+		                   strcmp(a, "--lines") == 0 ||
+		                   strcmp(a, "--seed") == 0 ||
+		                   strcmp(a, "--csv") == 0 ||
+		                   strcmp(a, "--latency-us") == 0 ||
+		                   strcmp(a, "--limit-ms") == 0;
 		if (!takes_value)
 			usage_error("unknown option '%s'", a);
 		if (i + 1 == argc || argv[i + 1][0] == '\0')
@@ -613,10 +619,11 @@ static void parse_args(int argc, char **argv, struct options *o)
 			parse_latency(v, o);
 		} else {
 			if (!parse_number(v, false, 1, 3600 * 1000, &n))
-				usage_error("--limit-ms needs a number of "
-				            "milliseconds from 1 to 3600000, not "
-				            "'%s'",
-				            v);
+				usage_error(
+				        "--limit-ms needs a number of "
+				        "milliseconds from 1 to 3600000, not "
+				        "'%s'",
+				        v);
 			o->limit_ns = (int64_t)n * MS_NS;
 		}
 	}
@@ -657,11 +664,12 @@ int main(int argc, char **argv)
 			uint64_t seed = trial_seed(o.seed, i, k);
 			s[k] = run_trial(&o, l, k, seed);
 			fprintf(csv,
-			        "%s,%d,%d,%.3f,%.3f,%d,0x%016" PRIx64 ",%.3f,%d\n",
+			        "%s,%d,%d,%.3f,%.3f,%d,0x%016" PRIx64
+			        ",%.3f,%d\n",
 			        l->name, l->min_ms, l->max_ms,
 			        (double)o.request_latency_ns / 1e6,
-			        (double)o.reply_latency_ns / 1e6, k, seed, s[k].ms,
-			        s[k].censored);
+			        (double)o.reply_latency_ns / 1e6, k, seed,
+			        s[k].ms, s[k].censored);
 		}
 		fflush(csv);
 		print_row(l, s, n);

@@ -219,8 +219,8 @@ static void measure(bool log_reads, struct result *res)
 		}
 		int64_t t0 = labtime_now_ns();
 		for (int k = 0; k < n; k++)
-			if (pthread_create(&readers[k].thread, NULL, reader_main,
-			                   &readers[k]) != 0) {
+			if (pthread_create(&readers[k].thread, NULL,
+			                   reader_main, &readers[k]) != 0) {
 				fputs("kv_bench: pthread_create failed\n",
 				      stderr);
 				exit(1);
@@ -263,9 +263,9 @@ int main(int argc, char **argv)
 		printf("%-25s %7.1f µs %7.1f µs %7.1f µs %9.1f %9.2f %8.0f/s "
 		       "%8.0f/s %8.0f/s\n",
 		       names[i], rs[i]->median_us, rs[i]->mean_us,
-		       rs[i]->p99_us, rs[i]->bytes_per_get,
-		       rs[i]->rpcs_per_get, rs[i]->throughput[0],
-		       rs[i]->throughput[1], rs[i]->throughput[2]);
+		       rs[i]->p99_us, rs[i]->bytes_per_get, rs[i]->rpcs_per_get,
+		       rs[i]->throughput[0], rs[i]->throughput[1],
+		       rs[i]->throughput[2]);
 	printf("ReadIndex latency / log-read latency (median): %.2f\n",
 	       index.median_us / log.median_us);
 	return 0;

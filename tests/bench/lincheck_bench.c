@@ -85,8 +85,7 @@ static bool run(const struct config *c, uint64_t seed)
 
 		/* Speed, not bounds: no time limit, memory enough for
 		 * the rare history that needs gigabytes. */
-		struct lin_options unbounded = {.max_memory = (size_t)16
-		                                              << 30};
+		struct lin_options unbounded = {.max_memory = (size_t)16 << 30};
 		int64_t start = labtime_now_ns();
 		enum lin_result got = lin_check_with(&lin_kv_model, h.ops, h.n,
 		                                     &unbounded, NULL);
@@ -156,14 +155,14 @@ static bool bench_hard_and_illegal(void)
 /* Checks one hard key under opt; sets *ms to how long that took and *info
  * to what it learnt (the caller frees it, then h). */
 static enum lin_result check_hard_key(struct lin_history *h,
-                                      const struct lin_options *opt,
-                                      double *ms, struct lin_info **info)
+                                      const struct lin_options *opt, double *ms,
+                                      struct lin_info **info)
 {
 	lin_history_init(h, 16);
 	lin_history_add_hard_key(h, "k", 0);
 	int64_t start = labtime_now_ns();
-	enum lin_result r = lin_check_with(&lin_kv_model, h->ops, h->n, opt,
-	                                   info);
+	enum lin_result r =
+	        lin_check_with(&lin_kv_model, h->ops, h->n, opt, info);
 	*ms = (double)(labtime_now_ns() - start) / 1e6;
 	return r;
 }
@@ -316,8 +315,9 @@ static size_t cas_history(struct prng *rng, int nprocs, size_t nops,
 		const struct reg_op *o = &ops[ev[i].op];
 		events[i] = (struct lin_event){
 		        ev[i].is_return ? LIN_RETURN : LIN_CALL, o->process,
-		        ev[i].op, ev[i].is_return ? (const void *)&o->out
-		                                  : (const void *)&o->in};
+		        ev[i].op,
+		        ev[i].is_return ? (const void *)&o->out
+		                        : (const void *)&o->in};
 	}
 	free(ev);
 	free(free_at);
@@ -333,10 +333,12 @@ static bool bench_cas(int nprocs, size_t nops, int crash_every, bool falsify,
 	struct reg_op *ops = calloc(nops, sizeof *ops);
 	struct lin_event *events = malloc(2 * nops * sizeof *events);
 	size_t n = cas_history(&rng, nprocs, nops, crash_every, ops, events);
-	if (falsify) { /* a read in the second half sees a value never written */
+	if (falsify) { /* a read in the second half sees a value never written
+		        */
 		for (size_t k = nops / 2; k < nops; k++) {
 			if (ops[k].in.op == LIN_REG_READ && ops[k].ret >= 0) {
-				ops[k].out = (struct lin_reg_output){.value = 99};
+				ops[k].out =
+				        (struct lin_reg_output){.value = 99};
 				break;
 			}
 		}

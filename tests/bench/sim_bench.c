@@ -50,7 +50,8 @@ static void *ponger(void *arg)
 }
 
 static void report(const char *what, int64_t ns, long n,
-                   const struct sim_stats *before, const struct sim_stats *after)
+                   const struct sim_stats *before,
+                   const struct sim_stats *after)
 {
 	printf("%-40s %8.1f ns  (%" PRIu64 " points, %" PRIu64 " switches)\n",
 	       what, (double)ns / (double)n, after->points - before->points,
@@ -95,8 +96,8 @@ int main(void)
 	t1 = real_ns();
 	sim_get_stats(&b);
 	pthread_join(t, NULL);
-	report("hand-off to another thread (one way)", t1 - t0,
-	       2L * HANDOFFS, &a, &b);
+	report("hand-off to another thread (one way)", t1 - t0, 2L * HANDOFFS,
+	       &a, &b);
 	sim_stop();
 	return 0;
 }

@@ -132,7 +132,7 @@ static void test_unbuffered_send_waits_for_receiver(void)
 static void test_unbuffered_send_returns_when_its_item_is_taken(void)
 {
 	struct chan *ch = make_chan(0);
-	int values[2] = { 1, 2 };
+	int values[2] = {1, 2};
 	struct sender s[2];
 	sender_start(&s[0], ch, &values[0], 0);
 	sender_start(&s[1], ch, &values[1], 0);
@@ -211,9 +211,9 @@ static void *crowd_receiver_main(void *arg)
 	r->bad_rc = CHAN_OK;
 	for (;;) {
 		void *item;
-		int rc = r->timeout_ms > 0
-		                 ? chan_recv_timeout(r->ch, &item, r->timeout_ms)
-		                 : chan_recv(r->ch, &item);
+		int rc = r->timeout_ms > 0 ? chan_recv_timeout(r->ch, &item,
+		                                               r->timeout_ms)
+		                           : chan_recv(r->ch, &item);
 		if (rc == CHAN_CLOSED)
 			break;
 		if (rc == CHAN_TIMEOUT && r->timeout_ms > 0)
@@ -254,7 +254,8 @@ static void check_crowd_deliveries(struct crowd_receiver *rs, int nreceivers)
 			int s = (int)(n / ITEMS_PER_SENDER);
 			long seq = (long)(n % ITEMS_PER_SENDER);
 			if (seq <= last[s])
-				CU_FAIL("a sender's items arrived out of order");
+				CU_FAIL("a sender's items arrived out of "
+				        "order");
 			last[s] = seq;
 		}
 	}
@@ -281,9 +282,9 @@ static void run_crowd(size_t capacity, int64_t recv_timeout_ms)
 
 	for (int r = 0; r < NRECEIVERS; r++) {
 		receivers[r] = (struct crowd_receiver){
-			.ch = ch,
-			.timeout_ms = recv_timeout_ms,
-			.got = malloc(NITEMS * sizeof(size_t)),
+		        .ch = ch,
+		        .timeout_ms = recv_timeout_ms,
+		        .got = malloc(NITEMS * sizeof(size_t)),
 		};
 		if (!receivers[r].got)
 			runner_fatalf("out of memory");
@@ -291,8 +292,9 @@ static void run_crowd(size_t capacity, int64_t recv_timeout_ms)
 		             &receivers[r]);
 	}
 	for (int s = 0; s < NSENDERS; s++) {
-		senders[s] = (struct crowd_sender){ .ch = ch, .id = s };
-		start_thread(&senders[s].thread, crowd_sender_main, &senders[s]);
+		senders[s] = (struct crowd_sender){.ch = ch, .id = s};
+		start_thread(&senders[s].thread, crowd_sender_main,
+		             &senders[s]);
 	}
 
 	for (int s = 0; s < NSENDERS; s++) {
@@ -340,14 +342,17 @@ static void test_buffered_is_fifo(void)
 	void *got = NULL;
 
 	for (int i = 0; i < 2; i++)
-		CU_ASSERT_EQUAL(chan_send(ch, item_encode(next_sent++)), CHAN_OK);
+		CU_ASSERT_EQUAL(chan_send(ch, item_encode(next_sent++)),
+		                CHAN_OK);
 	for (int step = 0; step < 3 * CAP; step++) {
-		CU_ASSERT_EQUAL(chan_send(ch, item_encode(next_sent++)), CHAN_OK);
+		CU_ASSERT_EQUAL(chan_send(ch, item_encode(next_sent++)),
+		                CHAN_OK);
 		CU_ASSERT_EQUAL(chan_recv(ch, &got), CHAN_OK);
 		CU_ASSERT_EQUAL(item_decode(got), next_received++);
 	}
 	for (int i = 2; i < CAP; i++)
-		CU_ASSERT_EQUAL(chan_send(ch, item_encode(next_sent++)), CHAN_OK);
+		CU_ASSERT_EQUAL(chan_send(ch, item_encode(next_sent++)),
+		                CHAN_OK);
 	for (int i = 0; i < CAP; i++) {
 		CU_ASSERT_EQUAL(chan_recv(ch, &got), CHAN_OK);
 		CU_ASSERT_EQUAL(item_decode(got), next_received++);
@@ -389,7 +394,7 @@ static void test_buffered_send_blocks_only_when_full(void)
 static void test_close_wakes_blocked_receivers(void)
 {
 	enum { N = 3 };
-	size_t capacities[] = { 0, 4 };
+	size_t capacities[] = {0, 4};
 	for (size_t c = 0; c < 2; c++) {
 		struct chan *ch = make_chan(capacities[c]);
 		struct receiver rs[N];
@@ -472,7 +477,7 @@ static void test_recv_on_closed_channel_drains_then_fails(void)
 
 static void test_send_on_closed_channel_fails(void)
 {
-	size_t capacities[] = { 0, 4 };
+	size_t capacities[] = {0, 4};
 	for (size_t c = 0; c < 2; c++) {
 		struct chan *ch = make_chan(capacities[c]);
 		chan_close(ch);
@@ -518,7 +523,7 @@ static void test_recv_timeout_times_out(void)
 	const int64_t timeout_ms = 100;
 	/* Only a generous upper bound: a loaded machine may be slow to wake. */
 	const int64_t slack_ms = (int64_t)(2000 * runner_time_scale());
-	size_t capacities[] = { 0, 4 };
+	size_t capacities[] = {0, 4};
 	for (size_t c = 0; c < 2; c++) {
 		struct chan *ch = make_chan(capacities[c]);
 		void *got = NULL;
@@ -553,7 +558,7 @@ static void test_recv_timeout_zero_polls(void)
 static void test_recv_timeout_returns_item_arriving_in_time(void)
 {
 	const int64_t delay_ms = 50, timeout_ms = 60000;
-	size_t capacities[] = { 0, 4 };
+	size_t capacities[] = {0, 4};
 	for (size_t c = 0; c < 2; c++) {
 		struct chan *ch = make_chan(capacities[c]);
 		struct sender s;
@@ -619,7 +624,7 @@ static void *applier_main(void *arg)
 static void test_apply_msg_over_channel(void)
 {
 	struct chan *ch = make_chan(0);
-	struct applier a = { .ch = ch };
+	struct applier a = {.ch = ch};
 	start_thread(&a.thread, applier_main, &a);
 
 	/* The receiver owns each message it takes and frees it. */
@@ -645,8 +650,9 @@ static void test_apply_msg_over_channel(void)
 	CU_ASSERT_EQUAL(msg->snapshot_term, SNAPSHOT_TERM);
 	CU_ASSERT_EQUAL(msg->snapshot_index, NCOMMANDS);
 	CU_ASSERT_EQUAL(msg->snapshot_len, sizeof snapshot_bytes);
-	CU_ASSERT_EQUAL(memcmp(msg->snapshot, snapshot_bytes,
-	                       sizeof snapshot_bytes), 0);
+	CU_ASSERT_EQUAL(
+	        memcmp(msg->snapshot, snapshot_bytes, sizeof snapshot_bytes),
+	        0);
 	raft_apply_msg_free(msg);
 
 	CU_ASSERT_EQUAL(chan_recv(ch, &item), CHAN_CLOSED);
@@ -659,7 +665,7 @@ static void test_apply_msg_copies_bytes(void)
 {
 	char command[] = "put x 1";
 	struct raft_apply_msg *msg =
-		raft_apply_msg_command(command, sizeof command, 5);
+	        raft_apply_msg_command(command, sizeof command, 5);
 	command[0] = 'X'; /* the message kept its own copy */
 	CU_ASSERT_EQUAL(memcmp(msg->command, "put x 1", sizeof command), 0);
 	CU_ASSERT_PTR_NULL(msg->snapshot);
@@ -683,34 +689,33 @@ static void test_apply_msg_copies_bytes(void)
 }
 
 static const struct runner_test tests[] = {
-	{ "TestUnbufferedSendWaitsForReceiver",
-	  test_unbuffered_send_waits_for_receiver, 0 },
-	{ "TestUnbufferedSendReturnsWhenItsItemIsTaken",
-	  test_unbuffered_send_returns_when_its_item_is_taken, 0 },
-	{ "TestUnbufferedManySendersManyReceivers",
-	  test_unbuffered_many_senders_many_receivers, 0 },
-	{ "TestBufferedManySendersManyReceivers",
-	  test_buffered_many_senders_many_receivers, 0 },
-	{ "TestTimedReceiversLoseNothing", test_timed_receivers_lose_nothing,
-	  0 },
-	{ "TestBufferedIsFIFO", test_buffered_is_fifo, 0 },
-	{ "TestBufferedSendBlocksOnlyWhenFull",
-	  test_buffered_send_blocks_only_when_full, 0 },
-	{ "TestCloseWakesBlockedReceivers", test_close_wakes_blocked_receivers,
-	  0 },
-	{ "TestCloseWakesBlockedSenders", test_close_wakes_blocked_senders, 0 },
-	{ "TestCloseWakesSenderBlockedOnFullBuffer",
-	  test_close_wakes_sender_blocked_on_full_buffer, 0 },
-	{ "TestRecvOnClosedChannelDrainsThenFails",
-	  test_recv_on_closed_channel_drains_then_fails, 0 },
-	{ "TestSendOnClosedChannelFails", test_send_on_closed_channel_fails, 0 },
-	{ "TestCloseIsIdempotent", test_close_is_idempotent, 0 },
-	{ "TestRecvTimeoutTimesOut", test_recv_timeout_times_out, 0 },
-	{ "TestRecvTimeoutZeroPolls", test_recv_timeout_zero_polls, 0 },
-	{ "TestRecvTimeoutReturnsItemArrivingInTime",
-	  test_recv_timeout_returns_item_arriving_in_time, 0 },
-	{ "TestApplyMsgOverChannel", test_apply_msg_over_channel, 0 },
-	{ "TestApplyMsgCopiesBytes", test_apply_msg_copies_bytes, 0 },
+        {"TestUnbufferedSendWaitsForReceiver",
+         test_unbuffered_send_waits_for_receiver, 0},
+        {"TestUnbufferedSendReturnsWhenItsItemIsTaken",
+         test_unbuffered_send_returns_when_its_item_is_taken, 0},
+        {"TestUnbufferedManySendersManyReceivers",
+         test_unbuffered_many_senders_many_receivers, 0},
+        {"TestBufferedManySendersManyReceivers",
+         test_buffered_many_senders_many_receivers, 0},
+        {"TestTimedReceiversLoseNothing", test_timed_receivers_lose_nothing, 0},
+        {"TestBufferedIsFIFO", test_buffered_is_fifo, 0},
+        {"TestBufferedSendBlocksOnlyWhenFull",
+         test_buffered_send_blocks_only_when_full, 0},
+        {"TestCloseWakesBlockedReceivers", test_close_wakes_blocked_receivers,
+         0},
+        {"TestCloseWakesBlockedSenders", test_close_wakes_blocked_senders, 0},
+        {"TestCloseWakesSenderBlockedOnFullBuffer",
+         test_close_wakes_sender_blocked_on_full_buffer, 0},
+        {"TestRecvOnClosedChannelDrainsThenFails",
+         test_recv_on_closed_channel_drains_then_fails, 0},
+        {"TestSendOnClosedChannelFails", test_send_on_closed_channel_fails, 0},
+        {"TestCloseIsIdempotent", test_close_is_idempotent, 0},
+        {"TestRecvTimeoutTimesOut", test_recv_timeout_times_out, 0},
+        {"TestRecvTimeoutZeroPolls", test_recv_timeout_zero_polls, 0},
+        {"TestRecvTimeoutReturnsItemArrivingInTime",
+         test_recv_timeout_returns_item_arriving_in_time, 0},
+        {"TestApplyMsgOverChannel", test_apply_msg_over_channel, 0},
+        {"TestApplyMsgCopiesBytes", test_apply_msg_copies_bytes, 0},
 };
 
 int main(int argc, char **argv)

@@ -1138,9 +1138,10 @@ static void test_latency(void)
 				              "wrong one",
 				              i);
 			if (tcs[i].secs < round_trip_s)
-				runner_fatalf("parallel call %d took %.4fs, "
-				              "under the %.3fs of its round trip",
-				              i, tcs[i].secs, round_trip_s);
+				runner_fatalf(
+				        "parallel call %d took %.4fs, "
+				        "under the %.3fs of its round trip",
+				        i, tcs[i].secs, round_trip_s);
 		}
 		free(tcs);
 		calls += 1 + PARALLEL;
@@ -1682,13 +1683,14 @@ static void test_duplicates(void)
 	if (st.over2)
 		runner_fatalf("%d requests ran three times or more", st.over2);
 	if (extra < 15 || extra > 100)
-		runner_fatalf("%d copies for %d calls, expected about %d", extra,
-		              n, n / 10);
+		runner_fatalf("%d copies for %d calls, expected about %d",
+		              extra, n, n / 10);
 	if (st.late == 0)
 		runner_fatalf("no copy ran 200 ms or more after its original");
 	if (st.soon == 0)
 		runner_fatalf("no copy ran within 200 ms of its original");
-	if (st.longest_gap_ns > (int64_t)(2.2e9 * runner_time_scale()) + 100 * MS_NS)
+	if (st.longest_gap_ns >
+	    (int64_t)(2.2e9 * runner_time_scale()) + 100 * MS_NS)
 		runner_fatalf("a copy ran %.3fs after its original, over 2.2 s",
 		              (double)st.longest_gap_ns / 1e9);
 
@@ -1730,7 +1732,8 @@ static void test_duplicate_reaches_replacement(void)
 
 	struct dup_stats on_old = dup_stats(&old, n);
 	struct dup_stats on_new = dup_stats(&fresh, n);
-	size_t old_after = dup_runs_after(&old, t_replace + scaled_ms(100) * MS_NS);
+	size_t old_after =
+	        dup_runs_after(&old, t_replace + scaled_ms(100) * MS_NS);
 	printf("%d calls: %d copies on the old server, %d on its "
 	       "replacement\n",
 	       n, on_old.runs - n, on_new.runs);
@@ -1830,8 +1833,8 @@ static void test_duplicates_dropped_when_end_cut_off(void)
 struct hook_log {
 	pthread_mutex_t mu;
 	int calls;
-	bool drop_all;          /* else drop only Dup.Echo replies of "s1" */
-	char servers[64][16];   /* the first 64 calls' names */
+	bool drop_all;        /* else drop only Dup.Echo replies of "s1" */
+	char servers[64][16]; /* the first 64 calls' names */
 	char svc_meths[64][16];
 	struct dup_server *seen[2]; /* whose runs count in ran_at_hook */
 	atomic_int *returned;       /* calls the test has seen return */
@@ -1879,8 +1882,8 @@ static bool reply_hook(void *arg, const char *servername, const char *svc_meth)
 	return drop;
 }
 
-static bool hooked_call(struct labrpc_end *e, const char *svc_meth,
-                        int64_t id, int64_t *reply, atomic_int *returned)
+static bool hooked_call(struct labrpc_end *e, const char *svc_meth, int64_t id,
+                        int64_t *reply, atomic_int *returned)
 {
 	bool ok = call_int_int(e, svc_meth, id, reply);
 	atomic_fetch_add(returned, 1);
@@ -2147,7 +2150,6 @@ static void call_unknown_service(void)
 {
 	call_int_to_int("Junk.Handler1");
 }
-
 
 /* One call of Dup.Echo on its own thread, for calls that block. */
 struct held_call {

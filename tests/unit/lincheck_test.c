@@ -582,11 +582,12 @@ static struct lin_event ret(int client, size_t id,
  * it, as operation 2, the third call. */
 static void test_events_register(void)
 {
-	struct lin_reg_input w1 = {LIN_REG_WRITE, 1, 0}, rd = {LIN_REG_READ, 0, 0};
+	struct lin_reg_input w1 = {LIN_REG_WRITE, 1, 0},
+	                     rd = {LIN_REG_READ, 0, 0};
 	struct lin_reg_output done = {.ok = true}, nil = {.nil = true},
 	                      one = {.value = 1}, two = {.value = 2};
 	struct lin_event ev[] = {
-	        call(0, 10, &w1), call(1, 11, &rd), ret(1, 11, &nil),
+	        call(0, 10, &w1), call(1, 11, &rd),  ret(1, 11, &nil),
 	        call(1, 12, &rd), ret(0, 10, &done), ret(1, 12, &one),
 	};
 	const char *error = "unset";
@@ -618,25 +619,26 @@ static void test_events_register(void)
  * not. */
 static void test_events_pending_operation(void)
 {
-	struct lin_reg_input w5 = {LIN_REG_WRITE, 5, 0}, rd = {LIN_REG_READ, 0, 0};
+	struct lin_reg_input w5 = {LIN_REG_WRITE, 5, 0},
+	                     rd = {LIN_REG_READ, 0, 0};
 	struct lin_reg_output nil = {.nil = true}, five = {.value = 5};
 	struct lin_event ev[] = {
-	        call(0, 1, &w5), call(1, 2, &rd), ret(1, 2, &nil),
+	        call(0, 1, &w5), call(1, 2, &rd),  ret(1, 2, &nil),
 	        call(1, 3, &rd), ret(1, 3, &five),
 	};
-	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, ev, 5, NULL, NULL,
-	                                 NULL),
-	                LIN_OK);
+	CU_ASSERT_EQUAL(
+	        lin_check_events(&lin_register_model, ev, 5, NULL, NULL, NULL),
+	        LIN_OK);
 	ev[2].value = &five;
 	ev[4].value = &nil;
-	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, ev, 5, NULL, NULL,
-	                                 NULL),
-	                LIN_ILLEGAL);
+	CU_ASSERT_EQUAL(
+	        lin_check_events(&lin_register_model, ev, 5, NULL, NULL, NULL),
+	        LIN_ILLEGAL);
 	/* Never taking effect is fine too. */
 	ev[2].value = &nil;
-	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, ev, 5, NULL, NULL,
-	                                 NULL),
-	                LIN_OK);
+	CU_ASSERT_EQUAL(
+	        lin_check_events(&lin_register_model, ev, 5, NULL, NULL, NULL),
+	        LIN_OK);
 }
 
 /* The compare-and-set register: of two concurrent cas from 1, one may
@@ -663,16 +665,16 @@ static void test_events_cas_register(void)
 	/* A cas(1, 7) whose outcome is unknown, then a read of 7: it
 	 * happened. */
 	struct lin_event ev2[] = {
-	        call(0, 1, &w1), ret(0, 1, &done), call(2, 3, &c7),
+	        call(0, 1, &w1), ret(0, 1, &done),  call(2, 3, &c7),
 	        call(1, 4, &rd), ret(1, 4, &seven),
 	};
 	CU_ASSERT_EQUAL(lin_check_events(&lin_cas_register_model, ev2, 5, NULL,
 	                                 NULL, NULL),
 	                LIN_OK);
 	/* The register model knows no cas. */
-	CU_ASSERT_EQUAL(lin_check_events(&lin_register_model, ev2, 5, NULL,
-	                                 NULL, NULL),
-	                LIN_ILLEGAL);
+	CU_ASSERT_EQUAL(
+	        lin_check_events(&lin_register_model, ev2, 5, NULL, NULL, NULL),
+	        LIN_ILLEGAL);
 }
 
 /* Malformed event histories are refused with a reason, not checked. */

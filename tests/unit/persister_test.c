@@ -140,8 +140,12 @@ static void test_save_without_snapshot_erases_snapshot(void)
 
 /* ---- concurrency ---- */
 
-enum { NWRITERS = 4, NREADERS = 4, SAVES_PER_WRITER = 2000,
-       READS_PER_READER = 2000 };
+enum {
+	NWRITERS = 4,
+	NREADERS = 4,
+	SAVES_PER_WRITER = 2000,
+	READS_PER_READER = 2000
+};
 
 /* Save number n of writer w stores the stamp (w, n), 8 bytes, repeated:
  * 1 + n % 7 times in the raft state and 1 + n % 5 times in the snapshot,
@@ -194,7 +198,7 @@ static void *writer_main(void *arg)
 	uint8_t state[sizeof(struct stamp) * 7];
 	uint8_t snap[sizeof(struct stamp) * 5];
 	for (uint32_t n = 0; n < SAVES_PER_WRITER; n++) {
-		struct stamp s = { .writer = w->id, .n = n };
+		struct stamp s = {.writer = w->id, .n = n};
 		size_t state_len = state_len_of(n);
 		size_t snap_len = snapshot_len_of(n);
 		stamp_fill(state, state_len, s);
@@ -218,16 +222,14 @@ struct reader {
  * (before the first save) also passes. */
 static bool whole_state(const uint8_t *buf, size_t len, struct stamp *s)
 {
-	return len == 0 ||
-	       (stamp_parse(buf, len, s) && s->writer < NWRITERS &&
-	        len == state_len_of(s->n));
+	return len == 0 || (stamp_parse(buf, len, s) && s->writer < NWRITERS &&
+	                    len == state_len_of(s->n));
 }
 
 static bool whole_snapshot(const uint8_t *buf, size_t len, struct stamp *s)
 {
-	return len == 0 ||
-	       (stamp_parse(buf, len, s) && s->writer < NWRITERS &&
-	        len == snapshot_len_of(s->n));
+	return len == 0 || (stamp_parse(buf, len, s) && s->writer < NWRITERS &&
+	                    len == snapshot_len_of(s->n));
 }
 
 /* Whether a whole state with stamp s1 and a whole snapshot with stamp s2
@@ -246,7 +248,7 @@ static void *reader_main(void *arg)
 {
 	struct reader *r = arg;
 	for (int i = 0; i < READS_PER_READER; i++) {
-		struct stamp state_stamp = { 0 }, snap_stamp = { 0 };
+		struct stamp state_stamp = {0}, snap_stamp = {0};
 		size_t state_len, snap_len;
 		uint8_t *state = persister_read_raft_state(r->p, &state_len);
 		uint8_t *snap = persister_read_snapshot(r->p, &snap_len);
@@ -283,13 +285,13 @@ static void test_concurrent_saves_reads_and_copies(void)
 	struct reader readers[NREADERS];
 
 	for (int i = 0; i < NREADERS; i++) {
-		readers[i] = (struct reader){ .p = p };
+		readers[i] = (struct reader){.p = p};
 		if (pthread_create(&readers[i].thread, NULL, reader_main,
 		                   &readers[i]) != 0)
 			runner_fatalf("pthread_create failed");
 	}
 	for (int i = 0; i < NWRITERS; i++) {
-		writers[i] = (struct writer){ .p = p, .id = (uint32_t)i };
+		writers[i] = (struct writer){.p = p, .id = (uint32_t)i};
 		if (pthread_create(&writers[i].thread, NULL, writer_main,
 		                   &writers[i]) != 0)
 			runner_fatalf("pthread_create failed");
@@ -313,14 +315,14 @@ static void test_concurrent_saves_reads_and_copies(void)
 }
 
 static const struct runner_test tests[] = {
-	{ "TestEmptyPersisterReadsEmpty", test_empty_persister_reads_empty, 0 },
-	{ "TestSaveThenReadRoundTrips", test_save_then_read_round_trips, 0 },
-	{ "TestReadsAndSavesAreCopies", test_reads_and_saves_are_copies, 0 },
-	{ "TestCopyIsIndependent", test_copy_is_independent, 0 },
-	{ "TestSaveWithoutSnapshotErasesSnapshot",
-	  test_save_without_snapshot_erases_snapshot, 0 },
-	{ "TestConcurrentSavesReadsAndCopies",
-	  test_concurrent_saves_reads_and_copies, 0 },
+        {"TestEmptyPersisterReadsEmpty", test_empty_persister_reads_empty, 0},
+        {"TestSaveThenReadRoundTrips", test_save_then_read_round_trips, 0},
+        {"TestReadsAndSavesAreCopies", test_reads_and_saves_are_copies, 0},
+        {"TestCopyIsIndependent", test_copy_is_independent, 0},
+        {"TestSaveWithoutSnapshotErasesSnapshot",
+         test_save_without_snapshot_erases_snapshot, 0},
+        {"TestConcurrentSavesReadsAndCopies",
+         test_concurrent_saves_reads_and_copies, 0},
 };
 
 int main(int argc, char **argv)

@@ -1,10 +1,10 @@
 /*
  * sim_trouble.c: code that simulation mode must stop and explain, for
- * tests/unit/sim_trouble_test.sh (make SIM=1 selftest). Every test but the first
- * fails on purpose: a busy loop, a deadlock, a thread locking its own mutex,
- * unlocking a mutex nobody holds, a call that blocks outside the scheduler,
- * and a test that outlives its limit in virtual time. The script checks
- * each message.
+ * tests/unit/sim_trouble_test.sh (make SIM=1 selftest). Every test but the
+ * first fails on purpose: a busy loop, a deadlock, a thread locking its own
+ * mutex, unlocking a mutex nobody holds, a call that blocks outside the
+ * scheduler, and a test that outlives its limit in virtual time. The script
+ * checks each message.
  */
 #include <poll.h>
 #include <pthread.h>
