@@ -490,8 +490,8 @@ static void describe_place(const char *frames, size_t len, struct buf *out,
 {
 	struct buf wait = {0};
 	bool wait_named = false; /* by simulation mode's call= */
-	struct frame inner = {0}, student = {0};
-	bool have_inner = false, have_student = false;
+	struct frame inner = {0}, student = {0}, caller = {0};
+	bool have_inner = false, have_student = false, have_caller = false;
 	const char *end = frames + len;
 	for (const char *line = frames; line < end;) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
@@ -504,14 +504,19 @@ static void describe_place(const char *frames, size_t len, struct buf *out,
 		        parsed &&
 		        ((f.file_len > 4 && memcmp(f.file, "sim/", 4) == 0) ||
 		         is_runner_file(f.file, f.file_len));
-		if (parsed && !sim_frame &&
-		    is_project_file(f.file, f.file_len)) {
+		if (parsed && !sim_frame && have_student) {
+			/* the student's function that called it, when it is
+			 * a helper of theirs (a wait, a lock), names the
+			 * place better than the helper alone */
+			if (is_student_file(f.file, f.file_len))
+				caller = f, have_caller = true;
+			break;
+		} else if (parsed && !sim_frame &&
+		           is_project_file(f.file, f.file_len)) {
 			if (!have_inner)
 				inner = f, have_inner = true;
-			if (is_student_file(f.file, f.file_len)) {
+			if (is_student_file(f.file, f.file_len))
 				student = f, have_student = true;
-				break;
-			}
 		} else if (!have_inner && n > 1 && line[0] == '#') {
 			/* the C library's: the last before raftlab's frames
 			 * is the call it waits in */
@@ -561,6 +566,11 @@ static void describe_place(const char *frames, size_t len, struct buf *out,
 			                  (int)student.func_len, student.func,
 			                  (int)student.file_len, student.file,
 			                  student.line);
+		if (have_caller)
+			runner_buf_printf(out, " \u2190 %.*s (%.*s:%u)",
+			                  (int)caller.func_len, caller.func,
+			                  (int)caller.file_len, caller.file,
+			                  caller.line);
 		/* (runner/ here is the runner's self-test: its own frames
 		 * were passed over) */
 		bool harness = (inner.file_len > 6 &&

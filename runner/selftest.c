@@ -99,13 +99,20 @@ static void test_segfault(void)
 static pthread_mutex_t hang_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t hang_cond = PTHREAD_COND_INITIALIZER;
 
-/* Waits for a signal that never comes. */
+/* Waits on cond, with hang_mu held, for a signal that never comes: a
+ * helper, so that a hang report names its caller too. */
+static void wait_for_signal(pthread_cond_t *cond)
+{
+	for (;;)
+		pthread_cond_wait(cond, &hang_mu);
+}
+
 static void *hang_helper(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&hang_mu);
-	for (;;)
-		pthread_cond_wait(&hang_cond, &hang_mu);
+	wait_for_signal(&hang_cond);
+	pthread_mutex_unlock(&hang_mu);
 	return NULL;
 }
 

@@ -72,13 +72,15 @@ if [ -f "$src" ]; then
 	fatal_line=$(grep -n 'runner_fatalf("expected one leader' "$src" | cut -d: -f1)
 	abort_line=$(grep -n '	abort();' "$src" | head -n 1 | cut -d: -f1)
 	segv_line=$(grep -n '\*null_target = 1;' "$src" | cut -d: -f1)
-	hang_line=$(grep -n '		pthread_cond_wait(&hang_cond, &hang_mu);' "$src" | cut -d: -f1)
+	hang_line=$(grep -n '		pthread_cond_wait(cond, &hang_mu);' "$src" | cut -d: -f1)
+	helper_line=$(grep -n '	wait_for_signal(&hang_cond);' "$src" | cut -d: -f1)
 else
 	assert_line='[0-9]+'
 	fatal_line='[0-9]+'
 	abort_line='[0-9]+'
 	segv_line='[0-9]+'
 	hang_line='[0-9]+'
+	helper_line='[0-9]+'
 fi
 
 # ---- flags, selection, usage errors ----
@@ -357,7 +359,7 @@ if grep -qE -e "where the test's [0-9]+ threads are \(gdb; no thread is in your 
 	ok
 	# One line per distinct place, and each distinct stack; every thread's
 	# backtrace in the log, not on the terminal.
-	expect_out_re "^            1 thread  blocked in pthread_cond_wait ← hang_helper \(runner/selftest\.c:$hang_line\)$"
+	expect_out_re "^            1 thread  blocked in pthread_cond_wait ← wait_for_signal \(runner/selftest\.c:$hang_line\)$"
 	expect_out_re "^            1 thread  blocked in [a-z_]*join[a-z_]* ← test_hang \(runner/selftest\.c:[0-9]+\)$"
 	expect_out "        each distinct stack:"
 	expect_out "        every thread's backtrace: at the end of the log"
@@ -374,6 +376,8 @@ if grep -qE -e "where the test's [0-9]+ threads are \(gdb; no thread is in your 
 	unset RAFTLAB_STUDENT_FILES
 	expect_out_re "^        where the test's [0-9]+ threads are \(gdb; yours first\):$"
 	expect_out "        the stacks in your code:"
+	# A helper of the student's is named with the function that called it.
+	expect_out_re "^            1 thread  blocked in pthread_cond_wait ← wait_for_signal \(runner/selftest\.c:$hang_line\) ← hang_helper \(runner/selftest\.c:$helper_line\)$"
 elif grep -qF -e "(install gdb to see the threads' backtraces)" "$tmp/out" ||
 	grep -qF -e "(no backtraces: " "$tmp/out"; then
 	ok
