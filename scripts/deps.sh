@@ -13,7 +13,10 @@ if [ "${1:-}" = --check ]; then
 	command -v python3 >/dev/null 2>&1 || missing="$missing python3"
 	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
 		command -v google-chrome >/dev/null 2>&1 || missing="$missing chromium"
-	command -v clang-format >/dev/null 2>&1 || missing="$missing clang-format"
+	# (the repository's make check checks the house style; the handout's not)
+	if [ -d "$(dirname "$0")/../raft/skeleton" ]; then
+		command -v clang-format >/dev/null 2>&1 || missing="$missing clang-format"
+	fi
 elif [ $# -gt 0 ]; then
 	printf 'deps.sh: unknown option %s (the only one is --check)\n' "$1" >&2
 	exit 2
