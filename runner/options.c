@@ -156,12 +156,9 @@ static int bad_usage(const char *fmt, ...)
 static int bad_usage(const char *fmt, ...)
 {
 	va_list ap;
-	fflush(stdout);
-	fprintf(stderr, "%s: ", runner_prog_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	runner_vcomplain(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	print_usage(stderr);
 	return 2;
 }

@@ -64,15 +64,20 @@ static int64_t cur_start_ns;
 int runner_fail_channel = -1;   /* set in a forked test process */
 static atomic_uint checks_held; /* runner_check_held's count, this test */
 
+void runner_vcomplain(const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, "%s: ", runner_prog_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void runner_complain(const char *fmt, ...)
 {
 	va_list ap;
-	fflush(stdout);
-	fprintf(stderr, "%s: ", runner_prog_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	runner_vcomplain(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 void runner_add_failure(struct run *r, const char *file, unsigned line,

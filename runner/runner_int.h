@@ -114,6 +114,8 @@ extern int runner_fail_channel;
 /* Prints "PROGRAM: message" on stderr. */
 void runner_complain(const char *fmt, ...)
         __attribute__((format(printf, 1, 2)));
+void runner_vcomplain(const char *fmt, va_list ap)
+        __attribute__((format(printf, 1, 0)));
 /* Adds a failure to r, at file:line (the file's last component) or, with
  * file NULL, at no place. */
 void runner_add_failure(struct run *r, const char *file, unsigned line,
