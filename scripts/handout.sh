@@ -22,7 +22,7 @@ mkdir "$dir"
 git ls-files --cached --others --exclude-standard |
 	grep -v -E -e '^(raft/raft\.c|kvraft/client\.c|kvraft/server\.c)$' \
 		-e '^(raft|kvraft)/skeleton/' -e '^(test-logs|handout|autograder-handout|\.ci|mutants)/' -e '^README\.md$' \
-		-e '^scripts/(mutants|rebase_mutants)\.sh$' -e '^scripts/autograder(\.sh$|/)' \
+		-e '^scripts/(mutants|rebase_mutants|mutant_names)\.sh$' -e '^scripts/autograder(\.sh$|/)' \
 		-e '^runner/selftest\.(c|sh)$' -e '^(tests|tests/unit|tests/bench|tools|scripts)/[a-z0-9_]+_test\.sh$' \
 		-e '^(tests/unit/sim_trouble\.c|tests/bench/kv_bench\.c)$' -e '^(tests/fuzz|tools/testdata)/' \
 		-e '^kvraft/settings\.h$' \

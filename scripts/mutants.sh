@@ -72,19 +72,8 @@ out=build/mutants
 header() { # FILE FIELD: the value of "# FIELD: ..." in a patch's header
 	sed -n "s/^# $2: //p" "$1" | head -n 1
 }
-patches=()
-for f in mutants/raft/*.patch mutants/kv/*.patch; do
-	[ -f "$f" ] || continue
-	if [ ${#names[@]} -gt 0 ]; then
-		keep=false
-		for n in "${names[@]}"; do
-			case $(basename "$f") in *"$n"*) keep=true ;; esac
-		done
-		$keep || continue
-	fi
-	patches+=("$f")
-done
-[ ${#patches[@]} -gt 0 ] || die "no mutant matches${names[*]:+ '${names[*]}'} (mutants/raft/*.patch, mutants/kv/*.patch)"
+. scripts/mutant_names.sh
+select_mutants ${names[@]+"${names[@]}"}
 if $list; then
 	for f in "${patches[@]}"; do
 		printf '%-44s %-12s %s\n' "$(basename "$f" .patch)" "$(header "$f" parts)" "$(header "$f" bug)"

@@ -44,14 +44,9 @@ trap 'rm -rf "$tmp"' EXIT
 failed=0
 rewrote=0
 kept=0
-for f in mutants/raft/*.patch mutants/kv/*.patch; do
-	if [ ${#names[@]} -gt 0 ]; then
-		match=false
-		for n in "${names[@]}"; do
-			case $(basename "$f") in *"$n"*) match=true ;; esac
-		done
-		$match || continue
-	fi
+. scripts/mutant_names.sh
+select_mutants ${names[@]+"${names[@]}"}
+for f in "${patches[@]}"; do
 	files=$(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$f")
 	rm -rf "$tmp/a" "$tmp/b"
 	mkdir -p "$tmp/a" "$tmp/b"
