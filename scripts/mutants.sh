@@ -3,7 +3,8 @@
 # graded suites catch: each mutant in mutants/ is one classic student bug, a
 # small patch to the reference Raft or kv service. For each, alone, on a
 # scratch copy of the tree: apply the patch (a patch that no longer applies
-# stops everything), rebuild, then run the parts the mutant names, first as
+# without fuzz, or lands in another function than its @@ lines name, stops
+# everything), rebuild, then run the parts the mutant names, first as
 # a sweep of fresh seeds in simulation mode, then, if that caught nothing,
 # once in real mode. A mutant is caught when any graded test fails.
 #
@@ -27,11 +28,15 @@ Options:
       --no-real       skip the real-mode run of what the sweep missed
       --real-always   do the real-mode run even after the sweep caught it
       --sched S       the sweep's schedule (random, pct, pct:D)
+  -n, --dry-run       only check that each patch applies without fuzz, each
+                      hunk in the function its @@ line names; build and
+                      run nothing
   -l, --list          list the mutants and exit
   -h, --help          print this help
 
 Exit status: 0 when the run completed (whatever was caught), 2 when a
-patch no longer applies, a build fails, or the options are wrong.
+patch no longer applies or lands in another function, a build fails, or
+the options are wrong.
 EOF
 }
 
@@ -45,6 +50,7 @@ sim_budget=60
 real=auto
 sched=random
 list=false
+dry_run=false
 names=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -54,6 +60,7 @@ while [ $# -gt 0 ]; do
 	--real-always) real=always ;;
 	--sched) [ $# -ge 2 ] || die "$1 needs a value"; sched=$2; shift ;;
 	-l | --list) list=true ;;
+	-n | --dry-run) dry_run=true ;;
 	-h | --help) usage; exit 0 ;;
 	-*) usage >&2; die "unknown option $1" ;;
 	*) names+=("$1") ;;
@@ -85,6 +92,53 @@ for f in "${patches[@]}"; do
 	[ -n "$(header "$f" bug)" ] || die "$f has no '# bug:' line"
 done
 
+# Every patch must apply to the tree as it is, without fuzz, each hunk in
+# the function its @@ line names (check_hunk_places), before anything runs.
+command -v patch >/dev/null 2>&1 || die "patch is not installed (sudo apt-get install patch)"
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mutants.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+bad=0
+for f in "${patches[@]}"; do
+	name=$(basename "$f" .patch)
+	rm -rf "$tmp/a" "$tmp/b"
+	mkdir -p "$tmp/a" "$tmp/b"
+	files=$(mutant_files "$f")
+	for x in $files; do
+		[ -f "$x" ] || die "mutant $name patches $x, which is not in the tree ($f)"
+		mkdir -p "$tmp/a/$(dirname "$x")" "$tmp/b/$(dirname "$x")"
+		cp "$x" "$tmp/a/$x"
+		cp "$x" "$tmp/b/$x"
+	done
+	if ! msg=$(cd "$tmp/b" && patch -p1 --batch --silent -F0 <"$root/$f" 2>&1); then
+		printf 'mutants.sh: mutant %s no longer applies to the reference without fuzz: scripts/rebase_mutants.sh rewrites it at its new place, or says it must be redone by hand (%s)\n%s\n' \
+			"$name" "$f" "$msg" >&2
+		bad=$((bad + 1))
+		continue
+	fi
+	for x in $files; do
+		diff -u -p --label "a/$x" --label "b/$x" "$tmp/a/$x" "$tmp/b/$x"
+	done >"$tmp/new"
+	check_hunk_places "$f" "$tmp/new"
+	case $? in
+	0) ;;
+	2)
+		printf 'mutants.sh: mutant %s: its @@ lines name no function, so where it lands cannot be checked: take it again with diff -u -p (mutants/README.md, Adding one), or let scripts/rebase_mutants.sh %s do it and check the functions it names (%s)\n' \
+			"$name" "$name" "$f" >&2
+		bad=$((bad + 1))
+		;;
+	*)
+		printf 'mutants.sh: mutant %s applies, but not where it was made (above): redo it by hand where its bug belongs, against the reference as it is (mutants/README.md, Adding one) (%s)\n' \
+			"$name" "$f" >&2
+		bad=$((bad + 1))
+		;;
+	esac
+done
+[ "$bad" -eq 0 ] || die "$bad of ${#patches[@]} mutant(s) cannot be run as they are (above); nothing was run"
+if $dry_run; then
+	echo "mutants.sh: all ${#patches[@]} mutant(s) apply without fuzz, each hunk in the function its @@ line names"
+	exit 0
+fi
+
 # ---- the reference builds every scratch copy starts from ----
 echo "building the reference (default and sim builds) ..."
 make -s --no-print-directory -j2 build/default/raft_test build/default/kvraft_test build/default/membership_test >/dev/null ||
@@ -95,15 +149,6 @@ rm -rf "$out"
 mkdir -p "$out" || die "cannot create $out"
 git ls-files --cached --others --exclude-standard | grep -v -E '^(build|handout|test-logs|mutants)/' \
 	>"$out/files" || die "git ls-files failed: run from the repository"
-
-# Every patch must apply to the tree as it is, before anything runs.
-for f in "${patches[@]}"; do
-	name=$(basename "$f" .patch)
-	if ! msg=$(patch -p1 --dry-run --batch --silent -F0 <"$f" 2>&1); then
-		die "mutant $name no longer applies to the reference without fuzz: scripts/rebase_mutants.sh rewrites it at its new place, or says it must be redone by hand ($f)
-$msg"
-	fi
-done
 
 # ---- one mutant: prints its result as one tab-separated line ----
 json_str() { # a JSON string
@@ -139,7 +184,7 @@ run_mutant() { # PATCH
 	mkdir -p "$dir/src"
 	tar -cf - -T "$out/files" build/default build/sim 2>/dev/null | tar -xpf - -C "$dir/src" ||
 		{ printf '%s\tERROR\t-\tcannot copy the tree\t0\t0\n' "$name"; return; }
-	(cd "$dir/src" && patch -p1 --batch --silent <"$root/$f") >"$dir/patch.log" 2>&1 ||
+	(cd "$dir/src" && patch -p1 --batch --silent -F0 <"$root/$f") >"$dir/patch.log" 2>&1 ||
 		{ printf '%s\tERROR\t-\tthe patch does not apply\t0\t0\n' "$name"; return; }
 	if ! (cd "$dir/src" && make -s --no-print-directory SIM=1 "build/sim/$prog" &&
 		make -s --no-print-directory "build/default/$prog") >"$dir/build.log" 2>&1; then

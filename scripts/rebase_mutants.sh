@@ -2,9 +2,15 @@
 # rebase_mutants.sh: rewrites the mutant patches (mutants/) against the
 # reference as it is now, after a change to raft/ or kvraft/ moved the code
 # under them: each patch is applied (with up to three lines of fuzz) to a
-# scratch copy and taken again with exact offsets and context, its four
-# header lines kept. A patch that cannot be applied is named, left as it
-# is, and makes the exit status 1: redo it by hand (mutants/README.md).
+# scratch copy and taken again with exact offsets and context (diff -u -p,
+# so that each @@ line names the function its hunk is in), its four header
+# lines kept. A patch that cannot be applied, or that lands in another
+# function than its @@ lines name (check_hunk_places in mutant_names.sh: a
+# fuzzed hunk can match lines that look the same elsewhere), is named,
+# left as it is, and makes the exit status 1: redo it by hand
+# (mutants/README.md). A patch whose @@ lines name no function (made with
+# diff -u alone) cannot be checked: it is rewritten with a warning naming
+# where each hunk landed, to check by eye.
 #
 #   scripts/rebase_mutants.sh [--format] [NAME ...]
 #
@@ -23,7 +29,7 @@ names=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--format) format=true ;;
-	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 	-*) die "unknown option $1 (the only one is --format)" ;;
 	*) names+=("$1") ;;
 	esac
@@ -47,7 +53,7 @@ kept=0
 . scripts/mutant_names.sh
 select_mutants ${names[@]+"${names[@]}"}
 for f in "${patches[@]}"; do
-	files=$(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$f")
+	files=$(mutant_files "$f")
 	rm -rf "$tmp/a" "$tmp/b"
 	mkdir -p "$tmp/a" "$tmp/b"
 	cp .clang-format "$tmp/a/"
@@ -72,18 +78,40 @@ for f in "${patches[@]}"; do
 				(cd "$tmp/a" && clang-format -i "$x") || die "clang-format failed on $x"
 				(cd "$tmp/b" && clang-format -i "$x") || die "clang-format failed on $x"
 			fi
-			diff -u --label "a/$x" --label "b/$x" "$tmp/a/$x" "$tmp/b/$x"
+			diff -u -p --label "a/$x" --label "b/$x" "$tmp/a/$x" "$tmp/b/$x"
 		done
 	} >"$tmp/new"
 	if ! grep -q '^@@' "$tmp/new"; then
 		echo "FAIL $f: applied, but changes nothing any more"
 		failed=$((failed + 1))
-	elif cmp -s "$f" "$tmp/new"; then
+		continue
+	fi
+	check_hunk_places "$f" "$tmp/new" 2>"$tmp/places"
+	case $? in
+	0) unchecked=false ;;
+	2) unchecked=true ;;
+	*)
+		echo "FAIL $f: applied, but not where it was made; left as it is, redo it by hand where its bug belongs:"
+		sed 's/^/    /' "$tmp/places"
+		failed=$((failed + 1))
+		continue
+		;;
+	esac
+	if cmp -s "$f" "$tmp/new"; then
 		kept=$((kept + 1))
-	else
-		cp "$tmp/new" "$f"
-		echo "rewrote $f"
-		rewrote=$((rewrote + 1))
+		continue
+	fi
+	cp "$tmp/new" "$f"
+	echo "rewrote $f"
+	rewrote=$((rewrote + 1))
+	if $unchecked; then
+		echo "    WARNING: its @@ lines named no function, so where it landed could not be checked;"
+		echo "    they do now: check by eye that each hunk is where the bug belongs:"
+		i=0
+		hunk_places "$tmp/new" | while IFS=$'\t' read -r x t; do
+			i=$((i + 1))
+			printf '      hunk %d: in %s of %s\n' "$i" "$(function_name "$t")" "$x"
+		done
 	fi
 done
 echo "rebase_mutants: $rewrote rewritten, $kept unchanged, $failed to redo by hand"
