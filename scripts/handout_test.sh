@@ -40,7 +40,7 @@ for f in runner/selftest.c runner/selftest.sh tests/fuzz tools/testdata \
 	tools/lincheck_html_test.sh tests/unit/sim_trouble.c tests/unit/sim_trouble_test.sh \
 	tests/unit/sim_determinism_test.sh tests/bench/kv_bench.c \
 	scripts/handout.sh scripts/fuzz.sh \
-	scripts/mutants.sh scripts/rebase_mutants.sh scripts/mutant_names.sh scripts/autograder.sh mutants raft/skeleton kvraft/skeleton .ci \
+	scripts/mutants.sh scripts/rebase_mutants.sh scripts/mutant_names.sh scripts/mutants_test.sh scripts/autograder.sh mutants raft/skeleton kvraft/skeleton .ci \
 	tests/bench/figure16.c tests/bench/figure16_test.sh scripts/figure16.py docs/figure16.svg; do
 	if [ ! -e "$h/$f" ]; then ok; else bad "the handout should not have $f (not a student's)"; fi
 done
