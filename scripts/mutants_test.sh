@@ -40,7 +40,9 @@ fresh_world() {
 	cp -r "$root/mutants" "$tmp/w/"
 }
 run() { # SCRIPT ARGS...: in the world, its output in $tmp/out, status in rc
-	(cd "$tmp/w" && "scripts/$@") >"$tmp/out" 2>&1
+	local script=$1
+	shift
+	(cd "$tmp/w" && "scripts/$script" "$@") >"$tmp/out" 2>&1
 	rc=$?
 }
 
