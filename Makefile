@@ -136,8 +136,8 @@ LIB_OBJS    := $(call obj,$(LIB_SRCS))
 RUNNER_OBJ  := $(call obj,runner/runner.c runner/options.c runner/supervise.c \
                runner/diagnose.c runner/report.c runner/buf.c)
 LIN_OBJS    := $(call obj,$(LIN_SRCS))
-RAFT_TEST_OBJS := $(call obj,tests/raft_test.c config/raft_config.c config/cmdvalue.c config/tester.c $(RAFT_SRC))
-MEMBERSHIP_TEST_OBJS := $(call obj,tests/membership_test.c config/raft_config.c config/cmdvalue.c config/tester.c $(RAFT_SRC))
+RAFT_TEST_OBJS := $(call obj,tests/raft_test.c config/raft_config.c config/stale_replay.c config/cmdvalue.c config/tester.c $(RAFT_SRC))
+MEMBERSHIP_TEST_OBJS := $(call obj,tests/membership_test.c config/raft_config.c config/stale_replay.c config/cmdvalue.c config/tester.c $(RAFT_SRC))
 KV_TEST_OBJS   := $(call obj,tests/kvraft_test.c config/kv_config.c config/tester.c $(KV_SRCS) $(RAFT_SRC)) $(LIN_OBJS)
 
 # Unit-test programs: tests/unit/NAME.c on the runner and the framework.
@@ -292,6 +292,7 @@ tooling-test: $(B)/runner_selftest $(B)/lincheck $(B)/figure16
 	scripts/autograder_test.sh
 	tools/logview_test.sh
 	scripts/handout_test.sh
+	scripts/mutants_test.sh
 	tools/lincheck_html_test.sh $(B)/lincheck
 	tests/bench/figure16_test.sh $(B)/figure16
 endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "codec/codec.h"
+#include "config/stale_replay.h"
 #include "config/tester.h"
 #include "labtime/labtime.h"
 #include "prng/prng.h"
@@ -154,6 +155,8 @@ struct cfg {
 
 	struct monitor monitor;
 	struct crash_plan crash;
+	struct stale_replay
+	        *replay; /* cfg_replay_stale_requests (test thread) */
 };
 
 /* ---- failures ---- */
@@ -1069,9 +1072,13 @@ void cfg_start1(struct cfg *cfg, int i)
 		tester_randstring_locked(&cfg->tester, p->endnames[j],
 		                         ENDNAME_LEN);
 	pthread_mutex_unlock(&cfg->tester.mu);
+	if (cfg->replay != NULL)
+		stale_replay_restart(cfg->replay, i);
 	for (int j = 0; j < cfg->n; j++) {
 		in->ends[j] = labrpc_make_end(cfg->net, p->endnames[j]);
 		labrpc_connect(cfg->net, p->endnames[j], cfg->peers[j].name);
+		if (cfg->replay != NULL)
+			stale_replay_link(cfg->replay, p->endnames[j], i, j);
 	}
 
 	/* A fresh persister, so the old instance doesn't overwrite the new
@@ -1392,6 +1399,7 @@ void cfg_cleanup(struct cfg *cfg)
 {
 	atomic_store(&cfg->finished, true);
 	monitor_stop(cfg);
+	cfg_replay_stale_requests(cfg, false);
 	cfg_crash_after_replies(cfg, 0);
 	for (int i = 0; i < cfg->n; i++)
 		cfg_crash1(cfg, i);
@@ -1697,6 +1705,38 @@ void cfg_set_unreliable(struct cfg *cfg, bool unreliable)
 void cfg_set_duplicates(struct cfg *cfg, bool duplicates)
 {
 	labrpc_net_duplicates(cfg->net, duplicates);
+}
+
+static bool replay_term_of(void *arg, int i, int *term)
+{
+	bool is_leader;
+	return get_state(arg, i, false, term, &is_leader);
+}
+
+void cfg_replay_stale_requests(struct cfg *cfg, bool on)
+{
+	if (on && cfg->replay == NULL) {
+		const char *names[RAFT_MAX_SERVERS];
+		for (int i = 0; i < cfg->n; i++)
+			names[i] = cfg->peers[i].name;
+		cfg->replay = stale_replay_start(cfg->net, cfg->n, names,
+		                                 replay_term_of, cfg,
+		                                 (uint64_t)cfg_rand(cfg));
+		for (int i = 0; i < cfg->n; i++)
+			for (int j = 0; j < cfg->n && cfg->peers[i].endnames;
+			     j++)
+				stale_replay_link(cfg->replay,
+				                  cfg->peers[i].endnames[j], i,
+				                  j);
+	} else if (!on && cfg->replay != NULL) {
+		stale_replay_stop(cfg->replay);
+		cfg->replay = NULL;
+	}
+}
+
+int64_t cfg_stale_requests_delivered(struct cfg *cfg, int i)
+{
+	return cfg->replay ? stale_replay_delivered(cfg->replay, i) : 0;
 }
 
 void cfg_set_long_reordering(struct cfg *cfg, bool long_reordering)

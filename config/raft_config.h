@@ -98,6 +98,19 @@ void cfg_enable_link(struct cfg *cfg, int from, int to, bool enabled);
  * (labrpc_hold_replies). A crash of from ends the hold with its ends. */
 void cfg_hold_replies(struct cfg *cfg, int from, int to, bool hold);
 
+/*
+ * While on, the network delivers, again and again, requests that are
+ * certainly stale: every STALE_REPLAY_MS each running peer gets, from each
+ * other peer, one request of each kind that the other sent it in a term the
+ * receiver has left, partitions or not (config/stale_replay.h). A correct
+ * Raft refuses them all and changes nothing. Requests are kept from the
+ * moment it is turned on.
+ */
+void cfg_replay_stale_requests(struct cfg *cfg, bool on);
+/* How many stale requests were delivered to peer i since the replays were
+ * turned on (0 while off). */
+int64_t cfg_stale_requests_delivered(struct cfg *cfg, int i);
+
 /* Any thread: whether peer i is connected / running (not crashed). */
 bool cfg_is_connected(struct cfg *cfg, int i);
 bool cfg_is_up(struct cfg *cfg, int i);

@@ -43,7 +43,10 @@
  *   after the handler ran (labrpc_net_reply_hook), for the tester's
  *   crash-before-reply faults; and an end's replies may be held back, after
  *   the dead-server check, until the tester releases them all at once
- *   (labrpc_hold_replies), for stale replies at a moment of its choosing.
+ *   (labrpc_hold_replies), for stale replies at a moment of its choosing;
+ *   and a tap may copy every request, for the tester to deliver again long
+ *   after, even across a partition (labrpc_net_request_tap, labrpc_replay),
+ *   for requests it knows to be stale.
  *
  * Threads: one timer thread runs every timed step (delays, timeouts,
  * reordered deliveries, dead-server polls) from a min-heap, and handlers run
@@ -219,6 +222,8 @@ struct labrpc_net {
 	int64_t request_latency_ns, reply_latency_ns; /* labrpc_net_latency */
 	labrpc_reply_hook reply_hook;
 	void *reply_hook_arg;
+	labrpc_request_tap tap;
+	void *tap_arg;
 	bool stopping; /* cleanup has begun: no new calls, threads exit */
 	int count;
 	int64_t bytes;
@@ -226,7 +231,8 @@ struct labrpc_net {
 	struct name_map ends;    /* live ends by name */
 	struct name_map servers; /* server slots by name */
 	struct labrpc_end *all_ends;
-	struct labrpc_req *pending; /* requests not yet complete */
+	struct labrpc_end *replay_end; /* labrpc_replay's, made on first use */
+	struct labrpc_req *pending;    /* requests not yet complete */
 
 	/* The timer thread and the requests' armed timers (timer_heap.h). */
 	pthread_t timer;
@@ -312,6 +318,9 @@ bool labrpc_call(struct labrpc_end *end, const char *svc_meth,
 	}
 	net->count++;
 	net->bytes += (int64_t)req->args_len;
+	if (net->tap)
+		net->tap(net->tap_arg, end->name, svc_meth, req->args,
+		         req->args_len);
 	req_enter(net, req, &w);
 	pthread_mutex_unlock(&net->mu);
 	wakeups_flush(net, &w);
@@ -578,6 +587,47 @@ static void copy_arrives(struct labrpc_net *net, struct labrpc_req *c,
 	server_get(srv);
 	c->srv = srv;
 	handler_start(net, c, w);
+}
+
+/* ---- replayed requests (not in Go) ---- */
+
+bool labrpc_replay(struct labrpc_net *net, const char *servername,
+                   const char *svc_meth, const uint8_t *args, size_t len)
+{
+	struct wakeups w = {0};
+	pthread_mutex_lock(&net->mu);
+	struct name_node *n = labrpc_name_map_find(&net->servers, servername);
+	struct server_slot *slot =
+	        n ? container_of(n, struct server_slot, node) : NULL;
+	struct labrpc_server *srv = slot ? slot->srv : NULL;
+	if (net->stopping || !srv || atomic_load(&srv->closed)) {
+		pthread_mutex_unlock(&net->mu);
+		return false;
+	}
+	if (net->replay_end == NULL) {
+		/* The replays' own end, enabled for good and in no name map:
+		 * the end a request was sent on may be gone by now. */
+		struct labrpc_end *end = xcalloc(1, sizeof *end + 1);
+		end->net = net;
+		end->enabled = true;
+		end->next = net->all_ends;
+		net->all_ends = end;
+		net->replay_end = end;
+	}
+	struct labrpc_req *c = req_alloc(net->replay_end, svc_meth);
+	c->copy = true;
+	c->slot = slot;
+	c->reliable = true;
+	c->args = xcalloc(1, len + 1);
+	memcpy(c->args, args, len);
+	c->args_len = len;
+	pending_add(net, c);
+	server_get(srv);
+	c->srv = srv;
+	handler_start(net, c, &w);
+	pthread_mutex_unlock(&net->mu);
+	wakeups_flush(net, &w);
+	return true;
 }
 
 /* ---- held replies (not in Go) ---- */
@@ -977,6 +1027,15 @@ void labrpc_net_duplicates(struct labrpc_net *net, bool yes)
 {
 	pthread_mutex_lock(&net->mu);
 	net->duplicates = yes;
+	pthread_mutex_unlock(&net->mu);
+}
+
+void labrpc_net_request_tap(struct labrpc_net *net, labrpc_request_tap fn,
+                            void *arg)
+{
+	pthread_mutex_lock(&net->mu);
+	net->tap = fn;
+	net->tap_arg = arg;
 	pthread_mutex_unlock(&net->mu);
 }
 

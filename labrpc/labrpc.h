@@ -114,6 +114,35 @@ void labrpc_net_reply_hook(struct labrpc_net *net, labrpc_reply_hook fn,
                            void *arg);
 
 /*
+ * Stale requests on demand, for a tester that knows which are stale. A tap
+ * sees every request a call puts on the network, enabled end or not: the
+ * end's name, "Service.Method" and the encoded arguments (len bytes, which
+ * it must copy to keep). It runs on the caller's thread with the network's
+ * lock held, so it must not call labrpc or wait (it may take a lock of its
+ * own that is never held around a labrpc call). NULL removes it; once that
+ * call returns, the old tap is not running and will not run.
+ */
+typedef void (*labrpc_request_tap)(void *arg, const char *endname,
+                                   const char *svc_meth, const uint8_t *args,
+                                   size_t len);
+void labrpc_net_request_tap(struct labrpc_net *net, labrpc_request_tap fn,
+                            void *arg);
+
+/*
+ * A request sent long ago to the server named servername arrives now: its
+ * handler runs (on a network thread, soon) with args (len bytes, copied);
+ * the reply goes nowhere. Whatever became of the end it was sent on, and
+ * whether or not any end reaches the server now, it arrives, as a message
+ * in flight may outlive its sender and cross a partition made after it
+ * left. Returns false, doing nothing, if no server holds the name. Not in
+ * the network's totals (labrpc_total_count, labrpc_total_bytes), though the
+ * server's count has it as it has every dispatch; the reply hook is not
+ * called.
+ */
+bool labrpc_replay(struct labrpc_net *net, const char *servername,
+                   const char *svc_meth, const uint8_t *args, size_t len);
+
+/*
  * While hold is on, a reply to a call on the end that passed the dead-server
  * check after its handler ran (and was not dropped) is held back: its caller
  * keeps waiting. Turning hold off delivers every held reply at once, even if

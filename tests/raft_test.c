@@ -1524,6 +1524,102 @@ static bool make_leader(struct cfg *cfg, int want, int tries)
 	return cfg_check_one_leader(cfg) == want;
 }
 
+/* Up to 10 times: sleeps about half a second, then returns a connected
+ * peer that leads, if one does; fails after 5 s without one, with why, while
+ * stale requests arrive all the while. */
+static int check_leader_despite_stale(struct cfg *cfg, int servers)
+{
+	for (int iters = 0; iters < 10; iters++) {
+		cfg_sleep_ms(cfg, 450 + cfg_rand(cfg) % 100);
+		for (int i = 0; i < servers; i++) {
+			int term;
+			bool is_leader;
+			cfg_get_state(cfg, i, &term, &is_leader);
+			if (is_leader && cfg_is_connected(cfg, i))
+				return i;
+		}
+	}
+	runner_fatalf("no leader was elected in 5 s while the network "
+	              "delivered stale requests (RequestVotes and "
+	              "AppendEntries of terms the receiver had already "
+	              "left) besides the usual traffic. Figure 2: reply "
+	              "false if term < currentTerm (RequestVote and "
+	              "AppendEntries receiver 1), and reset the election "
+	              "timer only when granting a vote or hearing from the "
+	              "current leader. Does a stale RequestVote get a vote "
+	              "or reset the election timer?");
+	return -1;
+}
+
+/*
+ * Elections while every peer keeps receiving stale requests: votes and
+ * appends of terms it has left. Each peer first campaigns alone for a
+ * while, so that there are old RequestVotes on every link. A peer that
+ * grants such a vote, or resets its election timer for one, never times
+ * out, and no leader is elected. (The leader is crashed rather than cut
+ * off, so that it does not campaign alone: a peer that voted for itself
+ * in its term grants no other vote, stale or not.)
+ */
+static void TestStaleRequests3A(void)
+{
+	int servers = 5;
+	struct cfg *cfg = cfg_make(servers, false, false);
+
+	cfg_begin(cfg, "Test (3A): elections despite stale requests");
+
+	cfg_replay_stale_requests(cfg, true);
+	/* Alone, every peer campaigns, term after term. */
+	for (int i = 0; i < servers; i++)
+		cfg_disconnect(cfg, i);
+	for (int i = 0; i < servers; i++) {
+		int term = 0;
+		bool is_leader;
+		for (int t = 0; t < 50 && term < 2; t++) {
+			cfg_sleep_ms(cfg, 100);
+			cfg_get_state(cfg, i, &term, &is_leader);
+		}
+		if (term < 2)
+			runner_fatalf(
+			        "peer %d, alone, is still in term %d "
+			        "after 5 s: a follower that hears from no "
+			        "leader must start elections, each in a "
+			        "new term",
+			        i, term);
+	}
+	connect_all(cfg, servers);
+	int leader = check_leader_despite_stale(cfg, servers);
+
+	/* The old RequestVotes are stale everywhere now. Crash the leader,
+	 * three times: the others must elect a new one. The old leader
+	 * restarts and hears of the new term, in which it has not voted. */
+	for (int round = 0; round < 3; round++) {
+		cfg_crash1(cfg, leader);
+		int next = check_leader_despite_stale(cfg, servers);
+		cfg_start1(cfg, leader);
+		cfg_connect(cfg, leader);
+		int term, old_term;
+		bool is_leader;
+		cfg_get_state(cfg, next, &term, &is_leader);
+		for (int t = 0; t < 20; t++) {
+			cfg_get_state(cfg, leader, &old_term, &is_leader);
+			if (old_term >= term)
+				break;
+			cfg_sleep_ms(cfg, 50);
+		}
+		leader = next;
+	}
+	for (int i = 0; i < servers; i++)
+		if (cfg_stale_requests_delivered(cfg, i) == 0)
+			runner_fatalf("tester: no stale request reached peer "
+			              "%d, so this test showed nothing",
+			              i);
+	cfg_replay_stale_requests(cfg, false);
+	cfg_check_one_leader(cfg);
+
+	cfg_end(cfg);
+	cfg_cleanup(cfg);
+}
+
 /*
  * A leader whose follower's answers were held back leads again, later, with
  * a different log, and the old answers arrive then. Counting them would
@@ -1800,6 +1896,7 @@ static const struct runner_test tests[] = {
         {"TestSnapshotInit3D", TestSnapshotInit3D, 0},
         /* beyond the Go suite, from here on */
         {"TestStepDownOnNewerTerm3A", TestStepDownOnNewerTerm3A, 0},
+        {"TestStaleRequests3A", TestStaleRequests3A, 0},
         {"TestDuplicateRequests3B", TestDuplicateRequests3B, 0},
         {"TestStaleAppendReplies3B", TestStaleAppendReplies3B, 0},
         {"TestCrashAfterReply3C", TestCrashAfterReply3C, 0},

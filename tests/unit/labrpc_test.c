@@ -2247,6 +2247,112 @@ static void test_hold_replies(void)
 	labrpc_net_free(net);
 }
 
+/* What a request tap saw: the calls, in order. */
+struct tap_log {
+	pthread_mutex_t mu;
+	int n;
+	char endname[8][16];
+	char svc_meth[8][16];
+	uint8_t args[8][32];
+	size_t len[8];
+};
+
+static void tap_record(void *arg, const char *endname, const char *svc_meth,
+                       const uint8_t *args, size_t len)
+{
+	struct tap_log *t = arg;
+	pthread_mutex_lock(&t->mu);
+	if (t->n < 8 && len <= sizeof t->args[0]) {
+		snprintf(t->endname[t->n], sizeof t->endname[0], "%s", endname);
+		snprintf(t->svc_meth[t->n], sizeof t->svc_meth[0], "%s",
+		         svc_meth);
+		memcpy(t->args[t->n], args, len);
+		t->len[t->n] = len;
+	}
+	t->n++;
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* Polls, up to 2 s, until ds has run id `want` times. */
+static bool wait_runs_of(struct dup_server *ds, int64_t id, int want)
+{
+	for (int i = 0; i < 200 && dup_runs_of(ds, id) < want; i++)
+		labtime_sleep_ms(10);
+	return dup_runs_of(ds, id) == want;
+}
+
+/* A request tap sees every call, on an enabled end or not, with its end,
+ * method and encoded arguments; labrpc_replay delivers such bytes again to
+ * a server by name, whatever became of the end (disabled, deleted), counts
+ * nothing in the network's totals, and reports a name no server holds. */
+static void test_request_tap_and_replay(void)
+{
+	struct labrpc_net *net = labrpc_net_make(runner_seed());
+	struct dup_server s1;
+	dup_server_make(&s1, net, "s1");
+	struct labrpc_end *e1 = labrpc_make_end(net, "e1");
+	labrpc_connect(net, "e1", "s1");
+	labrpc_enable(net, "e1", true);
+	struct labrpc_end *e2 = labrpc_make_end(net, "e2");
+	labrpc_connect(net, "e2", "s1"); /* disabled */
+
+	struct tap_log t = {.n = 0};
+	pthread_mutex_init(&t.mu, NULL);
+	labrpc_net_request_tap(net, tap_record, &t);
+	int64_t reply = 0;
+	CU_ASSERT_TRUE(call_int_int(e1, "Dup.Echo", 7, &reply));
+	CU_ASSERT_FALSE(call_int_int(e2, "Dup.Other", 8, &reply));
+	labrpc_net_request_tap(net, NULL, NULL);
+	CU_ASSERT_TRUE(call_int_int(e1, "Dup.Echo", 9, &reply));
+
+	pthread_mutex_lock(&t.mu);
+	if (t.n != 2)
+		runner_fatalf("the tap saw %d calls, want 2 (one on an enabled "
+		              "end, one on a disabled end, none once removed)",
+		              t.n);
+	CU_ASSERT_STRING_EQUAL(t.endname[0], "e1");
+	CU_ASSERT_STRING_EQUAL(t.svc_meth[0], "Dup.Echo");
+	CU_ASSERT_EQUAL((int64_t)t.len[0], int_msg_len(7));
+	CU_ASSERT_STRING_EQUAL(t.endname[1], "e2");
+	CU_ASSERT_STRING_EQUAL(t.svc_meth[1], "Dup.Other");
+	pthread_mutex_unlock(&t.mu);
+
+	/* The kept bytes, replayed, run the handler again, even once the end
+	 * they were sent on is disabled, then deleted. */
+	int count0 = labrpc_total_count(net);
+	int64_t bytes0 = labrpc_total_bytes(net);
+	labrpc_enable(net, "e1", false);
+	CU_ASSERT_TRUE(
+	        labrpc_replay(net, "s1", "Dup.Echo", t.args[0], t.len[0]));
+	if (!wait_runs_of(&s1, 7, 2))
+		runner_fatalf("a replay on a disabled end ran %d times in all, "
+		              "want 2",
+		              dup_runs_of(&s1, 7));
+	labrpc_delete_end(net, "e1");
+	CU_ASSERT_TRUE(
+	        labrpc_replay(net, "s1", "Dup.Echo", t.args[0], t.len[0]));
+	if (!wait_runs_of(&s1, 7, 3))
+		runner_fatalf("a replay after its end was deleted ran %d times "
+		              "in all, want 3",
+		              dup_runs_of(&s1, 7));
+	/* The call that never reached its server arrives now. */
+	CU_ASSERT_TRUE(
+	        labrpc_replay(net, "s1", "Dup.Other", t.args[1], t.len[1]));
+	if (!wait_runs_of(&s1, 8, 1))
+		runner_fatalf("a replay of a call on a disabled end ran %d "
+		              "times, want 1",
+		              dup_runs_of(&s1, 8));
+	CU_ASSERT_EQUAL(labrpc_total_count(net), count0);
+	CU_ASSERT_EQUAL(labrpc_total_bytes(net), bytes0);
+	CU_ASSERT_FALSE(
+	        labrpc_replay(net, "nobody", "Dup.Echo", t.args[0], t.len[0]));
+
+	labrpc_net_cleanup(net);
+	dup_server_free(&s1);
+	labrpc_net_free(net);
+	pthread_mutex_destroy(&t.mu);
+}
+
 /* Calling an unknown method or service is process-fatal, with a message
  * naming what was called and what exists. */
 static void test_unknown_method_is_fatal(void)
@@ -2338,6 +2444,7 @@ static const struct runner_test tests[] = {
         {"TestReplyHookNotForCopies", test_reply_hook_not_for_copies, 0},
         {"TestCleanupWithPendingCopies", test_cleanup_with_pending_copies, 0},
         {"TestHoldReplies", test_hold_replies, 0},
+        {"TestRequestTapAndReplay", test_request_tap_and_replay, 0},
         {"TestUnknownMethodIsFatal", test_unknown_method_is_fatal, 0},
         {"TestBadMessageIsFatal", test_bad_message_is_fatal, 0},
 };
