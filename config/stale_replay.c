@@ -111,47 +111,31 @@ static void keep_request(void *arg, const char *endname, const char *svc_meth,
 
 /* ---- the replayer's thread ---- */
 
-/* Reads the term of every sender with requests not yet bounded: a request
- * kept before the read has a term no higher than the term read. */
-static void bound_requests(struct stale_replay *r)
-{
-	for (int from = 0; from < r->n; from++) {
-		pthread_mutex_lock(&r->mu);
-		bool unbounded = false;
-		for (int to = 0; to < r->n && !unbounded; to++)
-			for (int k = 0; k < KINDS && !unbounded; k++)
-				for (int s = 0; s < KEEP; s++) {
-					struct kept *e =
-					        &r->links[from * r->n + to]
-					                 .kinds[k]
-					                 .kept[s];
-					if (e->args && e->bound == NO_BOUND)
-						unbounded = true;
-				}
-		uint64_t before = r->seq;
-		int instance = r->instance[from];
-		pthread_mutex_unlock(&r->mu);
-		int term;
-		if (!unbounded || !r->term_of(r->arg, from, &term))
-			continue; /* a crashed sender is asked once restarted */
+enum { SLOTS_PER_SENDER_LINK = KINDS * KEEP };
 
-		pthread_mutex_lock(&r->mu);
-		/* A term of a newer instance bounds nothing of the old one's,
-		 * which may not have saved its term. */
-		for (int to = 0; to < r->n && r->instance[from] == instance;
-		     to++)
-			for (int k = 0; k < KINDS; k++)
-				for (int s = 0; s < KEEP; s++) {
-					struct kept *e =
-					        &r->links[from * r->n + to]
-					                 .kinds[k]
-					                 .kept[s];
-					if (e->args && e->bound == NO_BOUND &&
-					    e->seq < before)
-						e->bound = term;
-				}
-		pthread_mutex_unlock(&r->mu);
+/* Slot i of sender from's links, 0 <= i < r->n * SLOTS_PER_SENDER_LINK. */
+static struct kept *sender_slot(struct stale_replay *r, int from, int i)
+{
+	struct link *l = &r->links[from * r->n + i / SLOTS_PER_SENDER_LINK];
+	return &l->kinds[(i / KEEP) % KINDS].kept[i % KEEP];
+}
+
+/* Gives every request that sender from's instance kept before r->seq was
+ * `before` its bound, term, read since: a request kept before the read has
+ * no higher term. A term of a newer instance bounds nothing of the old
+ * one's, which may not have saved its term. */
+static void bound_requests(struct stale_replay *r, int from, int instance,
+                           uint64_t before, int term)
+{
+	pthread_mutex_lock(&r->mu);
+	for (int i = 0;
+	     i < r->n * SLOTS_PER_SENDER_LINK && r->instance[from] == instance;
+	     i++) {
+		struct kept *e = sender_slot(r, from, i);
+		if (e->args && e->bound == NO_BOUND && e->seq < before)
+			e->bound = term;
 	}
+	pthread_mutex_unlock(&r->mu);
 }
 
 struct replay_copy {
@@ -161,12 +145,9 @@ struct replay_copy {
 };
 
 /* Delivers to peer `to`, from every sender, one request of each kind whose
- * bound is below to's term now (its term can only grow meanwhile). */
-static void replay_to(struct stale_replay *r, int to)
+ * bound is below term, to's term read before (it can only grow since). */
+static void replay_to(struct stale_replay *r, int to, int term)
 {
-	int term;
-	if (!r->term_of(r->arg, to, &term))
-		return;
 	for (int from = 0; from < r->n; from++) {
 		if (from == to)
 			continue;
@@ -212,12 +193,26 @@ static void replay_to(struct stale_replay *r, int to)
 static void *replayer_main(void *arg)
 {
 	struct stale_replay *r = arg;
+	int *term = tester_calloc((size_t)r->n, sizeof *term);
+	int *instance = tester_calloc((size_t)r->n, sizeof *instance);
+	bool *up = tester_calloc((size_t)r->n, sizeof *up);
 	pthread_mutex_lock(&r->mu);
 	while (!r->stop) {
+		uint64_t before = r->seq;
+		memcpy(instance, r->instance, (size_t)r->n * sizeof *instance);
 		pthread_mutex_unlock(&r->mu);
-		bound_requests(r);
+		/* Each peer's term, read once: it bounds what the peer sent
+		 * before, and says what is stale for it now. */
+		for (int i = 0; i < r->n; i++)
+			up[i] = r->term_of(r->arg, i, &term[i]);
+		/* (A crashed sender's requests are bounded once it is back.) */
+		for (int i = 0; i < r->n; i++)
+			if (up[i])
+				bound_requests(r, i, instance[i], before,
+				               term[i]);
 		for (int to = 0; to < r->n; to++)
-			replay_to(r, to);
+			if (up[to])
+				replay_to(r, to, term[to]);
 		pthread_mutex_lock(&r->mu);
 		int64_t deadline =
 		        labtime_now_ns() + (int64_t)STALE_REPLAY_MS * 1000000;
@@ -225,6 +220,9 @@ static void *replayer_main(void *arg)
 			labtime_cond_wait_until(&r->wake, &r->mu, deadline);
 	}
 	pthread_mutex_unlock(&r->mu);
+	free(term);
+	free(instance);
+	free(up);
 	return NULL;
 }
 
@@ -273,10 +271,9 @@ void stale_replay_stop(struct stale_replay *r)
 	pthread_mutex_unlock(&r->mu);
 	pthread_join(r->thread, NULL);
 
-	for (int i = 0; i < r->n * r->n; i++)
-		for (int k = 0; k < KINDS; k++)
-			for (int s = 0; s < KEEP; s++)
-				free(r->links[i].kinds[k].kept[s].args);
+	for (int from = 0; from < r->n; from++)
+		for (int i = 0; i < r->n * SLOTS_PER_SENDER_LINK; i++)
+			free(sender_slot(r, from, i)->args);
 	free(r->links);
 	free(r->servers);
 	free(r->delivered);
@@ -305,17 +302,13 @@ void stale_replay_restart(struct stale_replay *r, int peer)
 {
 	pthread_mutex_lock(&r->mu);
 	r->instance[peer]++;
-	for (int to = 0; to < r->n; to++)
-		for (int k = 0; k < KINDS; k++)
-			for (int s = 0; s < KEEP; s++) {
-				struct kept *e = &r->links[peer * r->n + to]
-				                          .kinds[k]
-				                          .kept[s];
-				if (e->args && e->bound == NO_BOUND) {
-					free(e->args);
-					e->args = NULL;
-				}
-			}
+	for (int i = 0; i < r->n * SLOTS_PER_SENDER_LINK; i++) {
+		struct kept *e = sender_slot(r, peer, i);
+		if (e->args && e->bound == NO_BOUND) {
+			free(e->args);
+			e->args = NULL;
+		}
+	}
 	pthread_mutex_unlock(&r->mu);
 }
 

@@ -549,20 +549,34 @@ static void *timer_main(void *arg)
 
 /* ---- duplicates (not in Go) ---- */
 
-/* A duplicate of req, due after a delay; it holds its own reference, which
- * wakeups_flush drops when it completes. */
+/* A copy of a request (svc_meth, args) on end to slot, reliable, with no
+ * caller: it holds its own reference, which wakeups_flush drops when it
+ * completes. On net->pending; the caller sends it on its way. */
+static struct labrpc_req *copy_make(struct labrpc_net *net,
+                                    struct labrpc_end *end,
+                                    struct server_slot *slot,
+                                    const char *svc_meth, const uint8_t *args,
+                                    size_t len)
+{
+	struct labrpc_req *c = req_alloc(end, svc_meth);
+	c->copy = true;
+	c->slot = slot;
+	c->reliable = true;
+	c->args = xcalloc(1, len + 1);
+	memcpy(c->args, args, len);
+	c->args_len = len;
+	pending_add(net, c);
+	return c;
+}
+
+/* A duplicate of req, due after a delay. */
 static void copy_send(struct labrpc_net *net, const struct labrpc_req *req,
                       struct wakeups *w)
 {
-	struct labrpc_req *c = req_alloc(req->end, req->svc_meth);
-	c->copy = true;
-	c->slot = req->slot;
-	c->reliable = true;
+	struct labrpc_req *c =
+	        copy_make(net, req->end, req->slot, req->svc_meth, req->args,
+	                  req->args_len);
 	c->request_latency_ns = req->request_latency_ns;
-	c->args = xcalloc(1, req->args_len + 1);
-	memcpy(c->args, req->args, req->args_len);
-	c->args_len = req->args_len;
-	pending_add(net, c);
 
 	struct prng *rng = &req->end->prng;
 	int64_t ms = prng_below(rng, 2) == 0
@@ -614,14 +628,8 @@ bool labrpc_replay(struct labrpc_net *net, const char *servername,
 		net->all_ends = end;
 		net->replay_end = end;
 	}
-	struct labrpc_req *c = req_alloc(net->replay_end, svc_meth);
-	c->copy = true;
-	c->slot = slot;
-	c->reliable = true;
-	c->args = xcalloc(1, len + 1);
-	memcpy(c->args, args, len);
-	c->args_len = len;
-	pending_add(net, c);
+	struct labrpc_req *c =
+	        copy_make(net, net->replay_end, slot, svc_meth, args, len);
 	server_get(srv);
 	c->srv = srv;
 	handler_start(net, c, &w);
